@@ -113,7 +113,7 @@ public sealed class BodyBuffer
 
         public void Rent(int size)
         {
-            Array = ArrayPool<byte>.Shared.Rent(size);
+            Array = PooledBuffers.Rent(size);
             Count = 0;
         }
 
@@ -126,7 +126,7 @@ public sealed class BodyBuffer
 
         public void Release()
         {
-            ArrayPool<byte>.Shared.Return(Array!);
+            PooledBuffers.Return(Array!);
             Array = null;
             Count = 0;
             Memory = default;

@@ -22,11 +22,17 @@ public sealed class ExtProcService
         _options = options;
     }
 
+    private int _activeStreams;
+
+    /// <summary>Streams open right now (each holds one pooled <see cref="ExtProcStream"/>).</summary>
+    public int ActiveStreams => Volatile.Read(ref _activeStreams);
+
     public GrpcServiceTable CreateServiceTable(string listenerName) =>
         new(listenerName, [new(ProcessPath, ProcessAsync)]);
 
     public async Task ProcessAsync(GrpcCall call)
     {
+        Interlocked.Increment(ref _activeStreams);
         var stream = _streams.Get();
         var handler = _processor.RentHandler();
         stream.Start(call, handler, _options);
@@ -46,6 +52,7 @@ public sealed class ExtProcService
             _processor.ReturnHandler(handler);
             stream.Reset();
             _streams.Return(stream);
+            Interlocked.Decrement(ref _activeStreams);
         }
     }
 }
