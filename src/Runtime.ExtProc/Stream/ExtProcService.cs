@@ -14,7 +14,7 @@ public sealed class ExtProcService
     private readonly IExtProcProcessor _processor;
     private readonly ExtProcOptions _options;
     private readonly ObjectPool<ExtProcStream> _streams =
-        new DefaultObjectPool<ExtProcStream>(new DefaultPooledObjectPolicy<ExtProcStream>(), 4096);
+        new DefaultObjectPool<ExtProcStream>(new DefaultPooledObjectPolicy<ExtProcStream>(), 1024);
 
     public ExtProcService(IExtProcProcessor processor, ExtProcOptions options)
     {

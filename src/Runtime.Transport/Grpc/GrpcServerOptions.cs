@@ -21,6 +21,12 @@ public sealed record GrpcServerOptions
     /// <summary>HTTP/2 receive window per stream; sized so a multi-hundred-KB body is not stalled on WINDOW_UPDATEs.</summary>
     public int InitialStreamWindowSize { get; init; } = 1024 * 1024;
 
+    /// <summary>
+    /// Largest HTTP/2 frame the peer may send us (SETTINGS_MAX_FRAME_SIZE). Bigger frames mean
+    /// fewer frame headers and reads per body chunk; 16 KiB is the protocol's floor.
+    /// </summary>
+    public int MaxFrameSize { get; init; } = 64 * 1024;
+
     /// <summary>How long open streams may run on after SIGTERM before they are cut.</summary>
     public TimeSpan ShutdownGracePeriod { get; init; } = TimeSpan.FromSeconds(25);
 }

@@ -27,6 +27,11 @@ public static class KestrelGrpcSetup
         limits.Http2.MaxStreamsPerConnection = options.MaxStreamsPerConnection;
         limits.Http2.InitialConnectionWindowSize = options.InitialConnectionWindowSize;
         limits.Http2.InitialStreamWindowSize = options.InitialStreamWindowSize;
+        limits.Http2.MaxFrameSize = options.MaxFrameSize;
+
+        // The connection's input buffer must hold at least one connection window, or Kestrel
+        // stops reading the socket before the peer runs out of window.
+        limits.MaxRequestBufferSize = Math.Max(options.InitialConnectionWindowSize, limits.MaxRequestBufferSize ?? 0);
 
         foreach (var listener in listeners)
         {
