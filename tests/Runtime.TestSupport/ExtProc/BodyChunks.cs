@@ -40,6 +40,23 @@ public static class BodyChunks
         return chunks;
     }
 
+    /// <summary><paramref name="count"/> chunks of near-equal size (the first ones one byte larger when it does not divide).</summary>
+    public static IReadOnlyList<ReadOnlyMemory<byte>> SplitInto(ReadOnlyMemory<byte> body, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, body.Length);
+        var chunks = new List<ReadOnlyMemory<byte>>(count);
+        var start = 0;
+        for (var i = 0; i < count; i++)
+        {
+            var size = (body.Length / count) + (i < body.Length % count ? 1 : 0);
+            chunks.Add(body.Slice(start, size));
+            start += size;
+        }
+
+        return chunks;
+    }
+
     /// <summary><paramref name="count"/> non-empty chunks cut at reproducible pseudo-random offsets.</summary>
     public static IReadOnlyList<ReadOnlyMemory<byte>> SplitRandomly(ReadOnlyMemory<byte> body, int count, int seed)
     {
