@@ -200,6 +200,15 @@ public sealed class RuntimeProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>Sends SIGTERM and returns at once, to test what the process does while shutting down.</summary>
+    public void SendSigterm()
+    {
+        if (!_process.HasExited && Kill(_process.Id, Sigterm) != 0 && !_process.HasExited)
+        {
+            throw new InvalidOperationException($"kill(SIGTERM) failed for {CommandLine} (errno {Marshal.GetLastPInvokeError()}).");
+        }
+    }
+
     /// <summary>
     /// SIGTERM, then SIGKILL after the shutdown timeout. Returns the exit code. Safe to call
     /// more than once; later calls return the first stop's result.
