@@ -53,7 +53,7 @@ while [ $# -gt 0 ]; do
     --response-body-bytes) response_body_bytes="$2"; shift 2 ;;
     --out) out_dir="$2"; shift 2 ;;
     --) shift; common_args=("$@"); break ;;
-    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
