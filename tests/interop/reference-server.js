@@ -74,6 +74,10 @@ function processStream(call) {
     }
     first = false;
     const kind = req.request;
+    if (!kind) {
+      call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: 'ProcessingRequest sets no request field' });
+      return;
+    }
     const direction = kind.startsWith('request') ? 'request' : 'response';
     const duplex = modes[direction] === 'FULL_DUPLEX_STREAMED';
     if (kind.endsWith('_headers')) {
