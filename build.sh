@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Entry point for building, running and testing Runtime on a fresh machine.
+#   ./build.sh run [-- serve flags]   publish the native-AOT binary and serve on the embedded defaults
+#   ./build.sh test                   build and run every test suite; last line "N passed, N failed"
+#   ./build.sh publish                native-AOT publish to out/, failing on any trim/AOT warning
+#   ./build.sh budget                 allocation-budget check of the hot-path benchmarks (short mode)
+#   ./build.sh bench [args]           BenchmarkDotNet (e.g. --filter '*Codec*')
+#   ./build.sh load [args]            h2load against the AOT binary (perf/load/run-load.sh)
+#   ./build.sh ci                     what CI runs: test + publish + budget, one summary line
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+OUT="$ROOT/out"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+need_dotnet() {
+  if ! command -v dotnet >/dev/null 2>&1; then
+    echo "error: the .NET SDK (global.json pins 10.0.x) is not on PATH" >&2
+    exit 1
+  fi
+}
+
+# apt installs only what is missing; quiet when everything is there.
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "apt-get install ${missing[*]}"
+  local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+need_node() {
+  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+  if [ ! -d tests/interop/node_modules ]; then
+    log "npm ci (tests/interop)"
+    (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+}
+
+publish() {
+  need_dotnet
+  log "publishing the native-AOT binary to out/"
+  local logf; logf=$(mktemp)
+  if ! dotnet publish src/Runtime.Host -c Release -f net9.0 -r linux-x64 \
+      -p:StaticWebAssetsEnabled=false -p:CopyOutputSymbolsToPublishDirectory=false \
+      -o "$OUT" >"$logf" 2>&1; then
+    cat "$logf" >&2; rm -f "$logf"; return 1
+  fi
+  # Trim/AOT analysis warnings (IL2xxx/IL3xxx) are defects here, not noise.
+  if grep -E 'warning (IL[0-9]+|CS[0-9]+|CA[0-9]+)' "$logf" >&2; then
+    echo "error: publish produced warnings (see above)" >&2; rm -f "$logf"; return 1
+  fi
+  rm -f "$logf"
+  log "binary: $OUT/runtime ($(du -h "$OUT/runtime" | cut -f1))"
+}
+
+# Runs every test project; sets TEST_PASSED / TEST_FAILED.
+run_tests() {
+  need_dotnet
+  need_node
+  log "building"
+  local logf; logf=$(mktemp)
+  TEST_PASSED=0; TEST_FAILED=0
+  if ! dotnet build Runtime.sln -c Release >"$logf" 2>&1; then
+    grep -E 'error|Error' "$logf" | sort -u >&2 || cat "$logf" >&2
+    echo "error: build failed" >&2
+    TEST_FAILED=1; rm -f "$logf"; return 1
+  fi
+  # The end-to-end suites drive the AOT binary, as users run it.
+  if [ -z "${RUNTIME_BINARY:-}" ]; then
+    publish
+    export RUNTIME_BINARY="$OUT/runtime"
+  fi
+  log "testing"
+  local rc=0
+  dotnet test Runtime.sln -c Release --no-build --logger "console;verbosity=minimal" 2>&1 | tee "$logf" || rc=$?
+  # VSTest prints one summary per test assembly: "Passed!  - Failed: 0, Passed: 42, ..."
+  local p f
+  p=$(grep -Eo 'Passed: +[0-9]+' "$logf" | awk '{s+=$2} END {print s+0}')
+  f=$(grep -Eo 'Failed: +[0-9]+' "$logf" | awk '{s+=$2} END {print s+0}')
+  TEST_PASSED=${p:-0}; TEST_FAILED=${f:-0}
+  if [ "$rc" -ne 0 ] && [ "$TEST_FAILED" -eq 0 ]; then
+    echo "error: dotnet test exited $rc without a failed test (a test host crashed?)" >&2
+    TEST_FAILED=1
+  fi
+  rm -f "$logf"
+  [ "$TEST_FAILED" -eq 0 ]
+}
+
+budget() {
+  need_dotnet
+  log "allocation budgets of hot-path benchmarks (short mode)"
+  dotnet run -c Release --project perf/Runtime.Benchmarks -- --budget
+}
+
+cmd=${1:-help}; shift || true
+case "$cmd" in
+  run)
+    publish
+    [ "${1:-}" = "--" ] && shift
+    log "starting $OUT/runtime serve $* (Ctrl-C to stop)"
+    exec "$OUT/runtime" serve "$@"
+    ;;
+  test)
+    rc=0; run_tests || rc=1
+    echo "${TEST_PASSED} passed, ${TEST_FAILED} failed"
+    exit $rc
+    ;;
+  publish) publish ;;
+  budget) budget ;;
+  bench) need_dotnet; dotnet run -c Release --project perf/Runtime.Benchmarks -- "$@" ;;
+  load) exec perf/load/run-load.sh "$@" ;;
+  ci)
+    passed=0; failed=0
+    # Publish first: the end-to-end tests run this binary, and warnings must fail CI.
+    if publish; then passed=$((passed + 1)); export RUNTIME_BINARY="$OUT/runtime"; else failed=$((failed + 1)); fi
+    run_tests || true
+    passed=$((passed + TEST_PASSED)); failed=$((failed + TEST_FAILED))
+    if budget; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+    echo "${passed} passed, ${failed} failed"
+    [ "$failed" -eq 0 ]
+    ;;
+  *)
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    ;;
+esac

@@ -1,0 +1,18 @@
+using Runtime.ExtProc.Codec;
+
+namespace Runtime.ExtProc.Stream;
+
+/// <summary>How streams behave when Envoy does not say (no <c>protocol_config</c>).</summary>
+public sealed record ExtProcOptions
+{
+    /// <summary>GIE deploys FULL_DUPLEX_STREAMED in both directions.</summary>
+    public BodySendMode DefaultRequestBodyMode { get; init; } = BodySendMode.FullDuplexStreamed;
+
+    public BodySendMode DefaultResponseBodyMode { get; init; } = BodySendMode.FullDuplexStreamed;
+
+    /// <summary>
+    /// Largest body piece we put in one <c>streamed_response</c>. Envoy caps a piece at 64 KiB;
+    /// GIE uses 62,000 B, leaving room for the message around it.
+    /// </summary>
+    public int StreamedChunkSize { get; init; } = 62_000;
+}

@@ -1,0 +1,166 @@
+using System.Globalization;
+
+namespace Runtime.Host.Cli;
+
+/// <summary>
+/// Command-line flags parsed the way Go's <c>flag</c> package does, so the Go endpoint
+/// picker's container args work unchanged: <c>-name value</c>, <c>--name value</c>,
+/// <c>-name=value</c>, <c>--name=value</c>; a boolean flag alone means true and takes a value
+/// only with <c>=</c>. Every problem is collected, not just the first.
+/// </summary>
+internal sealed class FlagSet
+{
+    private readonly Dictionary<string, Flag> _flags = new(StringComparer.Ordinal);
+    private readonly List<string> _errors = [];
+
+    public IReadOnlyList<string> Errors => _errors;
+
+    /// <summary>Flags given on the command line (by name), in order.</summary>
+    public List<string> Given { get; } = [];
+
+    public void String(string name, string defaultValue, string usage, Action<string> set) =>
+        Add(name, usage, defaultValue, isBool: false, value =>
+        {
+            set(value);
+            return true;
+        });
+
+    public void Int(string name, int defaultValue, string usage, Action<int> set) =>
+        Add(name, usage, defaultValue.ToString(CultureInfo.InvariantCulture), isBool: false, value =>
+        {
+            if (!int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var parsed))
+            {
+                return false;
+            }
+
+            set(parsed);
+            return true;
+        });
+
+    public void Bool(string name, bool defaultValue, string usage, Action<bool> set) =>
+        Add(name, usage, defaultValue ? "true" : "false", isBool: true, value =>
+        {
+            if (!TryParseGoBool(value, out var parsed))
+            {
+                return false;
+            }
+
+            set(parsed);
+            return true;
+        });
+
+    public void Duration(string name, TimeSpan defaultValue, string usage, Action<TimeSpan> set) =>
+        Add(name, usage, GoDuration.Format(defaultValue), isBool: false, value =>
+        {
+            if (!GoDuration.TryParse(value, out var parsed))
+            {
+                return false;
+            }
+
+            set(parsed);
+            return true;
+        });
+
+    public bool Parse(IReadOnlyList<string> args)
+    {
+        for (var i = 0; i < args.Count; i++)
+        {
+            var arg = args[i];
+            if (arg == "--")
+            {
+                break;
+            }
+
+            if (arg.Length < 2 || arg[0] != '-')
+            {
+                _errors.Add($"unexpected argument \"{arg}\"");
+                continue;
+            }
+
+            var body = arg.StartsWith("--", StringComparison.Ordinal) ? arg[2..] : arg[1..];
+            string? value = null;
+            var eq = body.IndexOf('=', StringComparison.Ordinal);
+            if (eq >= 0)
+            {
+                value = body[(eq + 1)..];
+                body = body[..eq];
+            }
+
+            if (!_flags.TryGetValue(body, out var flag))
+            {
+                _errors.Add($"flag provided but not defined: -{body}");
+                continue;
+            }
+
+            if (value is null)
+            {
+                if (flag.IsBool)
+                {
+                    value = "true";
+                }
+                else if (i + 1 < args.Count)
+                {
+                    value = args[++i];
+                }
+                else
+                {
+                    _errors.Add($"flag needs an argument: -{body}");
+                    continue;
+                }
+            }
+
+            bool ok;
+            try
+            {
+                ok = flag.Set(value);
+            }
+            catch (FormatException ex)
+            {
+                _errors.Add($"invalid value \"{value}\" for flag -{body}: {ex.Message}");
+                continue;
+            }
+
+            if (!ok)
+            {
+                _errors.Add($"invalid value \"{value}\" for flag -{body}");
+                continue;
+            }
+
+            Given.Add(body);
+        }
+
+        return _errors.Count == 0;
+    }
+
+    public string Usage()
+    {
+        var lines = new List<string>();
+        foreach (var (name, flag) in _flags.OrderBy(f => f.Key, StringComparer.Ordinal))
+        {
+            lines.Add($"  --{name}{(flag.IsBool ? string.Empty : " value")}\n        {flag.Usage} (default {flag.Default})");
+        }
+
+        return string.Join('\n', lines);
+    }
+
+    private void Add(string name, string usage, string defaultValue, bool isBool, Func<string, bool> set) =>
+        _flags.Add(name, new Flag(usage, defaultValue, isBool, set));
+
+    private static bool TryParseGoBool(string value, out bool parsed)
+    {
+        switch (value)
+        {
+            case "1" or "t" or "T" or "true" or "TRUE" or "True":
+                parsed = true;
+                return true;
+            case "0" or "f" or "F" or "false" or "FALSE" or "False":
+                parsed = false;
+                return true;
+            default:
+                parsed = false;
+                return false;
+        }
+    }
+
+    private sealed record Flag(string Usage, string Default, bool IsBool, Func<string, bool> Set);
+}

@@ -1,0 +1,90 @@
+using System.Net;
+using Runtime.ExtProc.Codec;
+using Runtime.ExtProc.Stream;
+using Runtime.Host.Cli;
+
+namespace Runtime.Host.Serve;
+
+/// <summary><c>runtime serve</c>: binds the Go endpoint picker's flags and runs the server.</summary>
+internal static class ServeCommand
+{
+    /// <summary>Go endpoint picker flags that later capabilities will act on; accepted now so its container args work.</summary>
+    private static readonly string[] s_compatibilityFlags =
+    [
+        "pool-name", "pool-namespace", "pool-group", "config-file", "config-text", "refresh-metrics-interval",
+        "endpoint-selector", "endpoint-target-ports", "model-server-metrics-port", "model-server-metrics-path",
+        "model-server-metrics-scheme", "model-server-metrics-https-insecure-skip-verify", "ha-enable-leader-election",
+        "enable-pprof", "tracing", "kube-api-qps", "kube-api-burst", "total-queued-requests-metric",
+        "total-running-requests-metric", "kv-cache-usage-percentage-metric", "lora-info-metric", "cache-info-metric",
+        "metrics-endpoint-auth", "zap-log-level", "zap-encoder", "zap-devel", "zap-stacktrace-level", "zap-time-encoding",
+    ];
+
+    public static async Task<int> RunAsync(IReadOnlyList<string> args)
+    {
+        if (!TryParse(args, out var options, out var errors, out var usage))
+        {
+            foreach (var error in errors)
+            {
+                await Console.Error.WriteLineAsync(error).ConfigureAwait(false);
+            }
+
+            await Console.Error.WriteLineAsync("Usage of runtime serve:\n" + usage).ConfigureAwait(false);
+            return 2;
+        }
+
+        await using var server = RuntimeServer.Create(options, new PassThroughProcessor());
+        await server.RunAsync().ConfigureAwait(false);
+        return 0;
+    }
+
+    public static bool TryParse(IReadOnlyList<string> args, out ServeOptions options, out IReadOnlyList<string> errors, out string usage)
+    {
+        var o = new ServeOptions();
+        var grpc = o.Grpc;
+        var flags = new FlagSet();
+        flags.Int("grpc-port", o.GrpcPort, "The gRPC port used for communicating with Envoy proxy", v => o = o with { GrpcPort = v });
+        flags.Int("grpc-health-port", o.GrpcHealthPort, "The port used for gRPC liveness and readiness probes", v => o = o with { GrpcHealthPort = v });
+        flags.Int("metrics-port", o.MetricsPort, "The metrics port", v => o = o with { MetricsPort = v });
+        flags.Bool("secure-serving", o.SecureServing, "Enables secure serving (TLS) of the ext_proc port", v => o = o with { SecureServing = v });
+        flags.String("cert-path", string.Empty, "Directory holding tls.crt and tls.key; a self-signed certificate is generated when empty", v => o = o with { CertPath = v });
+        flags.Int("v", o.Verbosity, "Log verbosity (1 info, 2-3 debug, 4+ trace)", v => o = o with { Verbosity = v });
+        flags.String("bind-address", string.Empty, "IP address to listen on (default: all interfaces)", v => o = o with { BindAddress = string.IsNullOrEmpty(v) ? null : IPAddress.Parse(v) });
+        flags.Int("grpc-max-message-size", grpc.MaxReceiveMessageSize, "Largest accepted gRPC request message in bytes", v => grpc = grpc with { MaxReceiveMessageSize = v });
+        flags.Int("grpc-max-concurrent-streams", grpc.MaxStreamsPerConnection, "HTTP/2 concurrent streams allowed per connection", v => grpc = grpc with { MaxStreamsPerConnection = v });
+        flags.Int("http2-connection-window", grpc.InitialConnectionWindowSize, "HTTP/2 receive window per connection in bytes", v => grpc = grpc with { InitialConnectionWindowSize = v });
+        flags.Int("http2-stream-window", grpc.InitialStreamWindowSize, "HTTP/2 receive window per stream in bytes", v => grpc = grpc with { InitialStreamWindowSize = v });
+        flags.Duration("shutdown-grace-period", grpc.ShutdownGracePeriod, "How long open streams may finish after SIGTERM", v => grpc = grpc with { ShutdownGracePeriod = v });
+        flags.String("default-request-body-mode", "FULL_DUPLEX_STREAMED", "Request body mode when Envoy sends no protocol_config", v => o = o with { DefaultRequestBodyMode = ParseMode(v) });
+        flags.String("default-response-body-mode", "FULL_DUPLEX_STREAMED", "Response body mode when Envoy sends no protocol_config", v => o = o with { DefaultResponseBodyMode = ParseMode(v) });
+        foreach (var name in s_compatibilityFlags)
+        {
+            flags.String(name, string.Empty, "Accepted for compatibility with the Go endpoint picker; no effect yet", _ => { });
+        }
+
+        flags.Parse(args);
+        var errorList = new List<string>(flags.Errors);
+        if (grpc.MaxReceiveMessageSize <= 0)
+        {
+            errorList.Add("--grpc-max-message-size must be positive");
+        }
+
+        options = o with
+        {
+            Grpc = grpc,
+            AcceptedButUnused = flags.Given.Where(s_compatibilityFlags.Contains).ToArray(),
+        };
+        errors = errorList;
+        usage = flags.Usage();
+        return errorList.Count == 0;
+    }
+
+    private static BodySendMode ParseMode(string value) => value.ToUpperInvariant() switch
+    {
+        "NONE" => BodySendMode.None,
+        "STREAMED" => BodySendMode.Streamed,
+        "BUFFERED" => BodySendMode.Buffered,
+        "BUFFERED_PARTIAL" => BodySendMode.BufferedPartial,
+        "FULL_DUPLEX_STREAMED" => BodySendMode.FullDuplexStreamed,
+        _ => throw new FormatException($"invalid body mode \"{value}\" (NONE, STREAMED, BUFFERED, BUFFERED_PARTIAL, FULL_DUPLEX_STREAMED)"),
+    };
+}
