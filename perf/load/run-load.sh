@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# Load test of the runtime's ext_proc port with h2load: full-duplex exchanges exactly as
+# Envoy sends them (perf/load/make-exchange.py), the server pinned to one core and
+# h2load to another. Prints exchanges/s, latency percentiles, failures, server CPU per
+# exchange, binary size, startup time and RSS, for each server variant and body size.
+#
+# usage: perf/load/run-load.sh [options] [-- extra server args for every variant]
+#   --variant NAME[=ARGS]   a server configuration; ARGS are extra server arguments
+#                           (repeatable; default: one variant "pass-through" with none),
+#                           e.g. --variant pass-through --variant 'bbr=--config-file bbr.yaml'
+#   --sizes "1024 220000"   request body sizes in bytes
+#   --clients N             h2load -c, connections (default 4)
+#   --streams N             h2load -m, concurrent streams per connection (default 64)
+#   --requests N            h2load -n, exchanges per measurement (default 20000)
+#   --duration S            h2load -D, measure for S seconds instead of --requests
+#   --warmup N              exchanges before each measurement (default 2000, 0 = none)
+#   --response-body-bytes N also stream an SSE response body of N bytes per exchange
+#   --out DIR               keep files here (default perf/results/load-<timestamp>)
+# environment:
+#   RUNTIME_BINARY          the binary to load (default out/runtime, published when missing)
+#   SERVER_CPUS, LOAD_CPUS  taskset CPU lists (default 0 and 1)
+#   START_TIMEOUT_S         how long the server may take to listen (default 30)
+# Exit status is 1 if any sanity check failed or h2load reported a failed, errored,
+# timed-out or non-2xx request.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+process_path="/envoy.service.ext_proc.v3.ExternalProcessor/Process"
+
+sizes="1024 220000"
+clients=4
+streams=64
+requests=20000
+duration=""
+warmup=2000
+response_body_bytes=0
+out_dir=""
+variants=()
+common_args=()
+
+die() { echo "run-load: $*" >&2; exit 2; }
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --variant) variants+=("$2"); shift 2 ;;
+    --sizes) sizes="$2"; shift 2 ;;
+    --clients) clients="$2"; shift 2 ;;
+    --streams) streams="$2"; shift 2 ;;
+    --requests) requests="$2"; shift 2 ;;
+    --duration) duration="$2"; shift 2 ;;
+    --warmup) warmup="$2"; shift 2 ;;
+    --response-body-bytes) response_body_bytes="$2"; shift 2 ;;
+    --out) out_dir="$2"; shift 2 ;;
+    --) shift; common_args=("$@"); break ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown option $1 (see --help)" ;;
+  esac
+done
+[ ${#variants[@]} -gt 0 ] || variants=("pass-through")
+server_cpus="${SERVER_CPUS:-0}"
+load_cpus="${LOAD_CPUS:-1}"
+out_dir="${out_dir:-$root/perf/results/load-$(date +%Y%m%d-%H%M%S)}"
+mkdir -p "$out_dir"
+
+# --- tools -----------------------------------------------------------------------------
+if ! command -v h2load >/dev/null 2>&1 || ! command -v nghttp >/dev/null 2>&1; then
+  echo "run-load: installing nghttp2-client (h2load, nghttp)" >&2
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get install -y nghttp2-client >&2 || { $sudo_cmd apt-get update >&2 && $sudo_cmd apt-get install -y nghttp2-client >&2; }
+fi
+command -v taskset >/dev/null 2>&1 || die "taskset is required (apt-get install -y util-linux)"
+
+# --- binary ----------------------------------------------------------------------------
+binary="${RUNTIME_BINARY:-$root/out/runtime}"
+if [ ! -x "$binary" ]; then
+  [ -z "${RUNTIME_BINARY:-}" ] || die "RUNTIME_BINARY=$RUNTIME_BINARY is not an executable file"
+  echo "run-load: publishing the AOT binary to $root/out" >&2
+  dotnet publish "$root/src/Runtime.Host" -c Release -f net9.0 -r linux-x64 \
+    -p:StaticWebAssetsEnabled=false -p:CopyOutputSymbolsToPublishDirectory=false -o "$root/out" >&2
+fi
+binary_bytes=$(stat -L -c %s "$binary")
+
+# --- exchange files --------------------------------------------------------------------
+for size in $sizes; do
+  python3 "$here/make-exchange.py" --body-bytes "$size" --response-body-bytes "$response_body_bytes" \
+    -o "$out_dir/exchange-$size.bin" 2>/dev/null
+done
+
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+clk_tck=$(getconf CLK_TCK)
+
+wait_for_port() { # pid port timeout_s
+  local deadline=$(( $(date +%s%N) + $3 * 1000000000 ))
+  until (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; do
+    kill -0 "$1" 2>/dev/null || return 1
+    [ "$(date +%s%N)" -lt "$deadline" ] || return 1
+    sleep 0.002  # nothing to await: the port is polled
+  done
+}
+
+stop_server() { # pid
+  kill -TERM "$1" 2>/dev/null || return 0
+  for _ in $(seq 1 100); do
+    kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null || true; return 0; }
+    sleep 0.1
+  done
+  echo "run-load: server $1 ignored SIGTERM for 10 s; killing it" >&2
+  kill -KILL "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+sanity_check() { # port size label
+  local url="http://127.0.0.1:$1$process_path" file="$out_dir/exchange-$2.bin" base="$out_dir/$3-sanity-$2"
+  nghttp -n -v -d "$file" -H 'content-type: application/grpc' -H 'te: trailers' "$url" > "$base.log" 2>&1 || true
+  if ! grep -a -q 'grpc-status: 0' "$base.log"; then
+    echo "run-load: sanity $3 ${2}B: no grpc-status 0 (see $base.log)" >&2
+    grep -a -E 'grpc-(status|message)|:status' "$base.log" >&2 || true
+    return 1
+  fi
+  nghttp -d "$file" -H 'content-type: application/grpc' -H 'te: trailers' "$url" > "$base.bin" 2>/dev/null || true
+  python3 "$here/check-exchange.py" "$file" "$base.bin" >&2
+}
+
+percentiles() { # h2load log file -> "p50 p90 p99" in ms (nearest rank)
+  python3 - "$1" <<'PY'
+import math, sys
+values = sorted(int(line.split("\t")[2]) for line in open(sys.argv[1]) if line.strip())
+def pct(p):
+    return values[max(0, math.ceil(p / 100 * len(values)) - 1)] / 1000 if values else float("nan")
+print(f"{pct(50):.2f} {pct(90):.2f} {pct(99):.2f}")
+PY
+}
+
+failures=0
+summary="$out_dir/summary.tsv"
+printf 'variant\tbody_B\texchanges/s\tp50_ms\tp90_ms\tp99_ms\tfailed\tcpu_ms/ex\tresp_B/ex\tstartup_ms\trss_idle_MB\trss_after_MB\trss_peak_MB\n' > "$summary"
+
+for variant in "${variants[@]}"; do
+  name="${variant%%=*}"
+  extra=""
+  [ "$name" = "$variant" ] || extra="${variant#*=}"
+  grpc_port=$(free_port); health_port=$(free_port); metrics_port=$(free_port)
+  # shellcheck disable=SC2086 # the variant's ARGS are split on purpose
+  server_cmd=("$binary" serve --grpc-port "$grpc_port" --grpc-health-port "$health_port" --metrics-port "$metrics_port"
+    --secure-serving=false --bind-address 127.0.0.1 ${extra} "${common_args[@]}")
+  echo "run-load: [$name] ${server_cmd[*]}" >&2
+
+  started=$(date +%s%N)
+  taskset -c "$server_cpus" "${server_cmd[@]}" > "$out_dir/$name-server.log" 2>&1 &
+  pid=$!
+  if ! wait_for_port "$pid" "$grpc_port" "${START_TIMEOUT_S:-30}" || ! wait_for_port "$pid" "$health_port" "${START_TIMEOUT_S:-30}"; then
+    echo "run-load: [$name] server did not listen within ${START_TIMEOUT_S:-30} s; its output:" >&2
+    cat "$out_dir/$name-server.log" >&2
+    stop_server "$pid"
+    failures=$((failures + 1))
+    continue
+  fi
+  startup_ms=$(( ($(date +%s%N) - started) / 1000000 ))
+  rss_idle=$(rss_kb "$pid")
+
+  for size in $sizes; do
+    label="$name-$size"
+    if ! sanity_check "$grpc_port" "$size" "$name"; then
+      failures=$((failures + 1))
+      continue
+    fi
+    h2load_common=(-c "$clients" -m "$streams" -t 1 -d "$out_dir/exchange-$size.bin"
+      -H 'content-type: application/grpc' -H 'te: trailers')
+    url="http://127.0.0.1:$grpc_port$process_path"
+    if [ "$warmup" -gt 0 ]; then
+      taskset -c "$load_cpus" h2load "${h2load_common[@]}" -n "$warmup" "$url" > "$out_dir/$label-warmup.txt" 2>&1 || true
+    fi
+
+    if [ -n "$duration" ]; then amount=(-D "$duration"); else amount=(-n "$requests"); fi
+    ticks_before=$(cpu_ticks "$pid")
+    taskset -c "$load_cpus" h2load "${h2load_common[@]}" "${amount[@]}" --log-file "$out_dir/$label-requests.log" "$url" \
+      > "$out_dir/$label-h2load.txt" 2>&1 || true
+    ticks_after=$(cpu_ticks "$pid")
+    report="$out_dir/$label-h2load.txt"
+
+    rate=$(awk '/^finished in/ { print $(NF-2) }' "$report")
+    read -r done_count failed errored timed_out < <(awk '/^requests:/ { print $6, $10, $12, $14 }' "$report")
+    non2xx=$(awk '/^status codes:/ { print $5 + $7 + $9 }' "$report")
+    data_bytes=$(awk '/^traffic:/ { for (i = 1; i <= NF; i++) if ($i == "data") { v = $(i-1); gsub(/[()]/, "", v); print v } }' "$report")
+    if [ -z "$rate" ] || [ -z "${done_count:-}" ]; then
+      echo "run-load: [$label] could not read h2load's report:" >&2
+      cat "$report" >&2
+      failures=$((failures + 1))
+      continue
+    fi
+    bad=$(( ${failed:-0} + ${errored:-0} + ${timed_out:-0} + ${non2xx:-0} ))
+    if [ "$bad" -gt 0 ] || [ "${done_count:-0}" -eq 0 ]; then
+      echo "run-load: [$label] h2load: $failed failed, $errored errored, $timed_out timed out, $non2xx non-2xx of $done_count" >&2
+      failures=$((failures + 1))
+    fi
+    read -r p50 p90 p99 < <(percentiles "$out_dir/$label-requests.log")
+    cpu_ms=$(awk -v t=$((ticks_after - ticks_before)) -v hz="$clk_tck" -v n="$done_count" 'BEGIN { printf "%.3f", n ? t * 1000 / hz / n : 0 }')
+    resp_per_ex=$(awk -v b="${data_bytes:-0}" -v n="$done_count" 'BEGIN { printf "%d", n ? b / n : 0 }')
+    if [ "$resp_per_ex" -lt $(( size / 2 )) ]; then
+      echo "run-load: [$label] warning: only $resp_per_ex response bytes per exchange for a $size B body (gRPC errors hide behind HTTP 200)" >&2
+    fi
+    rss_after=$(rss_kb "$pid")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%.1f\t%.1f\n' "$name" "$size" "$rate" "$p50" "$p90" "$p99" "$bad" "$cpu_ms" \
+      "$resp_per_ex" "$startup_ms" "$(awk -v k="$rss_idle" 'BEGIN { print k / 1024 }')" \
+      "$(awk -v k="$rss_after" 'BEGIN { print k / 1024 }')" "$(awk -v k="$(hwm_kb "$pid")" 'BEGIN { print k / 1024 }')" >> "$summary"
+
+    # A server that degraded under load must still answer correctly.
+    sanity_check "$grpc_port" "$size" "$name-after" || failures=$((failures + 1))
+  done
+
+  stop_server "$pid"
+done
+
+echo
+echo "binary: $binary ($(awk -v b="$binary_bytes" 'BEGIN { printf "%.1f MB", b / 1048576 }'))"
+echo "load: h2load -c $clients -m $streams ${duration:+-D $duration}${duration:--n $requests}, server cpus $server_cpus, load cpus $load_cpus, response body ${response_body_bytes} B"
+column -t -s $'\t' "$summary"
+echo "files: $out_dir"
+if [ "$failures" -gt 0 ]; then
+  echo "run-load: $failures failure(s)" >&2
+  exit 1
+fi
