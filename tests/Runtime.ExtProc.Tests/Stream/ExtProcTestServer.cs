@@ -1,0 +1,76 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Runtime.ExtProc.Buffers;
+using Runtime.ExtProc.Stream;
+using Runtime.TestSupport.ExtProc;
+using Runtime.TestSupport.Hosting;
+using Runtime.Transport.Grpc;
+using Runtime.Transport.Hosting;
+
+namespace Runtime.ExtProc.Tests.Stream;
+
+/// <summary>
+/// The real Kestrel + gRPC layer + <see cref="ExtProcService"/> in-process, with any
+/// processor, so tests can read the stream and buffer counters after each call.
+/// </summary>
+internal sealed class ExtProcTestServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private ExtProcTestServer(WebApplication app, ExtProcService service, int port)
+    {
+        _app = app;
+        Service = service;
+        Address = new Uri($"http://127.0.0.1:{port}");
+        Client = new EnvoyExtProcClient(Address);
+    }
+
+    public ExtProcService Service { get; }
+
+    public Uri Address { get; }
+
+    public EnvoyExtProcClient Client { get; }
+
+    public static async Task<ExtProcTestServer> StartAsync(IExtProcProcessor processor, GrpcServerOptions? grpc = null, ExtProcOptions? options = null)
+    {
+        grpc ??= new GrpcServerOptions();
+        var port = TestPorts.GetFreeTcpPort();
+        var service = new ExtProcService(processor, options ?? new ExtProcOptions());
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.WebHost.UseKestrelCore();
+        builder.WebHost.ConfigureKestrel(k => KestrelGrpcSetup.Configure(
+            k, grpc, [new GrpcListener(IPAddress.Loopback, port, service.CreateServiceTable("ext_proc"))]));
+        var app = builder.Build();
+        app.Run(new GrpcDispatcher(grpc, NullLogger<GrpcDispatcher>.Instance).HandleAsync);
+        await app.StartAsync();
+        return new ExtProcTestServer(app, service, port);
+    }
+
+    /// <summary>
+    /// Waits until every stream has ended and every pooled body buffer is back: the proof that
+    /// a call, however it ended, leaked nothing.
+    /// </summary>
+    public async Task AssertNothingHeldAsync(long outstandingBefore)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (Service.ActiveStreams != 0 || PooledBuffers.Outstanding != outstandingBefore)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"After the call: {Service.ActiveStreams} streams still active, {PooledBuffers.Outstanding - outstandingBefore} pooled buffers not returned.");
+            }
+
+            await Task.Delay(10);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
