@@ -86,7 +86,9 @@ public static class ExtProcScenarios
             }
 
             var headers = step.Headers.Clone();
-            (phase == 0 ? headers.RequestHeaders : headers.ResponseHeaders).EndOfStream = step.Body is null;
+            var http = (phase == 0 ? headers.RequestHeaders : headers.ResponseHeaders)
+                ?? throw new ArgumentException($"Phase {phase} must start with {(phase == 0 ? "request" : "response")}_headers, not {headers.RequestCase}.");
+            http.EndOfStream = step.Body is null;
             await exchange.SendAsync(headers, cancellationToken);
             replies[phase * 2] = await exchange.ReadRequiredAsync(timeout, cancellationToken);
             immediate = replies[phase * 2]!.ImmediateResponse;
