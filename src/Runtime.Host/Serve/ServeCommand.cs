@@ -32,8 +32,22 @@ internal static class ServeCommand
             return 2;
         }
 
-        await using var server = RuntimeServer.Create(options, new PassThroughProcessor());
-        await server.RunAsync().ConfigureAwait(false);
+        RuntimeServer server;
+        try
+        {
+            server = RuntimeServer.Create(options, new PassThroughProcessor());
+        }
+        catch (InvalidOperationException ex)
+        {
+            await Console.Error.WriteLineAsync("error: " + ex.Message).ConfigureAwait(false);
+            return 1;
+        }
+
+        await using (server.ConfigureAwait(false))
+        {
+            await server.RunAsync().ConfigureAwait(false);
+        }
+
         return 0;
     }
 

@@ -45,9 +45,21 @@ public sealed partial class ServerCertificateProvider : IDisposable
         return new ServerCertificateProvider(null, certificate, default, default, logger);
     }
 
+    /// <exception cref="InvalidOperationException">The files are missing or unreadable; the message names them.</exception>
     public static ServerCertificateProvider FromDirectory(string directory, TimeSpan reloadInterval, ILogger logger)
     {
-        var certificate = Load(directory, out var stamp);
+        X509Certificate2 certificate;
+        DateTime stamp;
+        try
+        {
+            certificate = Load(directory, out stamp);
+        }
+        catch (Exception ex) when (ex is IOException or CryptographicException or UnauthorizedAccessException)
+        {
+            throw new InvalidOperationException(
+                $"cannot load the TLS certificate from {Path.Combine(directory, "tls.crt")} and {Path.Combine(directory, "tls.key")}: {ex.Message}", ex);
+        }
+
         return new ServerCertificateProvider(directory, certificate, stamp, reloadInterval, logger);
     }
 
