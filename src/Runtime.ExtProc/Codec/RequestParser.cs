@@ -155,7 +155,8 @@ internal static class RequestParser
             MessageKind.HttpHeaders => TryParseHttpHeaders(ref reader, into),
             MessageKind.HttpBody => TryParseHttpBody(ref reader, into),
             MessageKind.HttpTrailers => TryParseHttpTrailers(ref reader, into),
-            MessageKind.HeaderMap => TryParseHeaderMap(ref reader, into.Headers, (int)length),
+            // length fits the input (TryPushLimit checked it); the clamp only matters past 2 GiB.
+            MessageKind.HeaderMap => TryParseHeaderMap(ref reader, into.Headers, (int)Math.Min(length, int.MaxValue)),
             _ => TryParseProtocolConfiguration(ref reader, into),
         };
         if (!ok)

@@ -16,8 +16,6 @@ internal static class WireFormat
     /// <summary>A varint never needs more than 10 bytes (64 bits, 7 per byte).</summary>
     public const int MaxVarintLength = 10;
 
-    public static uint MakeTag(int fieldNumber, int wireType) => ((uint)fieldNumber << 3) | (uint)wireType;
-
     /// <summary>Bytes needed to encode <paramref name="value"/> as a varint (1..10).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int VarintSize(ulong value) => ((BitOperations.Log2(value | 1) * 9) + 73) >> 6;

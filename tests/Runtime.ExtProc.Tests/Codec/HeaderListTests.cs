@@ -185,19 +185,4 @@ public sealed class HeaderListTests
             Assert.Equal(expected[i].Value, list.GetValue(i).ToArray());
         }
     }
-
-    [Fact]
-    public void ExtProcRequestRelease_AfterDecode_ReturnsHeaderStorage()
-    {
-        var request = new ExtProcRequest();
-        request.Headers.Add("a"u8, "b"u8);
-        request.Body = new ReadOnlySequence<byte>(new byte[3]);
-
-        request.Release();
-
-        Assert.Equal(0, request.Headers.Count);
-        Assert.Equal(0, request.Headers.ByteCapacity);
-        Assert.True(request.Body.IsEmpty);
-        Assert.Equal(ProcessingRequestKind.None, request.Kind);
-    }
 }

@@ -1,0 +1,23 @@
+using BenchmarkDotNet.Running;
+using Runtime.Benchmarks.Infrastructure;
+
+namespace Runtime.Benchmarks;
+
+public static class Program
+{
+    /// <summary>
+    /// <c>--budget [name-substring...]</c> runs the allocation-budget gate (see
+    /// <see cref="AllocationBudgetRunner"/>); anything else goes to BenchmarkDotNet's switcher,
+    /// e.g. <c>--filter '*'</c> or <c>--filter '*ExtProc*' --job short</c>.
+    /// </summary>
+    public static int Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == AllocationBudgetRunner.Switch)
+        {
+            return AllocationBudgetRunner.Run(typeof(Program).Assembly, args[1..]);
+        }
+
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
+}
