@@ -15,8 +15,6 @@ namespace Runtime.Benchmarks.ExtProc;
 [MemoryDiagnoser]
 public class ExtProcCodecBenchmark
 {
-    // Kestrel's pipe hands out 4 KB blocks; a gRPC message rarely starts at a block boundary.
-    private const int PipeSegmentSize = 4096;
 
     private static readonly (string Name, string Value)[] s_requestHeaders =
     [
@@ -74,13 +72,13 @@ public class ExtProcCodecBenchmark
         byte[] body = BodyMessage(1024);
         _bodyMessage = new ReadOnlySequence<byte>(body);
         // Starts 512 B before a block boundary, so the 1 KB message spans two pipe segments.
-        _bodyMessageSegmented = PipeSegments(body, firstSegmentLength: 512);
+        _bodyMessageSegmented = PipeSegments.Split(body, firstSegmentLength: 512);
         // GIE streams 62,000 B chunks: ~16 segments.
-        _largeBodyMessageSegmented = PipeSegments(BodyMessage(62_000), firstSegmentLength: 1000);
+        _largeBodyMessageSegmented = PipeSegments.Split(BodyMessage(62_000), firstSegmentLength: 1000);
 
         byte[] chunk = new byte[62_000];
         new Random(1).NextBytes(chunk);
-        _streamedChunk = PipeSegments(chunk, firstSegmentLength: PipeSegmentSize);
+        _streamedChunk = PipeSegments.Split(chunk, firstSegmentLength: PipeSegments.BlockSize);
 
         // Warm pooled storage so the benchmarks measure the steady state.
         DecodeRequestHeaders();
@@ -153,38 +151,5 @@ public class ExtProcCodecBenchmark
         byte[] body = new byte[bodyLength];
         new Random(bodyLength).NextBytes(body);
         return new ProcessingRequest { RequestBody = new HttpBody { Body = ByteString.CopyFrom(body), EndOfStream = false } }.ToByteArray();
-    }
-
-    /// <summary>Lays <paramref name="data"/> out as Kestrel would: a partial first block, then full 4 KB blocks.</summary>
-    private static ReadOnlySequence<byte> PipeSegments(byte[] data, int firstSegmentLength)
-    {
-        Segment? first = null;
-        Segment? last = null;
-        int offset = 0;
-        while (offset < data.Length)
-        {
-            int length = Math.Min(offset == 0 ? firstSegmentLength : PipeSegmentSize, data.Length - offset);
-            var memory = new ReadOnlyMemory<byte>(data, offset, length);
-            last = last is null ? (first = new Segment(memory, 0)) : last.Append(memory);
-            offset += length;
-        }
-
-        return new ReadOnlySequence<byte>(first!, 0, last!, last!.Memory.Length);
-    }
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
-        {
-            Memory = memory;
-            RunningIndex = runningIndex;
-        }
-
-        public Segment Append(ReadOnlyMemory<byte> memory)
-        {
-            var next = new Segment(memory, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
-        }
     }
 }
