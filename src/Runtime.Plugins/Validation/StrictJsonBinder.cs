@@ -6,8 +6,11 @@ using Runtime.Plugins.Values;
 
 namespace Runtime.Plugins.Validation;
 
-/// <summary>Checks one leaf value (a type bound by a custom converter); returns false with a message when it is wrong.</summary>
-public delegate bool LeafValidator(JsonElement value, out string error);
+/// <summary>
+/// Checks one leaf value (a type bound by a custom converter), reporting problems at or under
+/// <paramref name="path"/>; returns false when the value cannot be bound and must be dropped.
+/// </summary>
+public delegate bool LeafValidator(JsonElement value, string path, ValidationErrors errors);
 
 /// <summary>
 /// Binds JSON to records through their source-generated <see cref="JsonTypeInfo"/>, strictly: unknown
@@ -28,8 +31,8 @@ public sealed class StrictJsonBinder
     {
         var leaves = new Dictionary<Type, LeafValidator>
         {
-            [typeof(Quantity)] = static (JsonElement value, out string error) => Quantity.TryParse(value, out _, out error),
-            [typeof(Duration)] = static (JsonElement value, out string error) => Duration.TryParse(value, out _, out error),
+            [typeof(Quantity)] = static (value, path, errors) => Check(Quantity.TryParse(value, out _, out var error), error, path, errors),
+            [typeof(Duration)] = static (value, path, errors) => Check(Duration.TryParse(value, out _, out var error), error, path, errors),
         };
         foreach (var (type, validator) in leafValidators ?? [])
         {
@@ -85,9 +88,8 @@ public sealed class StrictJsonBinder
 
         if (_leaves.TryGetValue(type, out var leaf))
         {
-            if (!leaf(element, out var error))
+            if (!leaf(element, path, errors))
             {
-                errors.ReportInvalid(path, error);
                 return false;
             }
 
@@ -231,6 +233,16 @@ public sealed class StrictJsonBinder
         return true;
     }
 
+    private static bool Check(bool valid, string error, string path, ValidationErrors errors)
+    {
+        if (!valid)
+        {
+            errors.ReportInvalid(path, error);
+        }
+
+        return valid;
+    }
+
     private static bool WriteTrusted(Utf8JsonWriter writer, JsonElement element)
     {
         element.WriteTo(writer);
@@ -290,10 +302,7 @@ public sealed class StrictJsonBinder
             return $"unknown field \"{name}\" (this takes no fields)";
         }
 
-        var suggestion = known.FirstOrDefault(k => string.Equals(k, name, StringComparison.OrdinalIgnoreCase))
-            ?? known.Where(k => EditDistance(k, name) <= 2).OrderBy(k => EditDistance(k, name)).FirstOrDefault();
-        var hint = suggestion is null ? string.Empty : $"; did you mean \"{suggestion}\"?";
-        return $"unknown field \"{name}\"{hint} (known fields: {string.Join(", ", known)})";
+        return $"unknown field \"{name}\"{NameSuggestions.Hint(name, known)} (known fields: {string.Join(", ", known)})";
     }
 
     private static string Describe(JsonElement element) =>
@@ -305,29 +314,5 @@ public sealed class StrictJsonBinder
     {
         var relative = (jsonPath ?? "$").TrimStart('$').TrimStart('.');
         return relative.Length == 0 ? path : path.Length == 0 ? relative : relative[0] == '[' ? path + relative : $"{path}.{relative}";
-    }
-
-    private static int EditDistance(string a, string b)
-    {
-        var previous = new int[b.Length + 1];
-        var current = new int[b.Length + 1];
-        for (var j = 0; j <= b.Length; j++)
-        {
-            previous[j] = j;
-        }
-
-        for (var i = 1; i <= a.Length; i++)
-        {
-            current[0] = i;
-            for (var j = 1; j <= b.Length; j++)
-            {
-                var cost = char.ToLowerInvariant(a[i - 1]) == char.ToLowerInvariant(b[j - 1]) ? 0 : 1;
-                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
-            }
-
-            (previous, current) = (current, previous);
-        }
-
-        return previous[b.Length];
     }
 }
