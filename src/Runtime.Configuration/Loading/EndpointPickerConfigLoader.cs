@@ -22,7 +22,11 @@ public sealed class EndpointPickerConfigLoader(PluginRegistry registry)
     {
         if (!string.IsNullOrEmpty(configText))
         {
-            return LoadText(configText, ConfigTextSource);
+            var result = LoadText(configText, ConfigTextSource);
+            return string.IsNullOrEmpty(configFile) ? result : result with
+            {
+                Warnings = [new ConfigDiagnostic(string.Empty, $"both --config-file ({configFile}) and --config-text are set; using --config-text, as the Go endpoint picker does", null), .. result.Warnings],
+            };
         }
 
         return string.IsNullOrEmpty(configFile) ? LoadDefault() : LoadFile(configFile);

@@ -155,7 +155,8 @@ public static partial class YamlToJson
         private static void WriteScalar(Utf8JsonWriter writer, YamlScalarNode scalar)
         {
             var value = scalar.Value ?? string.Empty;
-            if (scalar.Style is not ScalarStyle.Plain || scalar.Tag.Value == StringTag)
+            // A quoted scalar, or one tagged !!str, is a string whatever it looks like ("5", 'true').
+            if (scalar.Style is not ScalarStyle.Plain || (!scalar.Tag.IsEmpty && !scalar.Tag.IsNonSpecific && scalar.Tag.Value == StringTag))
             {
                 writer.WriteStringValue(value);
                 return;

@@ -15,7 +15,7 @@ public static class PluginActivator
     {
         var handle = new Handle(services);
         var errors = new List<ValidationError>();
-        var missing = new List<string>();
+        var missing = new List<ValidationError>();
         foreach (var spec in specs)
         {
             if (!registry.TryGet(spec.TypeName, out var registration))
@@ -26,8 +26,7 @@ public static class PluginActivator
 
             if (registration.Factory is null)
             {
-                missing.Add(spec.TypeName);
-                errors.Add(new ValidationError(spec.Path, $"plugin type \"{spec.TypeName}\" ({PluginKindNames.Describe(registration.Kinds)}) has no implementation in this build yet"));
+                missing.Add(new ValidationError(spec.Path, $"plugin type \"{spec.TypeName}\" ({PluginKindNames.Describe(registration.Kinds)}) has no implementation in this build yet"));
                 continue;
             }
 
@@ -52,7 +51,7 @@ public static class PluginActivator
             handle.Add(spec.Name, result.Plugin);
         }
 
-        return new PluginActivation(handle.Plugins, errors, missing.Distinct(StringComparer.Ordinal).ToArray());
+        return new PluginActivation(handle.Plugins, errors, missing);
     }
 
     private sealed class Handle(PluginServices services) : IPluginHandle
@@ -77,8 +76,9 @@ public static class PluginActivator
 }
 
 /// <summary>The plugins that were built, and every entry that could not be.</summary>
-/// <param name="MissingImplementations">Types whose implementation is not in this build (a subset of the errors' causes).</param>
-public sealed record PluginActivation(IReadOnlyDictionary<string, IPlugin> Plugins, IReadOnlyList<ValidationError> Errors, IReadOnlyList<string> MissingImplementations)
+/// <param name="Errors">Entries whose factory failed (or threw): a broken configuration or plugin.</param>
+/// <param name="NotImplemented">Entries whose type has no implementation in this build yet: a known gap, not a failure of the config.</param>
+public sealed record PluginActivation(IReadOnlyDictionary<string, IPlugin> Plugins, IReadOnlyList<ValidationError> Errors, IReadOnlyList<ValidationError> NotImplemented)
 {
-    public bool IsComplete => Errors.Count == 0;
+    public bool IsComplete => Errors.Count == 0 && NotImplemented.Count == 0;
 }

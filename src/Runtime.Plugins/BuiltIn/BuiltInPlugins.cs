@@ -15,8 +15,8 @@ namespace Runtime.Plugins.BuiltIn;
 /// Type names and parameters follow the Gateway API Inference Extension (GIE) endpoint picker and
 /// body-based router, so their configuration files load unchanged. Stability levels are our
 /// assessment: Stable for what GIE's default configuration uses, Beta for complete but newer
-/// types, Alpha (gated) for GIE's experimental features (flow control, the pluggable data layer)
-/// and llm-d's prefill/decode handler.
+/// types (llm-d's prefill/decode handler behind a Beta gate that can switch it off), Alpha (gated
+/// off by default) for GIE's experimental features: flow control and the pluggable data layer.
 /// </remarks>
 public static class BuiltInPlugins
 {
@@ -76,7 +76,7 @@ public static class BuiltInPlugins
     [
         new(FlowControlGate, StabilityLevel.Alpha, "Queue requests by priority band and fairness flow while the pool is saturated; enables the flowControl section and its policy plugins."),
         new(DataLayerGate, StabilityLevel.Alpha, "Configurable metric sources and extractors (the dataLayer section) instead of the built-in scraper."),
-        new(PdDisaggregationGate, StabilityLevel.Alpha, "Prefill/decode disaggregation across two scheduling profiles (llm-d's pd-profile-handler)."),
+        new(PdDisaggregationGate, StabilityLevel.Beta, "Prefill/decode disaggregation across two scheduling profiles (llm-d's pd-profile-handler); on by default so llm-d configurations load unchanged."),
     ];
 
     private static IEnumerable<PluginRegistration> Registrations() =>
@@ -106,7 +106,7 @@ public static class BuiltInPlugins
         {
             TypeName = PdProfileHandler,
             Kinds = PluginKinds.ProfileHandler,
-            Stability = StabilityLevel.Alpha,
+            Stability = StabilityLevel.Beta,
             FeatureGate = PdDisaggregationGate,
             Description = "Runs a decode profile and, when the uncached prompt is long enough, a prefill profile (llm-d).",
             Parameters = BuiltInParameterBinders.PdProfileHandler,

@@ -16,11 +16,21 @@ public static class PluginTable
             {
                 p.Type,
                 string.Join(",", p.Kinds),
-                p.Deprecation is null ? p.Stability.ToString() : $"{p.Stability} (use {string.Join(", ", p.Deprecation.Replacements)})",
+                p.Stability.ToString(),
                 p.FeatureGate ?? "-",
                 p.EnabledByDefault ? "yes" : "no",
                 p.Implemented ? "yes" : "not yet",
             }));
+
+        var deprecated = listing.Plugins.Where(p => p.Deprecation is not null).ToArray();
+        if (deprecated.Length > 0)
+        {
+            text.AppendLine().AppendLine("Deprecated plugin types (still load, with a warning):");
+            AppendTable(
+                text,
+                ["TYPE", "REPLACED BY", "WHY"],
+                deprecated.Select(p => new[] { p.Type, string.Join(", ", p.Deprecation!.Replacements), p.Deprecation.Message }));
+        }
 
         text.AppendLine().AppendLine("Feature gates (featureGates: [name] or {name: true|false}):");
         AppendTable(
