@@ -7,7 +7,12 @@ namespace Runtime.Configuration.Model;
 /// Extension (GIE) and llm-d define <c>EndpointPickerConfig</c>, plus <c>minimumStability</c>.
 /// After loading, it is the effective configuration: the defaults the Go project injects are in it.
 /// </summary>
-public sealed record EndpointPickerConfig
+/// <remarks>
+/// Lists default to empty through constructor parameters: the JSON source generator resets init-only properties
+/// absent from the input to default(T), losing initializers (dotnet/runtime#84484), but honours
+/// constructor parameter defaults.
+/// </remarks>
+public sealed record EndpointPickerConfig(IReadOnlyList<PluginSpec>? Plugins = null, IReadOnlyList<SchedulingProfileConfig>? SchedulingProfiles = null)
 {
     public const string GieApiVersion = "inference.networking.x-k8s.io/v1alpha1";
     public const string LlmDApiVersion = "llm-d.ai/v1alpha1";
@@ -29,10 +34,10 @@ public sealed record EndpointPickerConfig
 
     /// <summary>Plugin instances to create; other sections refer to them by name.</summary>
     [JsonPropertyName("plugins")]
-    public IReadOnlyList<PluginSpec> Plugins { get; init; } = [];
+    public IReadOnlyList<PluginSpec> Plugins { get; init; } = Plugins ?? [];
 
     [JsonPropertyName("schedulingProfiles")]
-    public IReadOnlyList<SchedulingProfileConfig> SchedulingProfiles { get; init; } = [];
+    public IReadOnlyList<SchedulingProfileConfig> SchedulingProfiles { get; init; } = SchedulingProfiles ?? [];
 
     [JsonPropertyName("saturationDetector")]
     public SaturationDetectorConfig? SaturationDetector { get; init; }

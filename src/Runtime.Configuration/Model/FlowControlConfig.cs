@@ -7,7 +7,12 @@ namespace Runtime.Configuration.Model;
 /// Flow control: global limits, the request TTL, the usage-limit policy, and priority bands
 /// (explicit ones, plus a template for priorities that arrive without one).
 /// </summary>
-public sealed record FlowControlConfig
+/// <remarks>
+/// Lists default to empty through constructor parameters: the JSON source generator resets init-only properties
+/// absent from the input to default(T), losing initializers (dotnet/runtime#84484), but honours
+/// constructor parameter defaults.
+/// </remarks>
+public sealed record FlowControlConfig(IReadOnlyList<PriorityBandConfig>? PriorityBands = null)
 {
     /// <summary>Bytes of queued request bodies across all bands; absent or 0 = no global limit.</summary>
     [JsonPropertyName("maxBytes")]
@@ -30,7 +35,7 @@ public sealed record FlowControlConfig
     public PriorityBandConfig? DefaultPriorityBand { get; init; }
 
     [JsonPropertyName("priorityBands")]
-    public IReadOnlyList<PriorityBandConfig> PriorityBands { get; init; } = [];
+    public IReadOnlyList<PriorityBandConfig> PriorityBands { get; init; } = PriorityBands ?? [];
 }
 
 /// <summary>One priority band (higher priority is served first) and its limits and policies.</summary>

@@ -33,19 +33,25 @@ public sealed record ParserConfig
 }
 
 /// <summary>Metric sources and, per source, the extractors that read them.</summary>
-public sealed record DataLayerConfig
+/// <remarks>
+/// Lists default to empty through constructor parameters: the JSON source generator resets init-only properties
+/// absent from the input to default(T), losing initializers (dotnet/runtime#84484), but honours
+/// constructor parameter defaults.
+/// </remarks>
+public sealed record DataLayerConfig(IReadOnlyList<DataLayerSourceConfig>? Sources = null)
 {
     [JsonPropertyName("sources")]
-    public IReadOnlyList<DataLayerSourceConfig> Sources { get; init; } = [];
+    public IReadOnlyList<DataLayerSourceConfig> Sources { get; init; } = Sources ?? [];
 }
 
-public sealed record DataLayerSourceConfig
+/// <summary>One metric source and the extractors that read what it fetches.</summary>
+public sealed record DataLayerSourceConfig(IReadOnlyList<DataLayerExtractorConfig>? Extractors = null)
 {
     [JsonPropertyName("pluginRef")]
     public string? PluginRef { get; init; }
 
     [JsonPropertyName("extractors")]
-    public IReadOnlyList<DataLayerExtractorConfig> Extractors { get; init; } = [];
+    public IReadOnlyList<DataLayerExtractorConfig> Extractors { get; init; } = Extractors ?? [];
 }
 
 public sealed record DataLayerExtractorConfig

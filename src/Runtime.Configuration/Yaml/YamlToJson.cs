@@ -29,15 +29,26 @@ public static partial class YamlToJson
     {
         errorPosition = null;
         var stream = new YamlStream();
+        using var reader = new StringReader(yaml);
+        var scanner = new Scanner(reader);
         try
         {
-            using var reader = new StringReader(yaml);
-            stream.Load(reader);
+            stream.Load(new Parser(scanner));
         }
         catch (YamlException ex)
         {
             errorPosition = new SourcePosition((int)ex.Start.Line, (int)ex.Start.Column);
             errors.ReportInvalid(string.Empty, $"YAML syntax error: {Describe(ex)}");
+            return null;
+        }
+#pragma warning disable CA1031 // Malformed input must become an error with a line, never a crash.
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+#pragma warning restore CA1031
+        {
+            // YamlDotNet throws plain exceptions for some truncated input (an unclosed flow map at
+            // the end of the text); the scanner still knows where it stopped.
+            errorPosition = new SourcePosition((int)scanner.CurrentPosition.Line, (int)scanner.CurrentPosition.Column);
+            errors.ReportInvalid(string.Empty, "YAML syntax error: the text ends inside an unfinished value (an unclosed {, [ or quote?)");
             return null;
         }
 

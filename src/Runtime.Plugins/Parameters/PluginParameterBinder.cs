@@ -24,7 +24,7 @@ public sealed class PluginParameterBinder<T> : IPluginParameterBinder
     {
         _typeInfo = typeInfo;
         _rules = rules;
-        FieldNames = typeInfo.Properties.Select(p => p.Name).ToArray();
+        FieldNames = StrictJsonBinder.FieldNames(typeInfo);
     }
 
     public IReadOnlyList<string> FieldNames { get; }

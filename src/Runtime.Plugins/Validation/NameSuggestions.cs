@@ -3,21 +3,27 @@ namespace Runtime.Plugins.Validation;
 /// <summary>"did you mean" hints for misspelt names and fields.</summary>
 public static class NameSuggestions
 {
+    /// <summary>"; did you mean \"x\"?" for the closest candidate that looks like what was meant, else empty.</summary>
     public static string Hint(string name, IEnumerable<string> candidates)
     {
         string? best = null;
         var bestDistance = int.MaxValue;
+        var words = name.Split('-', StringSplitOptions.RemoveEmptyEntries);
         foreach (var candidate in candidates)
         {
             var distance = Distance(name, candidate);
-            if (distance < bestDistance)
+
+            // A typo (at most a third of the name differs), or a shortened name whose every word is
+            // in the candidate ("prefix-scorer" for "prefix-cache-scorer").
+            var plausible = distance <= Math.Max(2, name.Length / 3) ||
+                (words.Length > 1 && words.All(w => candidate.Split('-').Contains(w, StringComparer.OrdinalIgnoreCase)));
+            if (plausible && distance < bestDistance)
             {
                 (best, bestDistance) = (candidate, distance);
             }
         }
 
-        // Close enough to be a typo: at most a third of the name differs.
-        return best is not null && bestDistance <= Math.Max(2, name.Length / 3) ? $"; did you mean \"{best}\"?" : string.Empty;
+        return best is null ? string.Empty : $"; did you mean \"{best}\"?";
     }
 
     public static int Distance(string a, string b)

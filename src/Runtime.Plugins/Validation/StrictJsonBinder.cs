@@ -285,7 +285,7 @@ public sealed class StrictJsonBinder
     {
         foreach (var property in typeInfo.Properties)
         {
-            if (string.Equals(property.Name, name, StringComparison.Ordinal))
+            if (IsBindable(property) && string.Equals(property.Name, name, StringComparison.Ordinal))
             {
                 return property;
             }
@@ -294,10 +294,16 @@ public sealed class StrictJsonBinder
         return null;
     }
 
+    /// <summary>Fields a file may set: settable or bound through the constructor. Computed and ignored properties are not input.</summary>
+    private static bool IsBindable(JsonPropertyInfo property) => property.Set is not null || property.AssociatedParameter is not null;
+
+    /// <summary>The field names a type accepts, in declaration order (for messages and listings).</summary>
+    public static IReadOnlyList<string> FieldNames(JsonTypeInfo typeInfo) => typeInfo.Properties.Where(IsBindable).Select(p => p.Name).ToArray();
+
     private static string UnknownField(string name, JsonTypeInfo typeInfo)
     {
-        var known = typeInfo.Properties.Select(p => p.Name).ToArray();
-        if (known.Length == 0)
+        var known = FieldNames(typeInfo);
+        if (known.Count == 0)
         {
             return $"unknown field \"{name}\" (this takes no fields)";
         }

@@ -4,16 +4,21 @@ using Runtime.Plugins.Validation;
 namespace Runtime.Plugins.BuiltIn.Parameters;
 
 /// <summary>Parameters of <c>metrics-data-source</c>: where each endpoint's Prometheus metrics are scraped.</summary>
-public sealed record MetricsDataSourceParameters
+/// <remarks>
+/// Defaults live in constructor parameters: the JSON source generator resets init-only properties
+/// absent from the input to default(T), losing initializers (dotnet/runtime#84484), but honours
+/// constructor parameter defaults.
+/// </remarks>
+public sealed record MetricsDataSourceParameters(string Scheme = "http", string Path = "/metrics", bool InsecureSkipVerify = true)
 {
     [JsonPropertyName("scheme")]
-    public string Scheme { get; init; } = "http";
+    public string Scheme { get; init; } = Scheme;
 
     [JsonPropertyName("path")]
-    public string Path { get; init; } = "/metrics";
+    public string Path { get; init; } = Path;
 
     [JsonPropertyName("insecureSkipVerify")]
-    public bool InsecureSkipVerify { get; init; } = true;
+    public bool InsecureSkipVerify { get; init; } = InsecureSkipVerify;
 
     internal static void Rules(MetricsDataSourceParameters p, string path, ValidationErrors errors)
     {
@@ -30,7 +35,12 @@ public sealed record MetricsDataSourceParameters
 }
 
 /// <summary>Parameters of <c>model-server-protocol-metrics</c>: which metric names mean queue, running, KV use, LoRA and cache info.</summary>
-public sealed record ModelServerMetricsExtractorParameters
+/// <remarks>
+/// Defaults live in constructor parameters: the JSON source generator resets init-only properties
+/// absent from the input to default(T), losing initializers (dotnet/runtime#84484), but honours
+/// constructor parameter defaults.
+/// </remarks>
+public sealed record ModelServerMetricsExtractorParameters(IReadOnlyList<EngineMetricsParameters>? EngineConfigs = null)
 {
     [JsonPropertyName("queuedRequestsSpec")]
     public string? QueuedRequestsSpec { get; init; }
@@ -55,7 +65,7 @@ public sealed record ModelServerMetricsExtractorParameters
     public string? EngineLabelKey { get; init; }
 
     [JsonPropertyName("engineConfigs")]
-    public IReadOnlyList<EngineMetricsParameters> EngineConfigs { get; init; } = [];
+    public IReadOnlyList<EngineMetricsParameters> EngineConfigs { get; init; } = EngineConfigs ?? [];
 
     internal static void Rules(ModelServerMetricsExtractorParameters p, string path, ValidationErrors errors)
     {

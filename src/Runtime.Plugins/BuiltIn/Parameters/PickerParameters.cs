@@ -4,11 +4,16 @@ using Runtime.Plugins.Validation;
 namespace Runtime.Plugins.BuiltIn.Parameters;
 
 /// <summary>Parameters of <c>max-score-picker</c>, <c>random-picker</c> and <c>weighted-random-picker</c>.</summary>
-public sealed record PickerParameters
+/// <remarks>
+/// Defaults live in constructor parameters: the JSON source generator resets init-only properties
+/// absent from the input to default(T), losing initializers (dotnet/runtime#84484), but honours
+/// constructor parameter defaults.
+/// </remarks>
+public sealed record PickerParameters(int MaxNumOfEndpoints = 1)
 {
     /// <summary>How many endpoints to return: the first is the pick, the rest are fallbacks in the destination header.</summary>
     [JsonPropertyName("maxNumOfEndpoints")]
-    public int MaxNumOfEndpoints { get; init; } = 1;
+    public int MaxNumOfEndpoints { get; init; } = MaxNumOfEndpoints;
 
     internal static void Rules(PickerParameters p, string path, ValidationErrors errors)
     {

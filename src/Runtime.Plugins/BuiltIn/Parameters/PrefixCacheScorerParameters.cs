@@ -4,7 +4,12 @@ using Runtime.Plugins.Validation;
 namespace Runtime.Plugins.BuiltIn.Parameters;
 
 /// <summary>Parameters of <c>prefix-cache-scorer</c> (names and defaults as in the Go project).</summary>
-public sealed record PrefixCacheScorerParameters
+/// <remarks>
+/// Defaults live in constructor parameters: the JSON source generator resets init-only properties
+/// absent from the input to default(T), losing initializers (dotnet/runtime#84484), but honours
+/// constructor parameter defaults.
+/// </remarks>
+public sealed record PrefixCacheScorerParameters(bool AutoTune = true)
 {
     public const int DefaultBlockSizeTokens = 16;
     public const int DefaultMaxPrefixBlocksToMatch = 256;
@@ -12,7 +17,7 @@ public sealed record PrefixCacheScorerParameters
 
     /// <summary>Size the per-endpoint index from the server's reported GPU block count when it reports one.</summary>
     [JsonPropertyName("autoTune")]
-    public bool AutoTune { get; init; } = true;
+    public bool AutoTune { get; init; } = AutoTune;
 
     /// <summary>Prompt block size in tokens (4 characters each) for prefix hashing; 0 means the default.</summary>
     [JsonPropertyName("blockSizeTokens")]
@@ -34,10 +39,13 @@ public sealed record PrefixCacheScorerParameters
     [JsonPropertyName("lruCapacityPerServer")]
     public int LruCapacityPerServer { get; init; }
 
+    [JsonIgnore]
     public int EffectiveBlockSizeTokens => BlockSizeTokens > 0 ? BlockSizeTokens : DefaultBlockSizeTokens;
 
+    [JsonIgnore]
     public int EffectiveMaxPrefixBlocksToMatch => MaxPrefixBlocksToMatch > 0 ? MaxPrefixBlocksToMatch : DefaultMaxPrefixBlocksToMatch;
 
+    [JsonIgnore]
     public int EffectiveLruCapacityPerServer => LruCapacityPerServer > 0 ? LruCapacityPerServer : DefaultLruCapacityPerServer;
 
     internal static void Rules(PrefixCacheScorerParameters p, string path, ValidationErrors errors)

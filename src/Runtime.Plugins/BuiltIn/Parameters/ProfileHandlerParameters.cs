@@ -7,13 +7,18 @@ namespace Runtime.Plugins.BuiltIn.Parameters;
 /// Parameters of <c>pd-profile-handler</c> (llm-d's prefill/decode disaggregation handler). The
 /// fields its releases have used are all accepted so their configs load unchanged.
 /// </summary>
-public sealed record PdProfileHandlerParameters
+/// <remarks>
+/// Defaults live in constructor parameters: the JSON source generator resets init-only properties
+/// absent from the input to default(T), losing initializers (dotnet/runtime#84484), but honours
+/// constructor parameter defaults.
+/// </remarks>
+public sealed record PdProfileHandlerParameters(string DecodeProfile = "decode", string PrefillProfile = "prefill")
 {
     [JsonPropertyName("decodeProfile")]
-    public string DecodeProfile { get; init; } = "decode";
+    public string DecodeProfile { get; init; } = DecodeProfile;
 
     [JsonPropertyName("prefillProfile")]
-    public string PrefillProfile { get; init; } = "prefill";
+    public string PrefillProfile { get; init; } = PrefillProfile;
 
     /// <summary>Uncached prompt tokens above which a request is disaggregated.</summary>
     [JsonPropertyName("threshold")]
