@@ -42,13 +42,20 @@ public static class PluginActivator
                 result = PluginResult.Failure($"factory threw {ex.GetType().Name}: {ex.Message}");
             }
 
-            if (result.Plugin is null)
+            // A plugin must answer to the name and type the configuration gave it, or references and logs would disagree.
+            var error = result.Plugin switch
             {
-                errors.Add(new ValidationError(spec.Path, $"failed to create plugin \"{spec.Name}\" (type {spec.TypeName}): {result.Error ?? "the factory returned nothing"}"));
+                null => result.Error ?? "the factory returned nothing",
+                { } p when p.Name != spec.Name || p.TypeName != spec.TypeName => $"the factory returned a plugin named \"{p.Name}\" of type \"{p.TypeName}\"",
+                _ => null,
+            };
+            if (error is not null)
+            {
+                errors.Add(new ValidationError(spec.Path, $"failed to create plugin \"{spec.Name}\" (type {spec.TypeName}): {error}"));
                 continue;
             }
 
-            handle.Add(spec.Name, result.Plugin);
+            handle.Add(spec.Name, result.Plugin!);
         }
 
         return new PluginActivation(handle.Plugins, errors, missing);
