@@ -40,7 +40,4 @@ public sealed class SourceMap
         var cut = Math.Max(path.LastIndexOf('.'), path.LastIndexOf('['));
         return cut <= 0 ? string.Empty : path[..cut];
     }
-
-    /// <summary>For tests: whether a path was recorded exactly.</summary>
-    internal bool Contains(string path) => _positions.ContainsKey(path);
 }

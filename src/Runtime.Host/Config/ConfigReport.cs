@@ -14,6 +14,7 @@ internal static class ConfigReport
         }
     }
 
+    /// <summary>One line per error, then the count (warnings, if any, follow the count).</summary>
     public static void WriteErrors(ConfigLoadResult result, TextWriter error)
     {
         foreach (var problem in result.Errors)

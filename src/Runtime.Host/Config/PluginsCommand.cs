@@ -36,7 +36,7 @@ internal static class PluginsCommand
 
         var build = HostPlugins.Build();
         var listing = PluginListing.From(build);
-        output.WriteLine(format == "json" ? JsonSerializer.Serialize(listing, PluginListingJsonContext.Default.PluginListing) : PluginTable.Format(listing));
+        output.WriteLine(format == "json" ? JsonSerializer.Serialize(listing, PluginListingJsonContext.Readable.PluginListing) : PluginTable.Format(listing));
         return build.IsValid ? 0 : 1;
     }
 }

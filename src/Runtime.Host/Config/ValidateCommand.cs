@@ -46,12 +46,14 @@ internal static class ValidateCommand
         }
 
         var result = new EndpointPickerConfigLoader(plugins.Registry).LoadFromFlags(configFile, configText);
-        ConfigReport.WriteWarnings(result, error);
         if (!result.IsValid)
         {
             ConfigReport.WriteErrors(result, error);
+            ConfigReport.WriteWarnings(result, error);
             return 1;
         }
+
+        ConfigReport.WriteWarnings(result, error);
 
         WriteSummary(result, plugins.Registry, output);
         if (printEffective)
