@@ -34,24 +34,6 @@ internal static class ServeCommand
             return 2;
         }
 
-<<<<<<< HEAD
-        RuntimeServer server;
-        try
-        {
-            server = RuntimeServer.Create(options, new PassThroughProcessor());
-        }
-        catch (InvalidOperationException ex)
-        {
-            await Console.Error.WriteLineAsync("error: " + ex.Message).ConfigureAwait(false);
-            return 1;
-        }
-
-        await using (server.ConfigureAwait(false))
-        {
-            await server.RunAsync().ConfigureAwait(false);
-        }
-
-=======
         // Configuration problems stop the process before it listens: every error, with its line.
         var plugins = HostPlugins.Build();
         if (!plugins.IsValid)
@@ -68,7 +50,19 @@ internal static class ServeCommand
             return 1;
         }
 
-        await using var server = RuntimeServer.Create(options, new PassThroughProcessor(), configuration: new ServedConfiguration(plugins.Registry, config));
+        RuntimeServer server;
+        try
+        {
+            server = RuntimeServer.Create(options, new PassThroughProcessor(), configuration: new ServedConfiguration(plugins.Registry, config));
+        }
+        catch (InvalidOperationException ex)
+        {
+            // e.g. --cert-path without readable tls.crt/tls.key
+            await Console.Error.WriteLineAsync("error: " + ex.Message).ConfigureAwait(false);
+            return 1;
+        }
+
+        await using var ownedServer = server.ConfigureAwait(false);
         if (server.PluginFailures.Count > 0)
         {
             foreach (var failure in server.PluginFailures)
@@ -81,7 +75,6 @@ internal static class ServeCommand
         }
 
         await server.RunAsync().ConfigureAwait(false);
->>>>>>> plugins
         return 0;
     }
 
