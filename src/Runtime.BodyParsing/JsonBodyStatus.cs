@@ -9,7 +9,7 @@ public enum JsonBodyStatus
     /// <summary>A well-formed JSON object; the requested fields are recorded.</summary>
     Ok,
 
-    /// <summary>No bytes, or only whitespace.</summary>
+    /// <summary>No bytes at all (a body of only whitespace is <see cref="InvalidJson"/>, as for JsonDocument).</summary>
     Empty,
 
     /// <summary>Malformed JSON: truncated, trailing content, bad tokens, nesting deeper than the limit.</summary>
