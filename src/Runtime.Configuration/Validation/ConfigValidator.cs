@@ -293,7 +293,8 @@ internal sealed class ConfigValidator(PluginRegistry registry)
             {
                 if (!profileNames.ContainsKey(profile))
                 {
-                    errors.Report(FieldPath.Field(path, field), $"no scheduling profile named \"{profile}\" (profiles: {string.Join(", ", profileNames.Keys)})");
+                    var known = profileNames.Count == 0 ? "no scheduling profiles are configured" : $"profiles: {string.Join(", ", profileNames.Keys)}";
+                    errors.Report(FieldPath.Field(path, field), $"no scheduling profile named \"{profile}\" ({known})");
                 }
             }
         }

@@ -96,7 +96,7 @@ internal static class ServeCommand
         flags.Int("http2-stream-window", grpc.InitialStreamWindowSize, "HTTP/2 receive window per stream in bytes", v => grpc = grpc with { InitialStreamWindowSize = v });
         flags.Duration("shutdown-grace-period", grpc.ShutdownGracePeriod, "How long open streams may finish after SIGTERM", v => grpc = grpc with { ShutdownGracePeriod = v });
         flags.String("default-request-body-mode", "FULL_DUPLEX_STREAMED", "Request body mode when Envoy sends no protocol_config", v => o = o with { DefaultRequestBodyMode = ParseMode(v) });
-        flags.String("config-file", string.Empty, "The path to the EndpointPickerConfig file (default: the built-in default configuration)", v => o = o with { ConfigFile = v });
+        flags.String("config-file", string.Empty, "The path to the EndpointPickerConfig file; without it and --config-text, the built-in default configuration is used", v => o = o with { ConfigFile = v });
         flags.String("config-text", string.Empty, "The EndpointPickerConfig as text, in lieu of a file", v => o = o with { ConfigText = v });
         flags.String("default-response-body-mode", "FULL_DUPLEX_STREAMED", "Response body mode when Envoy sends no protocol_config", v => o = o with { DefaultResponseBodyMode = ParseMode(v) });
         foreach (var name in s_compatibilityFlags)
