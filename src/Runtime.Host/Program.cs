@@ -10,6 +10,7 @@ internal static class Program
 
         Usage:
           runtime [serve] [flags]   serve ext_proc and gRPC health (the default; Go endpoint picker flags)
+          runtime bbr [flags]       the body-based router on :9004 (health :9005); Go router flags, --help lists them
           runtime validate [--config-file F | --config-text T] [--print-effective]
                                     check an EndpointPickerConfig: exit 0 when valid, 1 with every error (file:line:col: path: message)
           runtime plugins [--output table|json]
@@ -31,6 +32,8 @@ internal static class Program
         {
             case "serve":
                 return rest is ["--help"] or ["-h"] or ["-help"] ? PrintServeUsage() : await ServeCommand.RunAsync(rest).ConfigureAwait(false);
+            case "bbr":
+                return await Bbr.BbrCommand.RunAsync(rest).ConfigureAwait(false);
             case "validate":
                 return ValidateCommand.Run(rest, Console.Out, Console.Error);
             case "plugins":

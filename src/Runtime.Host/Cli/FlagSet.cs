@@ -26,6 +26,14 @@ internal sealed class FlagSet
             return true;
         });
 
+    /// <summary>A flag that may be given several times; each value is kept in order.</summary>
+    public void Repeated(string name, string usage, List<string> into) =>
+        Add(name, usage, "none", isBool: false, value =>
+        {
+            into.Add(value);
+            return true;
+        });
+
     public void Int(string name, int defaultValue, string usage, Action<int> set) =>
         Add(name, usage, defaultValue.ToString(CultureInfo.InvariantCulture), isBool: false, value =>
         {

@@ -1,6 +1,8 @@
 using Runtime.Plugins.BuiltIn;
 using Runtime.Plugins.Registry;
 
+using Runtime.Bbr;
+
 namespace Runtime.Host.Config;
 
 /// <summary>
@@ -10,5 +12,5 @@ namespace Runtime.Host.Config;
 /// </summary>
 internal static class HostPlugins
 {
-    public static PluginRegistryBuildResult Build() => BuiltInPlugins.CreateBuilder().Build();
+    public static PluginRegistryBuildResult Build() => BuiltInPlugins.CreateBuilder().AddFactories().Build();
 }

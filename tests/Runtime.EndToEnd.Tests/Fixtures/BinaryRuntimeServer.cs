@@ -43,7 +43,11 @@ public sealed class BinaryRuntimeServer : IRuntimeServer, IAsyncDisposable
     /// Starts the binary named by <see cref="BinaryVariable"/>. Fails loudly when it is not
     /// set or not executable: end-to-end tests must never pass without a server.
     /// </summary>
-    public static Task<BinaryRuntimeServer> StartFromEnvironmentAsync(IEnumerable<string>? extraArguments = null, CancellationToken cancellationToken = default)
+    public static Task<BinaryRuntimeServer> StartFromEnvironmentAsync(IEnumerable<string>? extraArguments = null, CancellationToken cancellationToken = default) =>
+        StartFromEnvironmentAsync("serve", extraArguments, cancellationToken);
+
+    /// <summary>Starts <c>runtime <paramref name="command"/></c> (e.g. <c>bbr</c>) with test ports.</summary>
+    public static Task<BinaryRuntimeServer> StartFromEnvironmentAsync(string command, IEnumerable<string>? extraArguments, CancellationToken cancellationToken = default)
     {
         var binary = Environment.GetEnvironmentVariable(BinaryVariable);
         if (string.IsNullOrWhiteSpace(binary))
@@ -61,19 +65,19 @@ public sealed class BinaryRuntimeServer : IRuntimeServer, IAsyncDisposable
 
         var fromEnvironment = (Environment.GetEnvironmentVariable(ExtraArgumentsVariable) ?? string.Empty)
             .Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-        return StartAsync(binary, [.. fromEnvironment, .. extraArguments ?? []], cancellationToken);
+        return StartAsync(binary, [.. fromEnvironment, .. extraArguments ?? []], command, cancellationToken);
     }
 
     /// <summary>
     /// Runs <c>binary serve --grpc-port P --grpc-health-port H --secure-serving=false
     /// --bind-address 127.0.0.1 --metrics-port M [extra]</c> and waits for both gRPC ports.
     /// </summary>
-    public static async Task<BinaryRuntimeServer> StartAsync(string binary, IEnumerable<string> extraArguments, CancellationToken cancellationToken = default)
+    public static async Task<BinaryRuntimeServer> StartAsync(string binary, IEnumerable<string> extraArguments, string command = "serve", CancellationToken cancellationToken = default)
     {
         int extProc = TestPorts.GetFreeTcpPort(), health = TestPorts.GetFreeTcpPort(), metrics = TestPorts.GetFreeTcpPort();
         string[] arguments =
         [
-            "serve",
+            command,
             "--grpc-port", Invariant(extProc),
             "--grpc-health-port", Invariant(health),
             "--secure-serving=false",

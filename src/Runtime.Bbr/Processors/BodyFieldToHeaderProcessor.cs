@@ -1,0 +1,68 @@
+using System.Buffers;
+
+namespace Runtime.Bbr.Processors;
+
+/// <summary>
+/// <c>body-field-to-header</c>: copies a top-level string field into a request header (by
+/// default <c>model</c> → <c>X-Gateway-Model-Name</c>, which HTTPRoutes match on). A missing
+/// field leaves the request untouched and is counted; a non-string one is a 400.
+/// </summary>
+public sealed class BodyFieldToHeaderProcessor : IBbrRequestProcessor
+{
+    public const string TypeNameValue = "body-field-to-header";
+    public const string DefaultField = "model";
+    public const string DefaultHeader = "X-Gateway-Model-Name";
+
+    private readonly BbrMetrics? _metrics;
+
+    public BodyFieldToHeaderProcessor(string name, string field = DefaultField, string header = DefaultHeader, BbrMetrics? metrics = null)
+    {
+        Name = name;
+        FieldName = field;
+        HeaderName = header;
+        BodyFields = [field];
+        _metrics = metrics;
+    }
+
+    public string TypeName => TypeNameValue;
+
+    public string Name { get; }
+
+    public string FieldName { get; }
+
+    public string HeaderName { get; }
+
+    public IReadOnlyList<string> BodyFields { get; }
+
+    public bool ProcessRequest(BbrRequest request)
+    {
+        var field = request.FieldIndex(FieldName);
+        ref readonly var value = ref request.Field(field);
+        if (!value.IsPresent)
+        {
+            _metrics?.RecordFieldNotFound();
+            return true;
+        }
+
+        if (value.TokenType != System.Text.Json.JsonTokenType.String)
+        {
+            return request.Reject(400, $"{FieldName} must be a string");
+        }
+
+        if (field == request.Chain.ModelField)
+        {
+            // The model may have been changed by a model selector earlier in the chain.
+            request.SetHeader(HeaderName, request.Model);
+        }
+        else
+        {
+            var buffer = ArrayPool<byte>.Shared.Rent(request.GetMaxStringLength(field));
+            request.TryGetString(field, buffer, out var written);
+            request.SetHeader(HeaderName, buffer.AsSpan(0, written));
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        _metrics?.RecordSuccess();
+        return true;
+    }
+}
