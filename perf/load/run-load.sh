@@ -7,7 +7,8 @@
 # usage: perf/load/run-load.sh [options] [-- extra server args for every variant]
 #   --variant NAME[=ARGS]   a server configuration; ARGS are extra server arguments
 #                           (repeatable; default: one variant "pass-through" with none),
-#                           e.g. --variant pass-through --variant 'bbr=--config-file bbr.yaml'
+#                           e.g. --variant pass-through --variant 'bbr=bbr --streaming'
+#                           (ARGS starting with "bbr" run the body-based router subcommand)
 #   --sizes "1024 220000"   request body sizes in bytes
 #   --clients N             h2load -c, connections (default 4)
 #   --streams N             h2load -m, concurrent streams per connection (default 64)
@@ -151,9 +152,12 @@ for variant in "${variants[@]}"; do
   name="${variant%%=*}"
   extra=""
   [ "$name" = "$variant" ] || extra="${variant#*=}"
+  # ARGS may start with the subcommand to run (e.g. 'bbr=bbr --streaming'); default serve.
+  command=serve
+  case "$extra" in bbr|bbr\ *) command=bbr; extra="${extra#bbr}" ;; esac
   grpc_port=$(free_port); health_port=$(free_port); metrics_port=$(free_port)
   # shellcheck disable=SC2086 # the variant's ARGS are split on purpose
-  server_cmd=("$binary" serve --grpc-port "$grpc_port" --grpc-health-port "$health_port" --metrics-port "$metrics_port"
+  server_cmd=("$binary" "$command" --grpc-port "$grpc_port" --grpc-health-port "$health_port" --metrics-port "$metrics_port"
     --secure-serving=false --bind-address 127.0.0.1 ${extra} "${common_args[@]}")
   echo "run-load: [$name] ${server_cmd[*]}" >&2
 
