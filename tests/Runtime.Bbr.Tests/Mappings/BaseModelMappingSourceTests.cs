@@ -1,0 +1,99 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Runtime.Bbr.Mappings;
+using Xunit;
+
+namespace Runtime.Bbr.Tests.Mappings;
+
+public sealed class BaseModelMappingSourceTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("bbr-maps-").FullName;
+
+    private static string ConfigMap(string baseModel, params string[] adapters) => $"""
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: m
+          labels:
+            inference.networking.k8s.io/bbr-managed: "true"
+        data:
+          baseModel: {baseModel}
+          adapters: |
+        {string.Concat(adapters.Select(a => $"    - {a}\n"))}
+        """;
+
+    private BaseModelMappingSource Source() => new(_dir, TimeSpan.FromHours(1), NullLogger.Instance);
+
+    [Fact]
+    public void Load_ManagedConfigMaps_MapAdaptersAndBaseToBase()
+    {
+        File.WriteAllText(Path.Combine(_dir, "a.yaml"), ConfigMap("llama", "sql", "food") + "---\n" + ConfigMap("qwen", "coder"));
+        File.WriteAllText(Path.Combine(_dir, "other.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: unrelated\ndata:\n  baseModel: ignored\n");
+        using var source = Source();
+
+        var map = source.Current;
+        Assert.True(map.TryGetBaseModel("sql", out var b1));
+        Assert.Equal("llama", b1);
+        Assert.True(map.TryGetBaseModel("llama", out var b2));
+        Assert.Equal("llama", b2);
+        Assert.True(map.TryGetBaseModel("coder", out var b3));
+        Assert.Equal("qwen", b3);
+        Assert.False(map.TryGetBaseModel("ignored", out _));
+        Assert.Empty(source.LastErrors);
+    }
+
+    [Fact]
+    public void Reload_AtomicRename_PublishesNewMappings()
+    {
+        File.WriteAllText(Path.Combine(_dir, "a.yaml"), ConfigMap("llama", "sql"));
+        using var source = Source();
+        Assert.False(source.Current.TryGetBaseModel("food", out _));
+
+        File.WriteAllText(Path.Combine(_dir, ".a.yaml.tmp"), ConfigMap("llama", "sql", "food"));
+        File.Move(Path.Combine(_dir, ".a.yaml.tmp"), Path.Combine(_dir, "a.yaml"), overwrite: true);
+
+        Assert.True(source.Reload());
+        Assert.True(source.Current.TryGetBaseModel("food", out _));
+    }
+
+    [Fact]
+    public void Reload_ConfigMapDataSymlinkSwap_PublishesNewMappings()
+    {
+        // The kubelet's layout: a.yaml -> ..data/a.yaml, ..data -> ..<timestamp>/, swapped atomically.
+        Directory.CreateDirectory(Path.Combine(_dir, "..v1"));
+        File.WriteAllText(Path.Combine(_dir, "..v1", "a.yaml"), ConfigMap("llama", "sql"));
+        Directory.CreateSymbolicLink(Path.Combine(_dir, "..data"), "..v1");
+        File.CreateSymbolicLink(Path.Combine(_dir, "a.yaml"), Path.Combine("..data", "a.yaml"));
+        using var source = Source();
+        Assert.True(source.Current.TryGetBaseModel("sql", out _));
+
+        Directory.CreateDirectory(Path.Combine(_dir, "..v2"));
+        File.WriteAllText(Path.Combine(_dir, "..v2", "a.yaml"), ConfigMap("mistral", "sql"));
+        Directory.CreateSymbolicLink(Path.Combine(_dir, "..data_tmp"), "..v2");
+        // rename(2) replaces the ..data link in one step, as the kubelet does (File.Move cannot move a directory link).
+        Assert.Equal(0, Rename(Path.Combine(_dir, "..data_tmp"), Path.Combine(_dir, "..data")));
+
+        Assert.True(source.Reload());
+        Assert.True(source.Current.TryGetBaseModel("sql", out var baseModel));
+        Assert.Equal("mistral", baseModel);
+    }
+
+    [Fact]
+    public void Reload_InvalidSet_KeepsLastGoodAndReportsErrorWithLine()
+    {
+        File.WriteAllText(Path.Combine(_dir, "a.yaml"), ConfigMap("llama", "sql"));
+        using var source = Source();
+
+        File.WriteAllText(Path.Combine(_dir, "b.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels:\n    inference.networking.k8s.io/bbr-managed: \"true\"\ndata:\n  adapters: x\n");
+        File.WriteAllText(Path.Combine(_dir, "c.yaml"), "key: [unclosed\n");
+
+        Assert.False(source.Reload());
+        Assert.True(source.Current.TryGetBaseModel("sql", out _));
+        Assert.Contains(source.LastErrors, e => e.Contains("b.yaml:1: a bbr-managed ConfigMap needs data.baseModel", StringComparison.Ordinal));
+        Assert.Contains(source.LastErrors, e => e.Contains("c.yaml", StringComparison.Ordinal));
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "rename", SetLastError = true)]
+    private static extern int Rename(string oldPath, string newPath);
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+}
