@@ -1,3 +1,4 @@
+using Runtime.Host.Config;
 using Runtime.Host.Serve;
 
 namespace Runtime.Host;
@@ -9,6 +10,10 @@ internal static class Program
 
         Usage:
           runtime [serve] [flags]   serve ext_proc and gRPC health (the default; Go endpoint picker flags)
+          runtime validate [--config-file F | --config-text T] [--print-effective]
+                                    check an EndpointPickerConfig: exit 0 when valid, 1 with every error (file:line:col: path: message)
+          runtime plugins [--output table|json]
+                                    list plugin types (kind, stability, feature gate, deprecation) and removed types
           runtime version           print the version
           runtime help              this text; `runtime serve --help` lists the flags
         """;
@@ -26,6 +31,10 @@ internal static class Program
         {
             case "serve":
                 return rest is ["--help"] or ["-h"] or ["-help"] ? PrintServeUsage() : await ServeCommand.RunAsync(rest).ConfigureAwait(false);
+            case "validate":
+                return ValidateCommand.Run(rest, Console.Out, Console.Error);
+            case "plugins":
+                return PluginsCommand.Run(rest, Console.Out, Console.Error);
             case "version":
                 Console.WriteLine(typeof(Program).Assembly.GetName().Version?.ToString() ?? "unknown");
                 return 0;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Runtime.Plugins.Values;
 
 namespace Runtime.Host.Cli;
 

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Runtime.ExtProc.Stream;
+using Runtime.Plugins.Validation;
 using Runtime.Transport.Grpc;
 using Runtime.Transport.Health;
 using Runtime.Transport.Hosting;
@@ -20,18 +21,22 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ServerCertificateProvider? _certificate;
 
-    private RuntimeServer(WebApplication app, HealthStatusRegistry health, ServerCertificateProvider? certificate)
+    private RuntimeServer(WebApplication app, HealthStatusRegistry health, ServerCertificateProvider? certificate, IReadOnlyList<ValidationError> pluginFailures)
     {
         _app = app;
         Health = health;
         _certificate = certificate;
+        PluginFailures = pluginFailures;
     }
 
     public HealthStatusRegistry Health { get; }
 
+    /// <summary>Plugins of the configuration whose factory failed; the host does not start when there are any.</summary>
+    public IReadOnlyList<ValidationError> PluginFailures { get; }
+
     public IHostApplicationLifetime Lifetime => _app.Lifetime;
 
-    public static RuntimeServer Create(ServeOptions options, IExtProcProcessor processor, Action<ILoggingBuilder>? configureLogging = null)
+    public static RuntimeServer Create(ServeOptions options, IExtProcProcessor processor, Action<ILoggingBuilder>? configureLogging = null, ServedConfiguration? configuration = null)
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore();
@@ -106,7 +111,8 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
             Log.FlagNotUsed(logger, flag);
         }
 
-        return new RuntimeServer(app, health, certificate);
+        var pluginFailures = configuration?.Activate(app.Services.GetRequiredService<ILoggerFactory>(), app.Lifetime.ApplicationStopping) ?? [];
+        return new RuntimeServer(app, health, certificate, pluginFailures);
     }
 
     public Task StartAsync(CancellationToken cancellationToken = default) => _app.StartAsync(cancellationToken);

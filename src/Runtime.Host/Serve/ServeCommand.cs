@@ -1,7 +1,9 @@
 using System.Net;
 using Runtime.ExtProc.Codec;
 using Runtime.ExtProc.Stream;
+using Runtime.Configuration.Loading;
 using Runtime.Host.Cli;
+using Runtime.Host.Config;
 
 namespace Runtime.Host.Serve;
 
@@ -11,7 +13,7 @@ internal static class ServeCommand
     /// <summary>Go endpoint picker flags that later capabilities will act on; accepted now so its container args work.</summary>
     private static readonly string[] s_compatibilityFlags =
     [
-        "pool-name", "pool-namespace", "pool-group", "config-file", "config-text", "refresh-metrics-interval",
+        "pool-name", "pool-namespace", "pool-group", "refresh-metrics-interval",
         "endpoint-selector", "endpoint-target-ports", "model-server-metrics-port", "model-server-metrics-path",
         "model-server-metrics-scheme", "model-server-metrics-https-insecure-skip-verify", "ha-enable-leader-election",
         "enable-pprof", "tracing", "kube-api-qps", "kube-api-burst", "total-queued-requests-metric",
@@ -32,22 +34,47 @@ internal static class ServeCommand
             return 2;
         }
 
+        // Configuration problems stop the process before it listens: every error, with its line.
+        var plugins = HostPlugins.Build();
+        if (!plugins.IsValid)
+        {
+            ConfigReport.WriteRegistrationErrors(plugins, Console.Error);
+            return 1;
+        }
+
+        var config = new EndpointPickerConfigLoader(plugins.Registry).LoadFromFlags(options.ConfigFile, options.ConfigText);
+        if (!config.IsValid)
+        {
+            ConfigReport.WriteErrors(config, Console.Error);
+            await Console.Error.WriteLineAsync("refusing to start: the configuration is invalid").ConfigureAwait(false);
+            return 1;
+        }
+
         RuntimeServer server;
         try
         {
-            server = RuntimeServer.Create(options, new PassThroughProcessor());
+            server = RuntimeServer.Create(options, new PassThroughProcessor(), configuration: new ServedConfiguration(plugins.Registry, config));
         }
         catch (InvalidOperationException ex)
         {
+            // e.g. --cert-path without readable tls.crt/tls.key
             await Console.Error.WriteLineAsync("error: " + ex.Message).ConfigureAwait(false);
             return 1;
         }
 
-        await using (server.ConfigureAwait(false))
+        await using var ownedServer = server.ConfigureAwait(false);
+        if (server.PluginFailures.Count > 0)
         {
-            await server.RunAsync().ConfigureAwait(false);
+            foreach (var failure in server.PluginFailures)
+            {
+                await Console.Error.WriteLineAsync($"{config.Source}: {failure}").ConfigureAwait(false);
+            }
+
+            await Console.Error.WriteLineAsync("refusing to start: plugins could not be created").ConfigureAwait(false);
+            return 1;
         }
 
+        await server.RunAsync().ConfigureAwait(false);
         return 0;
     }
 
@@ -69,6 +96,8 @@ internal static class ServeCommand
         flags.Int("http2-stream-window", grpc.InitialStreamWindowSize, "HTTP/2 receive window per stream in bytes", v => grpc = grpc with { InitialStreamWindowSize = v });
         flags.Duration("shutdown-grace-period", grpc.ShutdownGracePeriod, "How long open streams may finish after SIGTERM", v => grpc = grpc with { ShutdownGracePeriod = v });
         flags.String("default-request-body-mode", "FULL_DUPLEX_STREAMED", "Request body mode when Envoy sends no protocol_config", v => o = o with { DefaultRequestBodyMode = ParseMode(v) });
+        flags.String("config-file", string.Empty, "The path to the EndpointPickerConfig file; without it and --config-text, the built-in default configuration is used", v => o = o with { ConfigFile = v });
+        flags.String("config-text", string.Empty, "The EndpointPickerConfig as text, in lieu of a file", v => o = o with { ConfigText = v });
         flags.String("default-response-body-mode", "FULL_DUPLEX_STREAMED", "Response body mode when Envoy sends no protocol_config", v => o = o with { DefaultResponseBodyMode = ParseMode(v) });
         foreach (var name in s_compatibilityFlags)
         {

@@ -21,6 +21,12 @@ internal sealed record ServeOptions
     public BodySendMode DefaultResponseBodyMode { get; init; } = BodySendMode.FullDuplexStreamed;
     public GrpcServerOptions Grpc { get; init; } = new();
 
+    /// <summary>EndpointPickerConfig file (<c>--config-file</c>); neither this nor <see cref="ConfigText"/> → the default configuration.</summary>
+    public string? ConfigFile { get; init; }
+
+    /// <summary>EndpointPickerConfig as text (<c>--config-text</c>); wins over <see cref="ConfigFile"/>, as in the Go binary.</summary>
+    public string? ConfigText { get; init; }
+
     /// <summary>Go endpoint picker flags this build accepts for compatibility but does not act on yet.</summary>
     public IReadOnlyList<string> AcceptedButUnused { get; init; } = [];
 }

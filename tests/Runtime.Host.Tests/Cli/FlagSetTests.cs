@@ -1,5 +1,6 @@
 using Runtime.Host.Cli;
 using Runtime.Host.Serve;
+using Runtime.Plugins.Values;
 using Xunit;
 
 namespace Runtime.Host.Tests.Cli;

@@ -1,19 +1,30 @@
 using System.Globalization;
 
-namespace Runtime.Host.Cli;
+namespace Runtime.Plugins.Values;
 
-/// <summary>Go <c>time.Duration</c> strings ("50ms", "1m30s", "2h") as the Go flags accept them.</summary>
-internal static class GoDuration
+/// <summary>
+/// Go <c>time.Duration</c> strings ("50ms", "1m30s", "2h", "-1.5s") as Go's <c>time.ParseDuration</c>
+/// accepts them; used by the Go-compatible flags and by duration fields in configuration files.
+/// </summary>
+public static class GoDuration
 {
     public static bool TryParse(string text, out TimeSpan duration)
     {
         duration = default;
-        if (text == "0")
+        var span = text.AsSpan();
+        var negative = false;
+        if (!span.IsEmpty && span[0] is '-' or '+')
+        {
+            negative = span[0] == '-';
+            span = span[1..];
+        }
+
+        // Go accepts a bare "0" (no unit) and nothing else without a unit.
+        if (span is "0")
         {
             return true;
         }
 
-        var span = text.AsSpan();
         if (span.IsEmpty)
         {
             return false;
@@ -43,7 +54,7 @@ internal static class GoDuration
             double unitTicks = span[..u] switch
             {
                 "ns" => 0.01,
-                "us" or "µs" => 10,
+                "us" or "µs" or "μs" => 10,
                 "ms" => TimeSpan.TicksPerMillisecond,
                 "s" => TimeSpan.TicksPerSecond,
                 "m" => TimeSpan.TicksPerMinute,
@@ -59,7 +70,12 @@ internal static class GoDuration
             span = span[u..];
         }
 
-        duration = TimeSpan.FromTicks((long)totalTicks);
+        if (totalTicks > TimeSpan.MaxValue.Ticks)
+        {
+            return false;
+        }
+
+        duration = TimeSpan.FromTicks(negative ? -(long)totalTicks : (long)totalTicks);
         return true;
     }
 

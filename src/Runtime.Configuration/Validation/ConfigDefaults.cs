@@ -1,0 +1,150 @@
+using System.Buffers;
+using System.Text.Json;
+using Runtime.Configuration.Model;
+using Runtime.Plugins;
+using Runtime.Plugins.BuiltIn;
+using Runtime.Plugins.Registry;
+
+namespace Runtime.Configuration.Validation;
+
+/// <summary>
+/// Completes a valid configuration the way the Go project's loader does, so the effective
+/// configuration is explicit: plugin names default to types; no profiles → one "default" profile
+/// of every filter, scorer and picker; one profile without a handler → single-profile-handler;
+/// no picker → max-score-picker appended to each profile that lacks one; unweighted scorers →
+/// weight 1; parser → openai-parser; saturation detector → utilization-detector; with flow control
+/// on, its default ordering, fairness and usage-limit policies.
+/// </summary>
+internal static class ConfigDefaults
+{
+    public static EndpointPickerConfig Apply(EndpointPickerConfig config, FeatureGateSet gates, PluginRegistry registry)
+    {
+        var plugins = config.Plugins.Select(p => p with { Name = p.EffectiveName }).ToList();
+        var kinds = new Dictionary<string, PluginKinds>(StringComparer.Ordinal);
+        foreach (var plugin in plugins)
+        {
+            kinds[plugin.Name!] = registry.TryGet(plugin.Type!, out var r) ? r.Kinds : PluginKinds.None;
+        }
+
+        string Inject(string name, string type, JsonElement? parameters = null)
+        {
+            var unique = name;
+            for (var i = 2; kinds.ContainsKey(unique); i++)
+            {
+                unique = $"{name}-{i}";
+            }
+
+            plugins.Add(new PluginSpec { Name = unique, Type = type, Parameters = parameters });
+            kinds[unique] = registry.TryGet(type, out var r) ? r.Kinds : PluginKinds.None;
+            return unique;
+        }
+
+        bool Has(string? name, PluginKinds kind) => name is not null && kinds.TryGetValue(name, out var k) && (k & kind) != 0;
+
+        var profiles = config.SchedulingProfiles.ToList();
+        if (profiles.Count == 0)
+        {
+            profiles.Add(new SchedulingProfileConfig
+            {
+                Name = ConfigDefaultNames.Profile,
+                Plugins = plugins.Where(p => Has(p.Name, PluginKinds.SchedulingProfilePlugins)).Select(p => new SchedulingPluginRef { PluginRef = p.Name }).ToArray(),
+            });
+        }
+
+        if (profiles.Count == 1 && !kinds.Values.Any(k => (k & PluginKinds.ProfileHandler) != 0))
+        {
+            Inject(ConfigDefaultNames.ProfileHandler, BuiltInPlugins.SingleProfileHandler);
+        }
+
+        // The first declared picker is shared by profiles without one (Go takes an arbitrary one from a map).
+        var picker = plugins.FirstOrDefault(p => Has(p.Name, PluginKinds.Picker))?.Name;
+        var needsPicker = profiles.Any(profile => !profile.Plugins.Any(r => Has(r.PluginRef, PluginKinds.Picker)));
+        if (picker is null && (needsPicker || profiles.Any(profile => profile.Plugins.Any(r => r.PluginRef == ConfigDefaultNames.Picker))))
+        {
+            picker = Inject(ConfigDefaultNames.Picker, BuiltInPlugins.MaxScorePicker);
+        }
+
+        profiles = profiles.Select(profile =>
+        {
+            var refs = profile.Plugins
+                .Select(r => Has(r.PluginRef, PluginKinds.Scorer) && r.Weight is null ? r with { Weight = ConfigDefaultNames.ScorerWeight } : r)
+                .ToList();
+            if (!refs.Any(r => Has(r.PluginRef, PluginKinds.Picker)))
+            {
+                refs.Add(new SchedulingPluginRef { PluginRef = picker });
+            }
+
+            return profile with { Plugins = refs };
+        }).ToList();
+
+        var parser = config.Parser?.PluginRef is { Length: > 0 } parserRef ? parserRef : ConfigDefaultNames.Parser;
+        if (!kinds.ContainsKey(parser))
+        {
+            parser = Inject(parser, BuiltInPlugins.OpenAIParser);
+        }
+
+        var detectorConfig = config.SaturationDetector;
+        var detector = detectorConfig?.PluginRef is { Length: > 0 } detectorRef ? detectorRef : ConfigDefaultNames.SaturationDetector;
+        if (!kinds.ContainsKey(detector))
+        {
+            var legacy = detectorConfig is { PluginRef: null or "", HasLegacyThresholds: true } ? LegacyDetectorParameters(detectorConfig) : (JsonElement?)null;
+            detector = Inject(detector, BuiltInPlugins.UtilizationDetector, legacy);
+        }
+
+        var flowControl = config.FlowControl;
+        if (gates.IsEnabled(BuiltInPlugins.FlowControlGate))
+        {
+            EnsureDeclared(ConfigDefaultNames.OrderingPolicy, BuiltInPlugins.FcfsOrderingPolicy);
+            EnsureDeclared(ConfigDefaultNames.FairnessPolicy, BuiltInPlugins.GlobalStrictFairnessPolicy);
+            var usageLimit = flowControl?.UsageLimitPolicyPluginRef ?? ConfigDefaultNames.UsageLimitPolicy;
+            EnsureDeclared(usageLimit, BuiltInPlugins.StaticUsageLimitPolicy);
+            flowControl = (flowControl ?? new FlowControlConfig()) with { UsageLimitPolicyPluginRef = usageLimit };
+        }
+
+        void EnsureDeclared(string name, string type)
+        {
+            if (!kinds.ContainsKey(name))
+            {
+                Inject(name, type);
+            }
+        }
+
+        return config with
+        {
+            Plugins = plugins,
+            SchedulingProfiles = profiles,
+            Parser = new ParserConfig { PluginRef = parser },
+            SaturationDetector = new SaturationDetectorConfig { PluginRef = detector },
+            FlowControl = flowControl,
+        };
+    }
+
+    /// <summary>The older inline thresholds as utilization-detector parameters.</summary>
+    public static JsonElement LegacyDetectorParameters(SaturationDetectorConfig detector)
+    {
+        var buffer = new ArrayBufferWriter<byte>(128);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            if (detector.QueueDepthThreshold is { } queue)
+            {
+                writer.WriteNumber("queueDepthThreshold", queue);
+            }
+
+            if (detector.KvCacheUtilThreshold is { } kv)
+            {
+                writer.WriteNumber("kvCacheUtilThreshold", kv);
+            }
+
+            if (detector.MetricsStalenessThreshold is { } staleness)
+            {
+                writer.WriteString("metricsStalenessThreshold", staleness.ToString());
+            }
+
+            writer.WriteEndObject();
+        }
+
+        using var document = JsonDocument.Parse(buffer.WrittenMemory);
+        return document.RootElement.Clone();
+    }
+}

@@ -1,0 +1,14 @@
+using Runtime.Plugins.BuiltIn;
+using Runtime.Plugins.Registry;
+
+namespace Runtime.Host.Config;
+
+/// <summary>
+/// The plugin registry this binary serves with: the built-in catalog plus the factories of the
+/// capabilities compiled in. Capabilities add their factories here as they land
+/// (<c>builder.UseFactory(type, factory)</c>); until then their types validate but cannot run.
+/// </summary>
+internal static class HostPlugins
+{
+    public static PluginRegistryBuildResult Build() => BuiltInPlugins.CreateBuilder().Build();
+}

@@ -1,0 +1,56 @@
+using Microsoft.Extensions.Logging;
+using Runtime.Configuration.Loading;
+using Runtime.Plugins.Activation;
+using Runtime.Plugins.Lifecycle;
+using Runtime.Plugins.Registry;
+using Runtime.Plugins.Validation;
+
+namespace Runtime.Host.Serve;
+
+/// <summary>A validated configuration and the registry it was validated against, ready to serve.</summary>
+internal sealed partial record ServedConfiguration(PluginRegistry Registry, ConfigLoadResult Config)
+{
+    /// <summary>
+    /// Logs what was loaded (warnings, deprecated plugins with their metric) and builds the plugin
+    /// instances. Types whose implementation is not in this build are logged plainly, not faked;
+    /// any other failure is returned so the host refuses to start.
+    /// </summary>
+    public IReadOnlyList<ValidationError> Activate(ILoggerFactory loggers, CancellationToken stopping)
+    {
+        var logger = loggers.CreateLogger("Runtime.Configuration");
+        var config = Config.Config!;
+        Log.Loaded(logger, Config.Source, config.Plugins.Count, string.Join(", ", config.SchedulingProfiles.Select(p => p.Name)), string.Join(", ", Config.FeatureGates?.EnabledGates ?? []));
+        foreach (var warning in Config.Warnings)
+        {
+            Log.Warning(logger, warning.Format(Config.Source));
+        }
+
+        var deprecations = new DeprecationReporter(loggers.CreateLogger<DeprecationReporter>());
+        foreach (var use in Config.DeprecatedPlugins)
+        {
+            deprecations.Report(use.Name, use.TypeName, use.Deprecation);
+        }
+
+        var specs = config.Plugins.Select((p, i) => new PluginInstanceSpec(p.Name!, p.Type!, p.Parameters ?? default, $"plugins[{i}]"));
+        var activation = PluginActivator.Activate(Registry, specs, new PluginServices { LoggerFactory = loggers, Stopping = stopping });
+        if (activation.NotImplemented.Count > 0)
+        {
+            var types = config.Plugins.Select(p => p.Type!).Distinct(StringComparer.Ordinal).Where(t => Registry.TryGet(t, out var r) && r.Factory is null);
+            Log.NotImplemented(logger, string.Join(", ", types));
+        }
+
+        return activation.Errors;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(10, LogLevel.Information, "Configuration {Source} loaded: {PluginCount} plugins, scheduling profiles [{Profiles}], feature gates on [{Gates}]")]
+        public static partial void Loaded(ILogger logger, string source, int pluginCount, string profiles, string gates);
+
+        [LoggerMessage(11, LogLevel.Warning, "Configuration: {Warning}")]
+        public static partial void Warning(ILogger logger, string warning);
+
+        [LoggerMessage(12, LogLevel.Warning, "Endpoint picking is not in this build yet: requests pass through unchanged. Configured plugin types without an implementation: {Types}")]
+        public static partial void NotImplemented(ILogger logger, string types);
+    }
+}

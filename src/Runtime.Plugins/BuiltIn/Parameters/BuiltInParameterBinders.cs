@@ -1,0 +1,30 @@
+using Runtime.Plugins.Parameters;
+
+namespace Runtime.Plugins.BuiltIn.Parameters;
+
+/// <summary>
+/// The parameter binders of the built-in plugin types. The catalog validates with them; the
+/// projects that implement the types bind with them (<c>TryBind</c>), so both see the same record.
+/// </summary>
+public static class BuiltInParameterBinders
+{
+    private static readonly BuiltInParametersJsonContext s_context = BuiltInParametersJsonContext.Default;
+
+    public static PluginParameterBinder<PickerParameters> Picker { get; } = new(s_context.PickerParameters, PickerParameters.Rules);
+
+    public static PluginParameterBinder<PrefixCacheScorerParameters> PrefixCacheScorer { get; } = new(s_context.PrefixCacheScorerParameters, PrefixCacheScorerParameters.Rules);
+
+    public static PluginParameterBinder<UtilizationDetectorParameters> UtilizationDetector { get; } = new(s_context.UtilizationDetectorParameters, UtilizationDetectorParameters.Rules);
+
+    public static PluginParameterBinder<ConcurrencyDetectorParameters> ConcurrencyDetector { get; } = new(s_context.ConcurrencyDetectorParameters, ConcurrencyDetectorParameters.Rules);
+
+    public static PluginParameterBinder<StaticUsageLimitPolicyParameters> StaticUsageLimitPolicy { get; } = new(s_context.StaticUsageLimitPolicyParameters, StaticUsageLimitPolicyParameters.Rules);
+
+    public static PluginParameterBinder<PdProfileHandlerParameters> PdProfileHandler { get; } = new(s_context.PdProfileHandlerParameters, PdProfileHandlerParameters.Rules);
+
+    public static PluginParameterBinder<MetricsDataSourceParameters> MetricsDataSource { get; } = new(s_context.MetricsDataSourceParameters, MetricsDataSourceParameters.Rules);
+
+    public static PluginParameterBinder<ModelServerMetricsExtractorParameters> ModelServerMetricsExtractor { get; } = new(s_context.ModelServerMetricsExtractorParameters, ModelServerMetricsExtractorParameters.Rules);
+
+    public static PluginParameterBinder<BodyFieldToHeaderParameters> BodyFieldToHeader { get; } = new(s_context.BodyFieldToHeaderParameters, BodyFieldToHeaderParameters.Rules);
+}

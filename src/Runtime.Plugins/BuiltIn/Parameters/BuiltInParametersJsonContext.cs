@@ -1,0 +1,15 @@
+using System.Text.Json.Serialization;
+
+namespace Runtime.Plugins.BuiltIn.Parameters;
+
+/// <summary>Source-generated binding of built-in plugin parameters (native-AOT safe, no reflection).</summary>
+[JsonSerializable(typeof(PickerParameters))]
+[JsonSerializable(typeof(PrefixCacheScorerParameters))]
+[JsonSerializable(typeof(UtilizationDetectorParameters))]
+[JsonSerializable(typeof(ConcurrencyDetectorParameters))]
+[JsonSerializable(typeof(StaticUsageLimitPolicyParameters))]
+[JsonSerializable(typeof(PdProfileHandlerParameters))]
+[JsonSerializable(typeof(MetricsDataSourceParameters))]
+[JsonSerializable(typeof(ModelServerMetricsExtractorParameters))]
+[JsonSerializable(typeof(BodyFieldToHeaderParameters))]
+internal sealed partial class BuiltInParametersJsonContext : JsonSerializerContext;

@@ -1,0 +1,100 @@
+using System.Text;
+using Runtime.Plugins.Lifecycle;
+
+namespace Runtime.Plugins.Listing;
+
+/// <summary>The human-readable listing behind <c>runtime plugins</c>.</summary>
+public static class PluginTable
+{
+    public static string Format(PluginListing listing)
+    {
+        var text = new StringBuilder();
+        AppendTable(
+            text,
+            ["TYPE", "KIND", "STABILITY", "GATE", "ENABLED", "IMPLEMENTED"],
+            listing.Plugins.Select(p => new[]
+            {
+                p.Type,
+                string.Join(",", p.Kinds),
+                p.Stability.ToString(),
+                p.FeatureGate ?? "-",
+                p.EnabledByDefault ? "yes" : "no",
+                p.Implemented ? "yes" : "not yet",
+            }));
+
+        var deprecated = listing.Plugins.Where(p => p.Deprecation is not null).ToArray();
+        if (deprecated.Length > 0)
+        {
+            text.AppendLine().AppendLine("Deprecated plugin types (still load, with a warning):");
+            AppendTable(
+                text,
+                ["TYPE", "REPLACED BY", "WHY"],
+                deprecated.Select(p => new[] { p.Type, string.Join(", ", p.Deprecation!.Replacements), p.Deprecation.Message }));
+        }
+
+        text.AppendLine().AppendLine("Feature gates (featureGates: [name] or {name: true|false}):");
+        AppendTable(
+            text,
+            ["GATE", "STABILITY", "DEFAULT", "DESCRIPTION"],
+            listing.FeatureGates.Select(g => new[]
+            {
+                g.Name,
+                g.Stability.ToString(),
+                g.Locked ? "on (locked)" : g.EnabledByDefault ? "on" : "off",
+                g.Description,
+            }));
+
+        if (listing.Tombstones.Count > 0)
+        {
+            text.AppendLine().AppendLine("Removed plugin types:");
+            AppendTable(
+                text,
+                ["TYPE", "REPLACED BY", "GUIDANCE"],
+                listing.Tombstones.Select(t => new[] { t.Type, t.Replacements.Count == 0 ? "-" : string.Join(", ", t.Replacements), t.Guidance }));
+        }
+
+        if (listing.RegistrationErrors.Count > 0)
+        {
+            text.AppendLine().AppendLine("Invalid registrations (left out):");
+            foreach (var error in listing.RegistrationErrors)
+            {
+                text.Append("  ").AppendLine(error);
+            }
+        }
+
+        var notImplemented = listing.Plugins.Count(p => !p.Implemented);
+        if (notImplemented > 0)
+        {
+            text.AppendLine()
+                .Append(notImplemented).Append(" of ").Append(listing.Plugins.Count)
+                .AppendLine(" types are not implemented in this build yet: configurations using them validate, but cannot serve traffic with them.");
+        }
+
+        text.Append("Stability, least to most mature: ").AppendJoin(" < ", StabilityLevels.Names).AppendLine(".");
+        return text.ToString();
+    }
+
+    private static void AppendTable(StringBuilder text, string[] header, IEnumerable<string[]> rows)
+    {
+        var all = rows.Prepend(header).ToArray();
+        var widths = new int[header.Length];
+        foreach (var row in all)
+        {
+            for (var i = 0; i < row.Length; i++)
+            {
+                widths[i] = Math.Max(widths[i], row[i].Length);
+            }
+        }
+
+        foreach (var row in all)
+        {
+            for (var i = 0; i < row.Length; i++)
+            {
+                // The last column is free text: no padding, so long descriptions do not leave trailing spaces.
+                text.Append(i == row.Length - 1 ? row[i] : row[i].PadRight(widths[i] + 2));
+            }
+
+            text.AppendLine();
+        }
+    }
+}

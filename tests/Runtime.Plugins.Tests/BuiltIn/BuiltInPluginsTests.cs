@@ -1,0 +1,109 @@
+using System.Text.Json;
+using Runtime.Plugins.BuiltIn;
+using Runtime.Plugins.Lifecycle;
+using Runtime.Plugins.Validation;
+
+namespace Runtime.Plugins.Tests.BuiltIn;
+
+public class BuiltInPluginsTests
+{
+    private static readonly Runtime.Plugins.Registry.PluginRegistryBuildResult s_build = BuiltInPlugins.CreateBuilder().Build();
+
+    [Fact]
+    public void CreateBuilder_Catalog_HasNoRegistrationErrors() => Assert.Empty(s_build.Errors);
+
+    [Theory]
+    [InlineData("openai-parser", PluginKinds.Parser, StabilityLevel.Stable, null)]
+    [InlineData("queue-scorer", PluginKinds.Scorer, StabilityLevel.Stable, null)]
+    [InlineData("kv-cache-utilization-scorer", PluginKinds.Scorer, StabilityLevel.Stable, null)]
+    [InlineData("prefix-cache-scorer", PluginKinds.Scorer, StabilityLevel.Stable, null)]
+    [InlineData("lora-affinity-scorer", PluginKinds.Scorer, StabilityLevel.Stable, null)]
+    [InlineData("running-requests-size-scorer", PluginKinds.Scorer, StabilityLevel.Beta, null)]
+    [InlineData("max-score-picker", PluginKinds.Picker, StabilityLevel.Stable, null)]
+    [InlineData("random-picker", PluginKinds.Picker, StabilityLevel.Stable, null)]
+    [InlineData("weighted-random-picker", PluginKinds.Picker, StabilityLevel.Beta, null)]
+    [InlineData("single-profile-handler", PluginKinds.ProfileHandler, StabilityLevel.Stable, null)]
+    [InlineData("utilization-detector", PluginKinds.SaturationDetector, StabilityLevel.Stable, null)]
+    [InlineData("concurrency-detector", PluginKinds.SaturationDetector | PluginKinds.Filter, StabilityLevel.Beta, null)]
+    [InlineData("fcfs-ordering-policy", PluginKinds.OrderingPolicy, StabilityLevel.Alpha, "flowControl")]
+    [InlineData("edf-ordering-policy", PluginKinds.OrderingPolicy, StabilityLevel.Alpha, "flowControl")]
+    [InlineData("global-strict-fairness-policy", PluginKinds.FairnessPolicy, StabilityLevel.Alpha, "flowControl")]
+    [InlineData("round-robin-fairness-policy", PluginKinds.FairnessPolicy, StabilityLevel.Alpha, "flowControl")]
+    [InlineData("static-usage-limit-policy", PluginKinds.UsageLimitPolicy, StabilityLevel.Alpha, "flowControl")]
+    [InlineData("body-field-to-header", PluginKinds.BbrRequestProcessor, StabilityLevel.Stable, null)]
+    [InlineData("base-model-to-header", PluginKinds.BbrRequestProcessor, StabilityLevel.Stable, null)]
+    public void Catalog_SpecType_RegisteredWithKindStabilityAndGate(string type, PluginKinds kinds, StabilityLevel stability, string? gate)
+    {
+        Assert.True(s_build.Registry.TryGet(type, out var registration), type);
+        Assert.Equal(kinds, registration.Kinds);
+        Assert.Equal(stability, registration.Stability);
+        Assert.Equal(gate, registration.FeatureGate);
+        Assert.False(string.IsNullOrWhiteSpace(registration.Description));
+    }
+
+    [Fact]
+    public void Catalog_NoImplementationsYet_NoFactoryPretendsToWork() =>
+        Assert.All(s_build.Registry.Registrations, r => Assert.Null(r.Factory));
+
+    [Fact]
+    public void Catalog_EveryType_AcceptsAbsentParameters()
+    {
+        foreach (var registration in s_build.Registry.Registrations.Where(r => r.TypeName != BuiltInPlugins.BodyFieldToHeader))
+        {
+            var errors = new ValidationErrors();
+            registration.Parameters.Validate(default, "parameters", errors);
+            Assert.False(errors.HasErrors, $"{registration.TypeName}: {string.Join("; ", errors.Errors)}");
+        }
+    }
+
+    [Fact]
+    public void Catalog_BodyFieldToHeaderWithoutParameters_RequiresFieldAndHeader()
+    {
+        Assert.True(s_build.Registry.TryGet(BuiltInPlugins.BodyFieldToHeader, out var registration));
+        var errors = new ValidationErrors();
+
+        registration.Parameters.Validate(default, "plugins[0].parameters", errors);
+
+        Assert.Equal(["plugins[0].parameters.field_name: is required", "plugins[0].parameters.header_name: is required"], errors.Errors.Select(e => e.ToString()));
+    }
+
+    [Fact]
+    public void Catalog_Tombstones_RemovedFiltersPointAtScorers()
+    {
+        Assert.True(s_build.Registry.TryGetTombstone("decision-tree-filter", out var tree));
+        Assert.Equal(["queue-scorer", "kv-cache-utilization-scorer", "lora-affinity-scorer"], tree.Replacements);
+        Assert.Equal(["least-queue-filter", "low-queue-filter", "least-kv-cache-filter", "lora-affinity-filter", "decision-tree-filter"], s_build.Registry.Tombstones.Select(t => t.TypeName));
+    }
+
+    [Fact]
+    public void Catalog_DeprecatedAlias_NamesItsReplacement()
+    {
+        Assert.True(s_build.Registry.TryGet("kv-cache-scorer", out var alias));
+        Assert.Equal(StabilityLevel.Deprecated, alias.Stability);
+        Assert.Equal(["kv-cache-utilization-scorer"], alias.Deprecation!.Replacements);
+    }
+
+    [Fact]
+    public void Catalog_FeatureGates_FlowControlAndDataLayerOffPdOn()
+    {
+        var gates = s_build.Registry.ResolveFeatureGates(new Dictionary<string, bool>());
+
+        Assert.Equal(["flowControl", "dataLayer", "pdDisaggregation"], s_build.Registry.FeatureGates.Select(g => g.Name));
+        Assert.False(gates.IsEnabled("flowControl"));
+        Assert.False(gates.IsEnabled("dataLayer"));
+        Assert.True(gates.IsEnabled("pdDisaggregation"));
+    }
+
+    [Fact]
+    public void UseFactory_ImplementationSupplied_CatalogTypeBecomesRunnable()
+    {
+        var build = BuiltInPlugins.CreateBuilder()
+            .UseFactory(BuiltInPlugins.QueueScorer, (name, _, _) => PluginResult.Success(new TestPlugin(BuiltInPlugins.QueueScorer, name)))
+            .Build();
+
+        Assert.True(build.IsValid);
+        Assert.True(build.Registry.TryGet(BuiltInPlugins.QueueScorer, out var registration));
+        Assert.NotNull(registration.Factory);
+        Assert.Equal("q", registration.Factory("q", default(JsonElement), null!).Plugin!.Name);
+    }
+}

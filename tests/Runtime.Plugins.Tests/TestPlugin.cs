@@ -1,0 +1,3 @@
+namespace Runtime.Plugins.Tests;
+
+internal sealed record TestPlugin(string TypeName, string Name) : IPlugin;
