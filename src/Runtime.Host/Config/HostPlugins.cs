@@ -1,3 +1,4 @@
+using Runtime.FlowControl.Plugins;
 using Runtime.Plugins.BuiltIn;
 using Runtime.Plugins.Registry;
 
@@ -10,5 +11,7 @@ namespace Runtime.Host.Config;
 /// </summary>
 internal static class HostPlugins
 {
-    public static PluginRegistryBuildResult Build() => BuiltInPlugins.CreateBuilder().Build();
+    public static PluginRegistryBuildResult Build() => BuiltInPlugins.CreateBuilder()
+        .UseFlowControlFactories()
+        .Build();
 }
