@@ -1,7 +1,7 @@
+using Runtime.Bbr;
+using Runtime.FlowControl.Plugins;
 using Runtime.Plugins.BuiltIn;
 using Runtime.Plugins.Registry;
-
-using Runtime.Bbr;
 
 namespace Runtime.Host.Config;
 
@@ -12,5 +12,8 @@ namespace Runtime.Host.Config;
 /// </summary>
 internal static class HostPlugins
 {
-    public static PluginRegistryBuildResult Build() => BuiltInPlugins.CreateBuilder().AddFactories().Build();
+    public static PluginRegistryBuildResult Build() => BuiltInPlugins.CreateBuilder()
+        .AddFactories()
+        .UseFlowControlFactories()
+        .Build();
 }

@@ -1,0 +1,392 @@
+using Runtime.FlowControl.Policies;
+using Runtime.FlowControl.Registry;
+using Runtime.FlowControl.Saturation;
+using Runtime.FlowControl.Stats;
+
+namespace Runtime.FlowControl;
+
+/// <summary>What <see cref="FlowController.SetDesiredPriorities"/> changed.</summary>
+public sealed record BandChanges(IReadOnlyList<int> Added, IReadOnlyList<int> Reactivated, IReadOnlyList<int> Draining, IReadOnlyList<int> Removed);
+
+/// <summary>
+/// Flow control (SPEC §3): admits requests into priority bands of fair per-flow queues and
+/// releases them as the saturation gate allows. Registry → shards → bands → flows → queues.
+/// </summary>
+/// <remarks>
+/// <para>Hot path: <see cref="EnqueueAndWaitAsync"/> reads the band table snapshot with
+/// <see cref="Volatile.Read{T}(ref readonly T)"/> (no lock), reserves capacity with
+/// <see cref="Interlocked"/> counters, and pushes a pooled <see cref="FlowItem"/> into its shard's
+/// lock-free inbox. The writer lock <c>_tableLock</c> is taken only to create or remove a band
+/// (the first request of a new priority, or the control plane), and new tables are published with
+/// <see cref="Volatile.Write{T}(ref T, T)"/>; a band is created on every shard at once because
+/// one table holds all its shards' parts.</para>
+/// <para>Steady state allocates nothing per request: items are pooled and are the
+/// <see cref="System.Threading.Tasks.Sources.IValueTaskSource{TResult}"/> behind the returned
+/// <see cref="ValueTask{TResult}"/> (<c>FlowControlBenchmark</c> holds this at 0 B).</para>
+/// </remarks>
+public sealed class FlowController : IAsyncDisposable
+{
+    private readonly FlowControlOptions _options;
+    private readonly Shard[] _shards;
+    private readonly Lock _tableLock = new();
+    private readonly long _defaultTtlTicks;
+    private readonly DurationHistogram[] _queueDurations;
+    private readonly DurationHistogram _cycleDurations = new(DurationHistogram.DispatchCycleBounds());
+    private readonly long[] _outcomes = new long[Enum.GetValues<FlowControlOutcome>().Length];
+    private BandTable _table;
+    private long _requests;
+    private long _bytes;
+    private long _lastSaturationBits;
+    private long _dispatcherErrors;
+    private int _bandsCreated;
+    private volatile bool _shutdown;
+
+    public FlowController(FlowControlOptions options, FlowControlDependencies? dependencies = null)
+    {
+        IReadOnlyList<string> errors = options.Validate();
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException("Invalid flow control options: " + string.Join("; ", errors), nameof(options));
+        }
+
+        dependencies ??= new FlowControlDependencies();
+        _options = options;
+        Time = dependencies.TimeProvider;
+        Detector = dependencies.SaturationDetector;
+        _defaultTtlTicks = ToTicks(options.DefaultRequestTtl);
+        _queueDurations = new DurationHistogram[_outcomes.Length];
+        for (int i = 0; i < _queueDurations.Length; i++)
+        {
+            _queueDurations[i] = new DurationHistogram(DurationHistogram.QueueDurationBounds());
+        }
+
+        _shards = new Shard[options.ShardCount];
+        for (int i = 0; i < _shards.Length; i++)
+        {
+            _shards[i] = new Shard(this, i, Time, options.FlowIdleTimeout);
+        }
+
+        var bands = new List<PriorityBand>();
+        foreach (PriorityBandOptions band in options.PriorityBands)
+        {
+            bands.Add(NewBand(band, band.Priority == 0 ? PriorityBandKind.Zero : PriorityBandKind.Static));
+        }
+
+        if (!bands.Exists(band => band.Priority == 0))
+        {
+            bands.Add(NewBand(options.DefaultPriorityBand with { Priority = 0 }, PriorityBandKind.Zero));
+        }
+
+        _table = new BandTable([.. bands]);
+    }
+
+    public FlowControlOptions Options => _options;
+
+    public int ShardCount => _shards.Length;
+
+    /// <summary>Current band priorities, highest first (draining ones included).</summary>
+    public IReadOnlyList<int> Priorities => Array.ConvertAll(Table.Bands, band => band.Priority);
+
+    internal TimeProvider Time { get; }
+
+    internal ISaturationDetector Detector { get; }
+
+    internal BandTable Table => Volatile.Read(ref _table);
+
+    internal bool IsShutdown => _shutdown;
+
+    internal Shard[] Shards => _shards;
+
+    /// <summary>How many bands were ever created (test hook for provisioning races).</summary>
+    internal int BandsCreated => Volatile.Read(ref _bandsCreated);
+
+    /// <summary>
+    /// Admits <paramref name="request"/> and completes when it is dispatched, rejected or evicted.
+    /// Never throws for flow-control reasons and never faults: the outcome says what happened.
+    /// </summary>
+    public ValueTask<FlowControlResult> EnqueueAndWaitAsync(in FlowControlRequest request, CancellationToken cancellationToken = default)
+    {
+        int priority = request.Priority;
+        if (_shutdown)
+        {
+            return Immediate(FlowControlOutcome.RejectedShutdown, priority);
+        }
+
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Immediate(FlowControlOutcome.EvictedCancelled, priority);
+        }
+
+        long bytes = Math.Max(0, request.ByteSize);
+        PriorityBand band;
+        while (true)
+        {
+            band = ResolveBand(priority);
+            if (!band.TryReserve(bytes))
+            {
+                return Immediate(FlowControlOutcome.RejectedCapacity, band.Priority);
+            }
+
+            if (!band.IsDraining)
+            {
+                break;
+            }
+
+            // Lost a race with the control plane draining the band: back out and resolve again (demotes).
+            ReleaseBand(band, bytes);
+        }
+
+        if (!TryReserveGlobal(bytes))
+        {
+            ReleaseBand(band, bytes);
+            return Immediate(FlowControlOutcome.RejectedCapacity, band.Priority);
+        }
+
+        Shard shard = ShardFor(request.FairnessId);
+        long now = Time.GetTimestamp();
+        long ttlTicks = request.Ttl > TimeSpan.Zero ? ToTicks(request.Ttl) : _defaultTtlTicks;
+        long deadline = ttlTicks > 0 ? now + ttlTicks : long.MaxValue;
+        FlowItem item = FlowItem.Rent();
+        item.Arm(request.FairnessId, bytes, shard.NextSequence(), now, deadline, band, shard);
+        short version = item.Version;
+        if (cancellationToken.CanBeCanceled)
+        {
+            item.RegisterCancellation(cancellationToken);
+        }
+
+        shard.Enqueue(item);
+        return new ValueTask<FlowControlResult>(item, version);
+    }
+
+    /// <summary>
+    /// Something that gates dispatch changed (a request finished, fresh metrics): re-check the
+    /// queues now. Cheap when nothing is queued; safe from any thread.
+    /// </summary>
+    public void NotifyCapacityChanged()
+    {
+        foreach (Shard shard in _shards)
+        {
+            shard.RequestDispatch();
+        }
+    }
+
+    /// <summary>
+    /// Control plane: converge on <paramref name="desired"/> (computed from the whole world).
+    /// Missing bands are created; bands that left the set drain (new requests for them are
+    /// demoted to 0; queued ones dispatch or expire) and are removed once empty. Static bands and
+    /// band 0 always stay.
+    /// </summary>
+    public BandChanges SetDesiredPriorities(IEnumerable<int> desired)
+    {
+        var wanted = new HashSet<int>(desired) { 0 };
+        var added = new List<int>();
+        var reactivated = new List<int>();
+        var draining = new List<int>();
+        var removed = new List<int>();
+        lock (_tableLock)
+        {
+            BandTable table = _table;
+            foreach (int priority in wanted)
+            {
+                if (table.TryGet(priority, out PriorityBand? band))
+                {
+                    if (band.IsDraining)
+                    {
+                        band.Reactivate();
+                        reactivated.Add(priority);
+                    }
+                }
+                else
+                {
+                    table = table.With(NewBand(BandOptionsFor(priority), PriorityBandKind.Dynamic));
+                    added.Add(priority);
+                }
+            }
+
+            foreach (PriorityBand band in table.Bands)
+            {
+                if (band.Kind == PriorityBandKind.Dynamic && !wanted.Contains(band.Priority) && !band.IsDraining)
+                {
+                    band.MarkDraining();
+                    draining.Add(band.Priority);
+                }
+            }
+
+            foreach (PriorityBand band in table.Bands)
+            {
+                if (band.IsDraining && band.Requests == 0)
+                {
+                    table = table.Without(band);
+                    removed.Add(band.Priority);
+                }
+            }
+
+            Volatile.Write(ref _table, table);
+        }
+
+        return new BandChanges(added, reactivated, draining, removed);
+    }
+
+    public FlowControlStats GetStats()
+    {
+        BandTable table = Table;
+        var bands = new List<BandStats>(table.Bands.Length);
+        foreach (PriorityBand band in table.Bands)
+        {
+            int flows = 0;
+            foreach (ShardBand shardBand in band.PerShard)
+            {
+                flows += shardBand.Flows.Count; // racy read of a count: fine for metrics
+            }
+
+            bands.Add(new BandStats(band.Priority, band.Kind, band.IsDraining, band.Requests, band.Bytes, flows));
+        }
+
+        return new FlowControlStats(
+            Volatile.Read(ref _requests),
+            Volatile.Read(ref _bytes),
+            bands,
+            BitConverter.Int64BitsToDouble(Volatile.Read(ref _lastSaturationBits)),
+            Array.ConvertAll(_queueDurations, histogram => histogram.Snapshot()),
+            _cycleDurations.Snapshot(),
+            Array.ConvertAll(_outcomes, count => Volatile.Read(ref count)),
+            Volatile.Read(ref _dispatcherErrors));
+    }
+
+    /// <summary>Stops admission and evicts everything queued (outcome <see cref="FlowControlOutcome.EvictedShutdown"/>).</summary>
+    public ValueTask DisposeAsync()
+    {
+        _shutdown = true;
+        foreach (Shard shard in _shards)
+        {
+            shard.RequestDispatch();
+            shard.Dispose();
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    internal Shard ShardFor(string fairnessId) =>
+        _shards.Length == 1 ? _shards[0] : _shards[(int)((uint)StringComparer.Ordinal.GetHashCode(fairnessId) % (uint)_shards.Length)];
+
+    internal bool IsGateOpen(int priority)
+    {
+        double saturation = Detector.GetSaturation();
+        Volatile.Write(ref _lastSaturationBits, BitConverter.DoubleToInt64Bits(saturation));
+        return saturation < _options.UsageLimitPolicy.GetLimit(priority);
+    }
+
+    /// <summary>Releases the item's capacity, records its outcome, completes its waiter (after a won <see cref="FlowItem.TryFinish"/>).</summary>
+    internal void Finish(FlowItem item, FlowControlOutcome outcome, long now)
+    {
+        PriorityBand band = item.Band;
+        Interlocked.Decrement(ref _requests);
+        Interlocked.Add(ref _bytes, -item.Bytes);
+        ReleaseBand(band, item.Bytes);
+        TimeSpan queued = Time.GetElapsedTime(item.EnqueueTimestamp, Math.Max(now, item.EnqueueTimestamp));
+        _queueDurations[(int)outcome].Record(queued);
+        Interlocked.Increment(ref _outcomes[(int)outcome]);
+        item.Complete(new FlowControlResult(outcome, band.Priority, queued));
+    }
+
+    internal void RecordCycle(TimeSpan duration) => _cycleDurations.Record(duration);
+
+    internal void CountDispatcherError() => Interlocked.Increment(ref _dispatcherErrors);
+
+    private ValueTask<FlowControlResult> Immediate(FlowControlOutcome outcome, int priority)
+    {
+        Interlocked.Increment(ref _outcomes[(int)outcome]);
+        return new ValueTask<FlowControlResult>(new FlowControlResult(outcome, priority, TimeSpan.Zero));
+    }
+
+    private PriorityBand ResolveBand(int priority)
+    {
+        if (Table.TryGet(priority, out PriorityBand? band) && !band.IsDraining)
+        {
+            return band;
+        }
+
+        if (band is null && _options.UnprovisionedPriority == UnprovisionedPriorityPolicy.JustInTime)
+        {
+            band = Provision(priority);
+            if (!band.IsDraining)
+            {
+                return band;
+            }
+        }
+
+        // Demote: the control plane has not provisioned this priority (or is removing it).
+        return Table.TryGet(0, out band) ? band : Provision(0);
+    }
+
+    private PriorityBand Provision(int priority)
+    {
+        lock (_tableLock)
+        {
+            BandTable table = _table;
+            if (table.TryGet(priority, out PriorityBand? band))
+            {
+                return band;
+            }
+
+            band = NewBand(BandOptionsFor(priority), priority == 0 ? PriorityBandKind.Zero : PriorityBandKind.Dynamic);
+            Volatile.Write(ref _table, table.With(band));
+            return band;
+        }
+    }
+
+    private bool TryReserveGlobal(long bytes)
+    {
+        long requests = Interlocked.Increment(ref _requests);
+        long total = Interlocked.Add(ref _bytes, bytes);
+        if ((_options.MaxRequests > 0 && requests > _options.MaxRequests) || (_options.MaxBytes > 0 && total > _options.MaxBytes))
+        {
+            Interlocked.Decrement(ref _requests);
+            Interlocked.Add(ref _bytes, -bytes);
+            return false;
+        }
+
+        return true;
+    }
+
+    private void ReleaseBand(PriorityBand band, long bytes)
+    {
+        if (band.Release(bytes) == 0 && band.IsDraining)
+        {
+            TryRemoveDrained(band);
+        }
+    }
+
+    private void TryRemoveDrained(PriorityBand band)
+    {
+        lock (_tableLock)
+        {
+            BandTable table = _table;
+            if (band.IsDraining && band.Requests == 0 && table.TryGet(band.Priority, out PriorityBand? current) && ReferenceEquals(current, band))
+            {
+                Volatile.Write(ref _table, table.Without(band));
+            }
+        }
+    }
+
+    private PriorityBandOptions BandOptionsFor(int priority)
+    {
+        foreach (PriorityBandOptions band in _options.PriorityBands)
+        {
+            if (band.Priority == priority)
+            {
+                return band;
+            }
+        }
+
+        return _options.DefaultPriorityBand with { Priority = priority };
+    }
+
+    private PriorityBand NewBand(PriorityBandOptions options, PriorityBandKind kind)
+    {
+        Interlocked.Increment(ref _bandsCreated);
+        return new PriorityBand(options, kind, _shards.Length);
+    }
+
+    private long ToTicks(TimeSpan span) => span <= TimeSpan.Zero ? 0 : (long)(span.TotalSeconds * Time.TimestampFrequency);
+}

@@ -1,0 +1,93 @@
+using Runtime.Configuration.Model;
+using Runtime.FlowControl.Policies;
+using Runtime.Plugins;
+using Runtime.Plugins.Validation;
+
+namespace Runtime.FlowControl.Plugins;
+
+/// <summary>
+/// Maps the config's <c>flowControl</c> section (already parsed and validated by the loader) onto
+/// <see cref="FlowControlOptions"/>, resolving policy refs to the activated plugin instances. A ref
+/// that names no declared plugin but is a built-in policy type gets that type with defaults, as
+/// GIE does for its default policies.
+/// </summary>
+public static class FlowControlConfigMapper
+{
+    public const string SectionPath = "flowControl";
+
+    public static FlowControlOptions Map(FlowControlConfig? config, IReadOnlyDictionary<string, IPlugin> plugins, ValidationErrors errors)
+    {
+        if (config is null)
+        {
+            return new FlowControlOptions();
+        }
+
+        var options = new FlowControlOptions
+        {
+            MaxBytes = config.MaxBytes?.Value ?? 0,
+            MaxRequests = config.MaxRequests?.Value ?? 0,
+            DefaultRequestTtl = config.DefaultRequestTtl?.Value ?? TimeSpan.Zero,
+            UsageLimitPolicy = Resolve<IUsageLimitPolicy>(config.UsageLimitPolicyPluginRef, $"{SectionPath}.usageLimitPolicyPluginRef", plugins, errors)
+                ?? StaticUsageLimitPolicy.Default,
+            DefaultPriorityBand = MapBand(config.DefaultPriorityBand, $"{SectionPath}.defaultPriorityBand", plugins, errors, priority: 0),
+            PriorityBands = config.PriorityBands
+                .Select((band, i) =>
+                {
+                    string path = $"{SectionPath}.priorityBands[{i}]";
+                    if (band.Priority is null)
+                    {
+                        errors.Report($"{path}.priority", "required");
+                    }
+
+                    return MapBand(band, path, plugins, errors, band.Priority ?? 0);
+                })
+                .ToArray(),
+        };
+
+        foreach (string problem in options.Validate())
+        {
+            errors.Report(SectionPath, problem);
+        }
+
+        return options;
+    }
+
+    private static PriorityBandOptions MapBand(PriorityBandConfig? band, string path, IReadOnlyDictionary<string, IPlugin> plugins, ValidationErrors errors, int priority)
+    {
+        if (band is null)
+        {
+            return new PriorityBandOptions { Priority = priority };
+        }
+
+        return new PriorityBandOptions
+        {
+            Priority = priority,
+            MaxBytes = band.MaxBytes?.Value ?? PriorityBandOptions.DefaultMaxBytes,
+            MaxRequests = band.MaxRequests?.Value ?? 0,
+            OrderingPolicy = Resolve<IOrderingPolicy>(band.OrderingPolicyRef, $"{path}.orderingPolicyRef", plugins, errors) ?? FcfsOrderingPolicy.Instance,
+            FairnessPolicy = Resolve<IFairnessPolicy>(band.FairnessPolicyRef, $"{path}.fairnessPolicyRef", plugins, errors) ?? GlobalStrictFairnessPolicy.Instance,
+        };
+    }
+
+    private static T? Resolve<T>(string? reference, string path, IReadOnlyDictionary<string, IPlugin> plugins, ValidationErrors errors)
+        where T : class
+    {
+        if (string.IsNullOrEmpty(reference))
+        {
+            return null;
+        }
+
+        object? policy = plugins.TryGetValue(reference, out IPlugin? plugin)
+            ? (plugin as FlowControlPolicyPlugin)?.Policy
+            : FlowControlPlugins.DefaultPolicy(reference);
+        if (policy is T typed)
+        {
+            return typed;
+        }
+
+        errors.Report(path, plugin is null && policy is null
+            ? $"no plugin named \"{reference}\""
+            : $"\"{reference}\" is not a {typeof(T).Name.TrimStart('I')} plugin");
+        return null;
+    }
+}
