@@ -1,11 +1,16 @@
+using Runtime.Plugins.BuiltIn;
+
 namespace Runtime.FlowControl.Policies;
 
-/// <summary>Plugin type names of the flow-control policies (SPEC §3), for the plugin registry and config refs.</summary>
+/// <summary>
+/// Plugin type names of the flow-control policies (SPEC §3). The catalog owns the names; these
+/// aliases keep flow-control code readable without repeating the strings.
+/// </summary>
 public static class FlowControlPolicyTypes
 {
-    public const string FcfsOrdering = "fcfs-ordering-policy";
-    public const string EdfOrdering = "edf-ordering-policy";
-    public const string GlobalStrictFairness = "global-strict-fairness-policy";
-    public const string RoundRobinFairness = "round-robin-fairness-policy";
-    public const string StaticUsageLimit = "static-usage-limit-policy";
+    public const string FcfsOrdering = BuiltInPlugins.FcfsOrderingPolicy;
+    public const string EdfOrdering = BuiltInPlugins.EdfOrderingPolicy;
+    public const string GlobalStrictFairness = BuiltInPlugins.GlobalStrictFairnessPolicy;
+    public const string RoundRobinFairness = BuiltInPlugins.RoundRobinFairnessPolicy;
+    public const string StaticUsageLimit = BuiltInPlugins.StaticUsageLimitPolicy;
 }
