@@ -44,7 +44,8 @@ public sealed class BaseModelToHeaderProcessor : IBbrRequestProcessor
 
         if (_mappings.Current.TryGetBaseModel(model[..chars], out var baseModel))
         {
-            Span<byte> utf8 = stackalloc byte[Encoding.UTF8.GetMaxByteCount(baseModel.Length)];
+            var max = Encoding.UTF8.GetMaxByteCount(baseModel.Length);
+            Span<byte> utf8 = max <= 1024 ? stackalloc byte[max] : new byte[max];
             var written = Encoding.UTF8.GetBytes(baseModel, utf8);
             request.SetHeader(HeaderName, utf8[..written]);
         }
