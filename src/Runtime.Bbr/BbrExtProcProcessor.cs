@@ -40,8 +40,6 @@ public sealed partial class BbrExtProcProcessor : IExtProcProcessor
 
     public string Name => "body-based-routing";
 
-    public BbrChain Chain => _chain;
-
     public ExtProcStreamHandler RentHandler() => _handlers.Get();
 
     public void ReturnHandler(ExtProcStreamHandler handler) => _handlers.Return((Handler)handler);

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text;
 using Runtime.BodyParsing;
 using Runtime.ExtProc.Codec;
 
@@ -175,7 +174,4 @@ public sealed class BbrRequest
         value.CopyTo(buffer);
         return buffer;
     }
-
-    /// <summary>The model as a string, for processors that look it up in maps (allocates).</summary>
-    public string ModelString() => Encoding.UTF8.GetString(Model);
 }

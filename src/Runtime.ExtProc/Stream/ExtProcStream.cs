@@ -53,8 +53,6 @@ public sealed class ExtProcStream
 
     public CancellationToken Cancelled => _call?.CallCancelled ?? CancellationToken.None;
 
-    public ExtProcOptions Options => _options;
-
     public BodySendMode BodyMode(ExtProcDirection direction) =>
         direction == ExtProcDirection.Request ? RequestBodyMode : ResponseBodyMode;
 

@@ -14,27 +14,22 @@ namespace Runtime.Host.Serve;
 
 /// <summary>
 /// Composes the data plane: the ext_proc listener, the gRPC health listener, Kestrel tuning
-/// and graceful shutdown. Used by <c>runtime serve</c> and by in-process end-to-end tests.
+/// and graceful shutdown. Used by <c>runtime serve</c> and <c>runtime bbr</c>.
 /// </summary>
 internal sealed partial class RuntimeServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ServerCertificateProvider? _certificate;
 
-    private RuntimeServer(WebApplication app, HealthStatusRegistry health, ServerCertificateProvider? certificate, IReadOnlyList<ValidationError> pluginFailures)
+    private RuntimeServer(WebApplication app, ServerCertificateProvider? certificate, IReadOnlyList<ValidationError> pluginFailures)
     {
         _app = app;
-        Health = health;
         _certificate = certificate;
         PluginFailures = pluginFailures;
     }
 
-    public HealthStatusRegistry Health { get; }
-
     /// <summary>Plugins of the configuration whose factory failed; the host does not start when there are any.</summary>
     public IReadOnlyList<ValidationError> PluginFailures { get; }
-
-    public IHostApplicationLifetime Lifetime => _app.Lifetime;
 
     public static RuntimeServer Create(ServeOptions options, IExtProcProcessor processor, Action<ILoggingBuilder>? configureLogging = null, ServedConfiguration? configuration = null)
     {
@@ -112,15 +107,11 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
         }
 
         var pluginFailures = configuration?.Activate(app.Services.GetRequiredService<ILoggerFactory>(), app.Lifetime.ApplicationStopping) ?? [];
-        return new RuntimeServer(app, health, certificate, pluginFailures);
+        return new RuntimeServer(app, certificate, pluginFailures);
     }
-
-    public Task StartAsync(CancellationToken cancellationToken = default) => _app.StartAsync(cancellationToken);
 
     /// <summary>Runs until SIGTERM/SIGINT, then drains open streams for the grace period.</summary>
     public Task RunAsync() => _app.RunAsync();
-
-    public Task StopAsync() => _app.StopAsync();
 
     public async ValueTask DisposeAsync()
     {
