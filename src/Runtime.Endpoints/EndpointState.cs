@@ -1,0 +1,57 @@
+namespace Runtime.Endpoints;
+
+/// <summary>
+/// The live state of one endpoint: its identity, the latest metrics and what this process has in
+/// flight on it. The same instance survives snapshot republishes while the endpoint stays, so
+/// metrics and in-flight counts carry over; a removed endpoint's instance is retired.
+/// </summary>
+public sealed class EndpointState
+{
+    private static int s_nextId;
+
+    private EndpointMetrics _metrics = EndpointMetrics.None;
+    private long _inFlightRequests;
+    private long _inFlightTokens;
+    private int _retired;
+
+    public EndpointState(Endpoint endpoint)
+    {
+        Endpoint = endpoint;
+        Id = Interlocked.Increment(ref s_nextId);
+    }
+
+    public Endpoint Endpoint { get; }
+
+    /// <summary>Unique for the process lifetime (never reused), so per-endpoint indexes can key on it.</summary>
+    public int Id { get; }
+
+    /// <summary>The latest scrape; <see cref="EndpointMetrics.None"/> until the first one.</summary>
+    public EndpointMetrics Metrics => Volatile.Read(ref _metrics);
+
+    /// <summary>Requests this process routed here that have not finished.</summary>
+    public long InFlightRequests => Volatile.Read(ref _inFlightRequests);
+
+    /// <summary>Estimated tokens of the requests in flight here.</summary>
+    public long InFlightTokens => Volatile.Read(ref _inFlightTokens);
+
+    /// <summary>True once the endpoint left the pool; scrapers stop and indexes drop it.</summary>
+    public bool IsRetired => Volatile.Read(ref _retired) != 0;
+
+    public void PublishMetrics(EndpointMetrics metrics) => Volatile.Write(ref _metrics, metrics);
+
+    public void AddInFlight(long tokens)
+    {
+        Interlocked.Increment(ref _inFlightRequests);
+        Interlocked.Add(ref _inFlightTokens, tokens);
+    }
+
+    public void RemoveInFlight(long tokens)
+    {
+        Interlocked.Decrement(ref _inFlightRequests);
+        Interlocked.Add(ref _inFlightTokens, -tokens);
+    }
+
+    internal void Retire() => Volatile.Write(ref _retired, 1);
+
+    public override string ToString() => Endpoint.ToString();
+}
