@@ -9,13 +9,7 @@ namespace Runtime.Bbr;
 /// </summary>
 public sealed class BbrResponse
 {
-    private static readonly JsonFieldSet s_top = new("usage");
-    private static readonly JsonFieldSet s_usage = new("prompt_tokens", "completion_tokens", "input_tokens", "output_tokens", "prompt_tokens_details");
-    private static readonly JsonFieldSet s_details = new("cached_tokens");
-
-    private readonly JsonBodyScanner _top = new(s_top);
-    private readonly JsonBodyScanner _usage = new(s_usage);
-    private readonly JsonBodyScanner _details = new(s_details);
+    private readonly TokenUsageReader _usage = new();
 
     /// <summary>The JSON payload: whole body, or the last SSE <c>data:</c> event before <c>[DONE]</c>.</summary>
     public ReadOnlySequence<byte> FinalJson { get; internal set; }
@@ -23,34 +17,5 @@ public sealed class BbrResponse
     public bool IsEventStream { get; internal set; }
 
     /// <summary>Reads OpenAI (<c>prompt_tokens</c>/<c>completion_tokens</c>) or Responses API (<c>input_tokens</c>/<c>output_tokens</c>) usage.</summary>
-    public bool TryReadUsage(out TokenUsage usage)
-    {
-        usage = default;
-        if (FinalJson.IsEmpty || _top.Scan(FinalJson) != JsonBodyStatus.Ok || _top[0].Kind != JsonElementKinds.Object)
-        {
-            return false;
-        }
-
-        if (_usage.Scan(_top.GetRawValue(0)) != JsonBodyStatus.Ok)
-        {
-            return false;
-        }
-
-        long prompt = ReadInt(_usage, 0, 2);
-        long completion = ReadInt(_usage, 1, 3);
-        long cached = 0;
-        if (_usage[4].Kind == JsonElementKinds.Object && _details.Scan(_usage.GetRawValue(4)) == JsonBodyStatus.Ok)
-        {
-            _details.TryGetInt64(0, out cached);
-        }
-
-        usage = new TokenUsage(prompt, completion, cached);
-        return true;
-    }
-
-    private static long ReadInt(JsonBodyScanner scanner, int openAi, int responses) =>
-        scanner.TryGetInt64(openAi, out var value) || scanner.TryGetInt64(responses, out value) ? value : 0;
+    public bool TryReadUsage(out TokenUsage usage) => _usage.TryRead(FinalJson, out usage);
 }
-
-/// <summary>Token counts of one response.</summary>
-public readonly record struct TokenUsage(long PromptTokens, long CompletionTokens, long CachedPromptTokens);

@@ -1,13 +1,13 @@
 using System.Buffers;
 
-namespace Runtime.Bbr;
+namespace Runtime.BodyParsing;
 
 /// <summary>
 /// Keeps only the last complete-or-current SSE event of a streamed response (bounded), so
 /// response processors can read usage from the final <c>data:</c> event without the response
 /// ever being buffered: the chunks themselves are echoed as they arrive.
 /// </summary>
-internal sealed class SseTail
+public sealed class SseTail
 {
     private const int MaxEventBytes = 1024 * 1024;
 

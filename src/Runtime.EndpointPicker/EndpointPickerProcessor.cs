@@ -1,0 +1,575 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.ObjectPool;
+using Runtime.BodyParsing;
+using Runtime.EndpointPicker.Admission;
+using Runtime.EndpointPicker.Requests;
+using Runtime.EndpointPicker.Responses;
+using Runtime.Endpoints;
+using Runtime.ExtProc.Buffers;
+using Runtime.ExtProc.Codec;
+using Runtime.ExtProc.Stream;
+using Runtime.Scheduling;
+
+namespace Runtime.EndpointPicker;
+
+/// <summary>What the endpoint picker works with; everything here is shared by all streams and thread-safe.</summary>
+public sealed record EndpointPickerContext(
+    EndpointStore Endpoints,
+    IScheduler Scheduler,
+    RequestAdmission Admission,
+    ObjectivePriorities Objectives,
+    ModelRewriteRules Rewrites,
+    EndpointPickerMetrics Metrics,
+    ILogger Logger);
+
+/// <summary>
+/// The Endpoint Picker Protocol over ext_proc (SPEC §2). For each request:
+/// <list type="number">
+/// <item>parse the body (model, prompt, stream, cache_salt; API by path) — the pick needs the model,
+/// so in FULL_DUPLEX_STREAMED the headers reply waits for the body's end;</item>
+/// <item>objective header → priority; model rewrite (header override, then rules);</item>
+/// <item>admission: flow control, or the legacy shed rule;</item>
+/// <item>schedule over the current snapshot, narrowed to the gateway's subset hint;</item>
+/// <item>reply: <c>x-gateway-destination-endpoint</c> and the same value in <c>envoy.lb</c>
+/// metadata, <c>clear_route_cache</c>, then the body — the original bytes, or with only the model
+/// value rewritten — in ≤ 62,000 B pieces.</item>
+/// </list>
+/// The response is echoed as it arrives (token streams are never held); a rewritten model name is
+/// put back for the client, usage is read for metrics, and the endpoint's in-flight count is
+/// released when the stream ends, however it ends.
+/// </summary>
+public sealed partial class EndpointPickerProcessor : IExtProcProcessor
+{
+    private readonly EndpointPickerContext _context;
+    private readonly ObjectPool<Handler> _handlers;
+    private readonly Utf8StringCache _models = new(4096);
+    private readonly Utf8StringCache _fairnessIds = new(16384);
+
+    public EndpointPickerProcessor(EndpointPickerContext context)
+    {
+        _context = context;
+        _handlers = new DefaultObjectPool<Handler>(new HandlerPolicy(this), 1024);
+    }
+
+    public string Name => "endpoint-picker";
+
+    public ExtProcStreamHandler RentHandler() => _handlers.Get();
+
+    public void ReturnHandler(ExtProcStreamHandler handler) => _handlers.Return((Handler)handler);
+
+    private sealed class HandlerPolicy(EndpointPickerProcessor owner) : PooledObjectPolicy<Handler>
+    {
+        public override Handler Create() => new(owner);
+
+        public override bool Return(Handler obj)
+        {
+            obj.Reset();
+            return true;
+        }
+    }
+
+    private sealed class Handler(EndpointPickerProcessor owner) : ExtProcStreamHandler, IDisposable
+    {
+        private const int MaxUsageBodyBytes = 1024 * 1024;
+
+        private readonly EndpointPickerContext _context = owner._context;
+        private readonly InferenceRequestParser _parser = new();
+        private readonly JsonBodyRewriter _rewriter = new();
+        private readonly SchedulingRequest _request = new();
+        private readonly SchedulingResult _result = new();
+        private readonly ModelRestorer _restorer = new();
+        private readonly SseTail _sseTail = new();
+        private readonly TokenUsageReader _usage = new();
+        private EndpointState[] _candidates = new EndpointState[16];
+        private byte[] _destination = new byte[256];
+        private int _destinationLength;
+        private byte[]? _rewrittenBody;
+        private EndpointState? _inFlight;
+        private long _inFlightTokens;
+        private long _pickedAt;
+        private string _clientModel = string.Empty;
+        private bool _routed;
+        private bool _eventStream;
+        private bool _usageTooLarge;
+
+        public override ValueTask OnRequestHeadersAsync(ExtProcStream stream)
+        {
+            // No body (headers end the stream), or a mode where the body cannot hold the headers back: pick now.
+            if (stream.Message.EndOfStream || stream.RequestBodyMode is BodySendMode.None or BodySendMode.Streamed)
+            {
+                return PickAsync(stream, default, hasBody: false);
+            }
+
+            return stream.RequestBodyMode == BodySendMode.FullDuplexStreamed ? ValueTask.CompletedTask : stream.ContinueAsync();
+        }
+
+        public override ValueTask OnRequestBodyAsync(ExtProcStream stream)
+        {
+            if (_routed)
+            {
+                // STREAMED: the pick was made on the headers; the body passes through.
+                return stream.ContinueAsync();
+            }
+
+            if (stream.RequestBodyMode is BodySendMode.Buffered or BodySendMode.BufferedPartial)
+            {
+                return PickAsync(stream, stream.Message.Body, hasBody: true);
+            }
+
+            if (!stream.Message.EndOfStream)
+            {
+                stream.RequestBody.Append(stream.Message.Body);
+                return ValueTask.CompletedTask;
+            }
+
+            if (stream.RequestBody.IsEmpty)
+            {
+                return PickAsync(stream, stream.Message.Body, hasBody: true);
+            }
+
+            stream.RequestBody.Append(stream.Message.Body);
+            return PickAsync(stream, stream.RequestBody.AsSequence(), hasBody: true);
+        }
+
+        public override async ValueTask OnRequestTrailersAsync(ExtProcStream stream)
+        {
+            // Trailers end a full-duplex body that had no end_of_stream chunk.
+            if (!_routed && stream.RequestBodyMode == BodySendMode.FullDuplexStreamed)
+            {
+                await PickAsync(stream, stream.RequestBody.AsSequence(), hasBody: !stream.RequestBody.IsEmpty).ConfigureAwait(false);
+                if (stream.IsFinished)
+                {
+                    return;
+                }
+            }
+
+            await stream.ContinueAsync().ConfigureAwait(false);
+        }
+
+        public override ValueTask OnResponseHeadersAsync(ExtProcStream stream)
+        {
+            _eventStream = stream.ResponseHeaders.TryGetValue(EndpointPickerHeaders.ContentType, out var type) && type.StartsWith("text/event-stream"u8);
+            MoveInFlightToServed(stream);
+            if (_restorer.IsActive && stream.ResponseBodyMode == BodySendMode.FullDuplexStreamed && !stream.Message.EndOfStream)
+            {
+                // The body will change length: drop content-length so the client does not read a wrong size.
+                stream.BeginResponse(ProcessingResponseKind.ResponseHeaders).RemoveHeader(EndpointPickerHeaders.ContentLength);
+                return stream.SendAsync();
+            }
+
+            return stream.ContinueAsync();
+        }
+
+        public override ValueTask OnResponseBodyAsync(ExtProcStream stream)
+        {
+            var body = stream.Message.Body;
+            var end = stream.Message.EndOfStream;
+            CaptureUsage(stream, body, end);
+            if (!_restorer.IsActive || stream.ResponseBodyMode != BodySendMode.FullDuplexStreamed)
+            {
+                return stream.ContinueAsync();
+            }
+
+            if (_eventStream)
+            {
+                return stream.SendStreamedBodyAsync(ExtProcDirection.Response, _restorer.RestoreEvents(body, end), end);
+            }
+
+            // JSON: the model may be anywhere in the body, so it is rewritten once whole.
+            if (!end)
+            {
+                stream.ResponseBody.Append(body);
+                return ValueTask.CompletedTask;
+            }
+
+            stream.ResponseBody.Append(body);
+            return stream.SendStreamedBodyAsync(ExtProcDirection.Response, _restorer.RestoreJson(stream.ResponseBody.AsSequence()), endOfStream: true);
+        }
+
+        public override ValueTask OnResponseTrailersAsync(ExtProcStream stream)
+        {
+            if (_restorer.IsActive && stream.ResponseBodyMode == BodySendMode.FullDuplexStreamed && !_eventStream && !stream.ResponseBody.IsEmpty)
+            {
+                return FlushJsonThenContinueAsync(stream);
+            }
+
+            return stream.ContinueAsync();
+        }
+
+        public override void OnStreamEnd(ExtProcStream stream, bool aborted) => ReleaseInFlight();
+
+        public void Reset()
+        {
+            ReleaseInFlight();
+            _request.Reset();
+            _result.Reset();
+            _rewriter.Reset();
+            _restorer.Reset();
+            _sseTail.Reset();
+            Array.Clear(_candidates);
+            _clientModel = string.Empty;
+            _routed = false;
+            _eventStream = false;
+            _usageTooLarge = false;
+            if (_rewrittenBody is not null)
+            {
+                PooledBuffers.Return(_rewrittenBody);
+                _rewrittenBody = null;
+            }
+        }
+
+        public void Dispose()
+        {
+            Reset();
+            _rewriter.Dispose();
+            _restorer.Dispose();
+        }
+
+        private async ValueTask FlushJsonThenContinueAsync(ExtProcStream stream)
+        {
+            await stream.SendStreamedBodyAsync(ExtProcDirection.Response, _restorer.RestoreJson(stream.ResponseBody.AsSequence()), endOfStream: true).ConfigureAwait(false);
+            stream.ResponseBody.Reset();
+            await stream.ContinueAsync().ConfigureAwait(false);
+        }
+
+        private async ValueTask PickAsync(ExtProcStream stream, ReadOnlySequence<byte> body, bool hasBody)
+        {
+            _routed = true;
+            var headers = stream.RequestHeaders;
+            var api = InferenceApi.Other;
+            string clientModel = string.Empty, targetModel = string.Empty;
+            if (hasBody)
+            {
+                headers.TryGetValue(EndpointPickerHeaders.Path, out var path);
+                api = InferenceApiPaths.Classify(path);
+                if (!_parser.TryParse(api, body, out var parseError))
+                {
+                    await RejectAsync(stream, new EndpointPickerError(400, parseError), clientModel).ConfigureAwait(false);
+                    return;
+                }
+
+                clientModel = ModelString(_parser.Scanner);
+                targetModel = RewriteModel(headers, clientModel);
+            }
+
+            var priority = _context.Objectives.GetPriority(Header(headers, EndpointPickerHeaders.Objective, EndpointPickerHeaders.ObjectiveLlmD));
+            var fairness = Header(headers, EndpointPickerHeaders.FairnessId, EndpointPickerHeaders.FairnessIdLlmD);
+            var fairnessId = fairness.IsEmpty ? EndpointPickerHeaders.DefaultFairnessId : owner._fairnessIds.Get(fairness);
+
+            var (admissionError, effectivePriority) = await _context.Admission.AdmitAsync(fairnessId, priority, body.Length, stream.Cancelled).ConfigureAwait(false);
+            if (admissionError is not null)
+            {
+                await RejectAsync(stream, admissionError, clientModel).ConfigureAwait(false);
+                return;
+            }
+
+            _request.TargetModel = targetModel;
+            _request.Priority = effectivePriority;
+            _request.BodyBytes = body.Length;
+            _request.Streaming = hasBody && _parser.IsStreaming;
+            _request.Prompt = hasBody ? _parser.PromptBytes(api) : default;
+            _request.CacheSalt = hasBody ? _parser.CacheSaltBytes() : default;
+
+            var error = Schedule(stream);
+            _request.Prompt = default;
+            _request.CacheSalt = default;
+            if (error is not null)
+            {
+                await RejectAsync(stream, error, clientModel).ConfigureAwait(false);
+                return;
+            }
+
+            // The request now counts against the endpoint until its stream ends.
+            _inFlight = _result.Primary;
+            _inFlightTokens = body.Length / 4;
+            _inFlight.AddInFlight(_inFlightTokens);
+            _pickedAt = Stopwatch.GetTimestamp();
+            _clientModel = clientModel;
+            _context.Metrics.Picked(clientModel, targetModel);
+
+            var outgoing = body;
+            var rewritten = hasBody && !ReferenceEquals(clientModel, targetModel) && clientModel != targetModel;
+            if (rewritten)
+            {
+                outgoing = RewriteBodyModel(targetModel);
+                _restorer.Begin(clientModel, targetModel);
+            }
+
+            var fullDuplex = hasBody && stream.RequestBodyMode == BodySendMode.FullDuplexStreamed;
+            var onBody = hasBody && stream.RequestBodyMode is BodySendMode.Buffered or BodySendMode.BufferedPartial;
+            var reply = stream.BeginResponse(onBody ? ProcessingResponseKind.RequestBody : ProcessingResponseKind.RequestHeaders);
+            WriteDestination(reply, headers, rewritten ? outgoing.Length : -1);
+            if (onBody && rewritten)
+            {
+                reply.SetBody(outgoing);
+            }
+
+            await stream.SendAsync().ConfigureAwait(false);
+            if (fullDuplex)
+            {
+                await stream.SendStreamedBodyAsync(ExtProcDirection.Request, outgoing, endOfStream: true).ConfigureAwait(false);
+            }
+        }
+
+        private EndpointPickerError? Schedule(ExtProcStream stream)
+        {
+            var snapshot = _context.Endpoints.Current;
+            if (snapshot.Count == 0)
+            {
+                return EndpointPickerError.NoEndpoints;
+            }
+
+            ReadOnlySpan<EndpointState> candidates = snapshot.Endpoints;
+            if (TryGetSubsetHint(stream, out var subset))
+            {
+                var count = FilterToSubset(snapshot, subset);
+                if (count == 0)
+                {
+                    return EndpointPickerError.EmptySubset;
+                }
+
+                candidates = _candidates.AsSpan(0, count);
+            }
+
+            var started = Stopwatch.GetTimestamp();
+            _result.Reset();
+            _context.Scheduler.Schedule(_request, candidates, _result);
+            _context.Metrics.Scheduled(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            return _result.Status switch
+            {
+                SchedulingStatus.Picked when _result.Count > 0 => null,
+                SchedulingStatus.AllFiltered => EndpointPickerError.AllFiltered,
+                _ => EndpointPickerError.NoEndpoints,
+            };
+        }
+
+        private static bool TryGetSubsetHint(ExtProcStream stream, out ReadOnlySpan<byte> list)
+        {
+            list = default;
+            var message = stream.Message;
+            if (!message.HasMetadataContext)
+            {
+                return false;
+            }
+
+            var metadata = message.MetadataContext;
+            var bytes = metadata.IsSingleSegment ? metadata.FirstSpan : metadata.ToArray();
+            return MetadataReader.TryFindValue(bytes, EndpointPickerHeaders.SubsetHintNamespace, EndpointPickerHeaders.SubsetHintKey, out var value)
+                && MetadataReader.TryGetList(value, out list);
+        }
+
+        private int FilterToSubset(EndpointSnapshot snapshot, ReadOnlySpan<byte> list)
+        {
+            if (_candidates.Length < snapshot.Count)
+            {
+                _candidates = new EndpointState[snapshot.Count];
+            }
+
+            Span<char> chars = stackalloc char[64];
+            var count = 0;
+            foreach (var entry in MetadataReader.EnumerateStrings(list))
+            {
+                if (entry.Length > chars.Length || !Encoding.UTF8.TryGetChars(entry, chars, out var n))
+                {
+                    continue;
+                }
+
+                if (snapshot.TryGetByHostPort(chars[..n], out var state) && state is not null && !Contains(_candidates.AsSpan(0, count), state))
+                {
+                    _candidates[count++] = state;
+                }
+            }
+
+            return count;
+        }
+
+        private string ModelString(JsonBodyScanner scanner)
+        {
+            Span<byte> model = stackalloc byte[512];
+            if (scanner.GetMaxStringLength(InferenceRequestParser.Model) <= model.Length && scanner.TryCopyString(InferenceRequestParser.Model, model, out var written))
+            {
+                return owner._models.Get(model[..written]);
+            }
+
+            var buffer = new byte[scanner.GetMaxStringLength(InferenceRequestParser.Model)];
+            return scanner.TryCopyString(InferenceRequestParser.Model, buffer, out var length) ? Encoding.UTF8.GetString(buffer, 0, length) : string.Empty;
+        }
+
+        private string RewriteModel(HeaderList headers, string clientModel)
+        {
+            // The gateway's explicit override wins over the rewrite rules.
+            var overrideModel = Header(headers, EndpointPickerHeaders.ModelRewrite, EndpointPickerHeaders.ModelRewriteLlmD);
+            if (!overrideModel.IsEmpty)
+            {
+                return owner._models.Get(overrideModel);
+            }
+
+            return _context.Rewrites.TryRewrite(clientModel, out var target) ? target : clientModel;
+        }
+
+        private ReadOnlySequence<byte> RewriteBodyModel(string targetModel)
+        {
+            Span<byte> utf8 = stackalloc byte[512];
+            var bytes = Encoding.UTF8.GetByteCount(targetModel) <= utf8.Length ? utf8[..Encoding.UTF8.GetBytes(targetModel, utf8)] : Encoding.UTF8.GetBytes(targetModel);
+            _rewriter.Begin(_parser.Scanner);
+            _rewriter.ReplaceWithString(InferenceRequestParser.Model, bytes);
+            var length = checked((int)_rewriter.OutputLength);
+            _rewrittenBody = PooledBuffers.Rent(Math.Max(1, length));
+            _rewriter.CopyTo(_rewrittenBody);
+            return new ReadOnlySequence<byte>(_rewrittenBody, 0, length);
+        }
+
+        private void WriteDestination(ProcessingResponseBuilder reply, HeaderList headers, long newContentLength)
+        {
+            var picked = _result.Picked;
+            var needed = 0;
+            foreach (var endpoint in picked)
+            {
+                needed += endpoint.Endpoint.HostPortUtf8.Length + 1;
+            }
+
+            if (_destination.Length < needed)
+            {
+                _destination = new byte[needed * 2];
+            }
+
+            var length = 0;
+            foreach (var endpoint in picked)
+            {
+                if (length > 0)
+                {
+                    _destination[length++] = (byte)',';
+                }
+
+                endpoint.Endpoint.HostPortUtf8.Span.CopyTo(_destination.AsSpan(length));
+                length += endpoint.Endpoint.HostPortUtf8.Length;
+            }
+
+            _destinationLength = length;
+            var destination = _destination.AsSpan(0, _destinationLength);
+            reply.SetHeader(EndpointPickerHeaders.DestinationEndpoint, destination);
+            reply.AddDynamicMetadata(EndpointPickerHeaders.LbNamespace, EndpointPickerHeaders.DestinationEndpoint, destination);
+            if (!headers.TryGetValue(EndpointPickerHeaders.RequestId, out var id) || id.IsEmpty)
+            {
+                Span<byte> generated = stackalloc byte[36];
+                Guid.NewGuid().TryFormat(generated, out var written);
+                reply.SetHeader(EndpointPickerHeaders.RequestId, generated[..written]);
+            }
+
+            if (newContentLength >= 0)
+            {
+                Span<byte> digits = stackalloc byte[20];
+                newContentLength.TryFormat(digits, out var written, default, System.Globalization.CultureInfo.InvariantCulture);
+                reply.SetHeader(EndpointPickerHeaders.ContentLength, digits[..written]);
+            }
+
+            reply.ClearRouteCache = true;
+        }
+
+        private void MoveInFlightToServed(ExtProcStream stream)
+        {
+            // Envoy reports the endpoint it really used (a fallback if the primary failed); count the load there.
+            var message = stream.Message;
+            if (_inFlight is null || !message.HasMetadataContext)
+            {
+                return;
+            }
+
+            var metadata = message.MetadataContext;
+            var bytes = metadata.IsSingleSegment ? metadata.FirstSpan : metadata.ToArray();
+            if (!MetadataReader.TryFindValue(bytes, EndpointPickerHeaders.LbNamespace, EndpointPickerHeaders.ServedEndpointKey, out var value)
+                || !MetadataReader.TryGetString(value, out var served) || served.SequenceEqual(_inFlight.Endpoint.HostPortUtf8.Span) || served.Length > 64)
+            {
+                return;
+            }
+
+            Span<char> chars = stackalloc char[64];
+            var n = Encoding.UTF8.GetChars(served, chars);
+            if (_context.Endpoints.Current.TryGetByHostPort(chars[..n], out var state) && state is not null)
+            {
+                _inFlight.RemoveInFlight(_inFlightTokens);
+                _inFlight = state;
+                state.AddInFlight(_inFlightTokens);
+            }
+        }
+
+        private void CaptureUsage(ExtProcStream stream, in ReadOnlySequence<byte> body, bool end)
+        {
+            if (_inFlight is null)
+            {
+                return;
+            }
+
+            if (_eventStream)
+            {
+                _sseTail.Append(body);
+            }
+            else if (!_restorer.IsActive && !_usageTooLarge)
+            {
+                // Kept only to read usage at the end (bounded); the chunks themselves are echoed at once.
+                _usageTooLarge = stream.ResponseBody.Length + body.Length > MaxUsageBodyBytes;
+                if (!_usageTooLarge)
+                {
+                    stream.ResponseBody.Append(body);
+                }
+            }
+
+            if (end)
+            {
+                var json = _eventStream ? _sseTail.LastEventJson() : stream.ResponseBody.AsSequence();
+                if (!_usageTooLarge && _usage.TryRead(json, out var usage))
+                {
+                    _context.Metrics.Usage(_clientModel, usage.PromptTokens, usage.CompletionTokens);
+                }
+            }
+        }
+
+        private void ReleaseInFlight()
+        {
+            if (_inFlight is null)
+            {
+                return;
+            }
+
+            _inFlight.RemoveInFlight(_inFlightTokens);
+            _inFlight = null;
+            _context.Metrics.Finished(_clientModel, _request.TargetModel, Stopwatch.GetElapsedTime(_pickedAt).TotalSeconds);
+            // Capacity freed: queued requests may dispatch now.
+            _context.Admission.FlowControl?.NotifyCapacityChanged();
+        }
+
+        private ValueTask RejectAsync(ExtProcStream stream, EndpointPickerError error, string model)
+        {
+            _context.Metrics.Error(model, error);
+            Log.Rejected(_context.Logger, error.HttpStatus, error.Message);
+            return stream.IsFinished || stream.Cancelled.IsCancellationRequested
+                ? ValueTask.CompletedTask
+                : stream.SendImmediateResponseAsync(error.HttpStatus, error.Body, error.Details);
+        }
+
+        private static bool Contains(ReadOnlySpan<EndpointState> states, EndpointState state)
+        {
+            foreach (var existing in states)
+            {
+                if (ReferenceEquals(existing, state))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        private static ReadOnlySpan<byte> Header(HeaderList headers, ReadOnlySpan<byte> name, ReadOnlySpan<byte> alternative) =>
+            headers.TryGetValue(name, out var value) || headers.TryGetValue(alternative, out value) ? value : default;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(4201, LogLevel.Debug, "Endpoint picker rejected a request with {Status}: {Reason}")]
+        public static partial void Rejected(ILogger logger, int status, string reason);
+    }
+}

@@ -1,0 +1,117 @@
+namespace Runtime.EndpointPicker.Requests;
+
+/// <summary>One weighted target of a rewrite rule.</summary>
+public readonly record struct ModelRewriteTarget(string Model, int Weight);
+
+/// <summary>
+/// InferenceModelRewrite rules: an exact model name → weighted targets (traffic splitting, e.g.
+/// a canary adapter). Replaced whole by its source; read without a lock.
+/// </summary>
+public sealed class ModelRewriteRules
+{
+    private Dictionary<string, Rule> _rules = new(StringComparer.Ordinal);
+
+    public int Count => Volatile.Read(ref _rules).Count;
+
+    public void Publish(IReadOnlyDictionary<string, IReadOnlyList<ModelRewriteTarget>> rules)
+    {
+        var next = new Dictionary<string, Rule>(StringComparer.Ordinal);
+        foreach (var (model, targets) in rules)
+        {
+            next[model] = new Rule([.. targets]);
+        }
+
+        Volatile.Write(ref _rules, next);
+    }
+
+    /// <summary>The target for <paramref name="model"/>, chosen by weight; false when no rule matches.</summary>
+    public bool TryRewrite(string model, out string target)
+    {
+        if (Volatile.Read(ref _rules).TryGetValue(model, out var rule))
+        {
+            target = rule.Pick();
+            return true;
+        }
+
+        target = model;
+        return false;
+    }
+
+    /// <summary>Parses <c>model=target[:weight][,target[:weight]…]</c> (weight defaults to 1).</summary>
+    public static bool TryParse(IEnumerable<string> entries, out Dictionary<string, IReadOnlyList<ModelRewriteTarget>> rules, out List<string> errors)
+    {
+        rules = new Dictionary<string, IReadOnlyList<ModelRewriteTarget>>(StringComparer.Ordinal);
+        errors = [];
+        foreach (var raw in entries)
+        {
+            var entry = raw.Split('#')[0].Trim();
+            if (entry.Length == 0)
+            {
+                continue;
+            }
+
+            var eq = entry.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0 || eq == entry.Length - 1)
+            {
+                errors.Add($"model rewrite \"{entry}\": expected model=target[:weight][,target[:weight]...]");
+                continue;
+            }
+
+            var targets = new List<ModelRewriteTarget>();
+            foreach (var part in entry[(eq + 1)..].Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                var colon = part.LastIndexOf(':');
+                var weight = 1;
+                var name = part;
+                if (colon > 0 && int.TryParse(part.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var parsed))
+                {
+                    weight = parsed;
+                    name = part[..colon];
+                }
+
+                if (weight <= 0)
+                {
+                    errors.Add($"model rewrite \"{entry}\": target \"{name}\" needs a positive weight");
+                    continue;
+                }
+
+                targets.Add(new ModelRewriteTarget(name, weight));
+            }
+
+            if (targets.Count == 0)
+            {
+                errors.Add($"model rewrite \"{entry}\": no targets");
+                continue;
+            }
+
+            rules[entry[..eq].Trim()] = targets;
+        }
+
+        return errors.Count == 0;
+    }
+
+    private sealed class Rule(ModelRewriteTarget[] targets)
+    {
+        private readonly int _totalWeight = targets.Sum(t => t.Weight);
+
+        public string Pick()
+        {
+            if (targets.Length == 1)
+            {
+                return targets[0].Model;
+            }
+
+            var roll = Random.Shared.Next(_totalWeight);
+            foreach (var target in targets)
+            {
+                roll -= target.Weight;
+                if (roll < 0)
+                {
+                    return target.Model;
+                }
+            }
+
+            return targets[^1].Model;
+        }
+    }
+}
