@@ -4,8 +4,8 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Runtime.ExtProc.Codec;
 using Runtime.ExtProc.Stream;
-using Runtime.Plugins.Validation;
 using Runtime.Transport.Grpc;
 using Runtime.Transport.Health;
 using Runtime.Transport.Hosting;
@@ -21,50 +21,36 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ServerCertificateProvider? _certificate;
 
-    private RuntimeServer(WebApplication app, ServerCertificateProvider? certificate, IReadOnlyList<ValidationError> pluginFailures)
+    private RuntimeServer(WebApplication app, ServerCertificateProvider? certificate)
     {
         _app = app;
         _certificate = certificate;
-        PluginFailures = pluginFailures;
     }
 
-    /// <summary>Plugins of the configuration whose factory failed; the host does not start when there are any.</summary>
-    public IReadOnlyList<ValidationError> PluginFailures { get; }
+    /// <summary>Cancelled when shutdown begins (SIGTERM/SIGINT), before streams drain.</summary>
+    public CancellationToken Stopping => _app.Lifetime.ApplicationStopping;
 
-    public static RuntimeServer Create(ServeOptions options, IExtProcProcessor processor, Action<ILoggingBuilder>? configureLogging = null, ServedConfiguration? configuration = null)
+    /// <summary>The process's loggers: single-line console with UTC timestamps, at the level <c>-v</c> asks for.</summary>
+    public static ILoggerFactory CreateLoggerFactory(int verbosity) => LoggerFactory.Create(logging =>
+    {
+        ConfigureLogging(logging, verbosity);
+    });
+
+    /// <summary>One listener serving one processor: <c>ext_proc</c> on <paramref name="Listener"/>, its health on <paramref name="HealthPort"/>.</summary>
+    public sealed record ExtProcListener(IExtProcProcessor Processor, int Listener, int HealthPort, BodySendMode RequestBodyMode, BodySendMode ResponseBodyMode);
+
+    /// <summary>Serves one processor on the options' ports.</summary>
+    public static RuntimeServer Create(ServeOptions options, IExtProcProcessor processor) =>
+        Create(options, [new ExtProcListener(processor, options.GrpcPort, options.GrpcHealthPort, options.DefaultRequestBodyMode, options.DefaultResponseBodyMode)]);
+
+    public static RuntimeServer Create(ServeOptions options, IReadOnlyList<ExtProcListener> services)
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore();
-        builder.Logging.SetMinimumLevel(LogLevelFor(options.Verbosity));
-        if (configureLogging is null)
-        {
-            builder.Logging.AddSimpleConsole(console =>
-            {
-                console.SingleLine = true;
-                console.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-                console.UseUtcTimestamp = true;
-            });
-        }
-        else
-        {
-            configureLogging(builder.Logging);
-        }
-
+        ConfigureLogging(builder.Logging, options.Verbosity);
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.Grpc.ShutdownGracePeriod);
 
-        // Kestrel logs per-connection noise at Information; keep it at Warning unless -v is high.
-        if (options.Verbosity < 4)
-        {
-            builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
-        }
-
         var health = HealthStatusRegistry.ForEndpointPicker();
-        var extProc = new ExtProcService(processor, new ExtProcOptions
-        {
-            DefaultRequestBodyMode = options.DefaultRequestBodyMode,
-            DefaultResponseBodyMode = options.DefaultResponseBodyMode,
-        });
-
         using var bootstrapLoggers = LoggerFactory.Create(logging => logging.AddSimpleConsole());
         ServerCertificateProvider? certificate = null;
         if (options.SecureServing)
@@ -76,11 +62,19 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
         }
 
         var address = options.BindAddress ?? (System.Net.Sockets.Socket.OSSupportsIPv6 ? System.Net.IPAddress.IPv6Any : System.Net.IPAddress.Any);
-        GrpcListener[] listeners =
-        [
-            new(address, options.GrpcPort, extProc.CreateServiceTable("ext_proc"), certificate),
-            new(address, options.GrpcHealthPort, new HealthService(health).CreateServiceTable()),
-        ];
+        var healthTable = new HealthService(health).CreateServiceTable();
+        var listeners = new List<GrpcListener>();
+        foreach (var service in services)
+        {
+            var extProc = new ExtProcService(service.Processor, new ExtProcOptions
+            {
+                DefaultRequestBodyMode = service.RequestBodyMode,
+                DefaultResponseBodyMode = service.ResponseBodyMode,
+            });
+            listeners.Add(new(address, service.Listener, extProc.CreateServiceTable("ext_proc"), certificate));
+            listeners.Add(new(address, service.HealthPort, healthTable));
+        }
+
         builder.WebHost.ConfigureKestrel(kestrel => KestrelGrpcSetup.Configure(kestrel, options.Grpc, listeners));
 
         var app = builder.Build();
@@ -92,7 +86,12 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
         {
             health.SetAll(ServingStatus.Serving);
             var startup = DateTime.Now - Process.GetCurrentProcess().StartTime;
-            Log.Listening(logger, options.GrpcPort, options.GrpcHealthPort, options.SecureServing ? "TLS" : "h2c", processor.Name, (long)startup.TotalMilliseconds);
+            foreach (var service in services)
+            {
+                Log.Listening(logger, service.Listener, service.HealthPort, options.SecureServing ? "TLS" : "h2c", service.Processor.Name);
+            }
+
+            Log.Started(logger, (long)startup.TotalMilliseconds);
         });
         app.Lifetime.ApplicationStopping.Register(() =>
         {
@@ -106,8 +105,7 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
             Log.FlagNotUsed(logger, flag);
         }
 
-        var pluginFailures = configuration?.Activate(app.Services.GetRequiredService<ILoggerFactory>(), app.Lifetime.ApplicationStopping) ?? [];
-        return new RuntimeServer(app, certificate, pluginFailures);
+        return new RuntimeServer(app, certificate);
     }
 
     /// <summary>Runs until SIGTERM/SIGINT, then drains open streams for the grace period.</summary>
@@ -119,6 +117,23 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
         _certificate?.Dispose();
     }
 
+    private static void ConfigureLogging(ILoggingBuilder logging, int verbosity)
+    {
+        logging.SetMinimumLevel(LogLevelFor(verbosity));
+        logging.AddSimpleConsole(console =>
+        {
+            console.SingleLine = true;
+            console.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            console.UseUtcTimestamp = true;
+        });
+
+        // Kestrel logs per-connection noise at Information; keep it at Warning unless -v is high.
+        if (verbosity < 4)
+        {
+            logging.AddFilter("Microsoft", LogLevel.Warning);
+        }
+    }
+
     private static LogLevel LogLevelFor(int verbosity) => verbosity switch
     {
         <= 1 => LogLevel.Information,
@@ -128,8 +143,11 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Information, "Serving ext_proc on :{GrpcPort} and gRPC health on :{HealthPort} ({Security}, processor {Processor}); started in {StartupMs} ms")]
-        public static partial void Listening(ILogger logger, int grpcPort, int healthPort, string security, string processor, long startupMs);
+        [LoggerMessage(1, LogLevel.Information, "Serving ext_proc on :{GrpcPort} and gRPC health on :{HealthPort} ({Security}, processor {Processor})")]
+        public static partial void Listening(ILogger logger, int grpcPort, int healthPort, string security, string processor);
+
+        [LoggerMessage(4, LogLevel.Information, "Started in {StartupMs} ms")]
+        public static partial void Started(ILogger logger, long startupMs);
 
         [LoggerMessage(2, LogLevel.Information, "Shutting down: health set to NOT_SERVING, draining open streams for up to {GraceSeconds} s")]
         public static partial void Draining(ILogger logger, double graceSeconds);

@@ -13,9 +13,8 @@ internal static class ServeCommand
     /// <summary>Go endpoint picker flags that later capabilities will act on; accepted now so its container args work.</summary>
     private static readonly string[] s_compatibilityFlags =
     [
-        "pool-name", "pool-namespace", "pool-group", "refresh-metrics-interval",
-        "endpoint-selector", "endpoint-target-ports", "model-server-metrics-port", "model-server-metrics-path",
-        "model-server-metrics-scheme", "model-server-metrics-https-insecure-skip-verify", "ha-enable-leader-election",
+        "pool-name", "pool-namespace", "pool-group",
+        "endpoint-selector", "endpoint-target-ports", "model-server-metrics-port", "ha-enable-leader-election",
         "enable-pprof", "tracing", "kube-api-qps", "kube-api-burst", "total-queued-requests-metric",
         "total-running-requests-metric", "kv-cache-usage-percentage-metric", "lora-info-metric", "cache-info-metric",
         "metrics-endpoint-auth", "zap-log-level", "zap-encoder", "zap-devel", "zap-stacktrace-level", "zap-time-encoding",
@@ -99,6 +98,18 @@ internal static class ServeCommand
         flags.String("config-file", string.Empty, "The path to the EndpointPickerConfig file; without it and --config-text, the built-in default configuration is used", v => o = o with { ConfigFile = v });
         flags.String("config-text", string.Empty, "The EndpointPickerConfig as text, in lieu of a file", v => o = o with { ConfigText = v });
         flags.String("default-response-body-mode", "FULL_DUPLEX_STREAMED", "Response body mode when Envoy sends no protocol_config", v => o = o with { DefaultResponseBodyMode = ParseMode(v) });
+        var objectives = new List<string>();
+        var rewrites = new List<string>();
+        flags.String("endpoints", string.Empty, "Static endpoints without a control plane: comma-separated ip:port, each optionally followed by space-separated key=value labels", v => o = o with { Endpoints = v });
+        flags.String("endpoints-file", string.Empty, "File of static endpoints, one ip:port [key=value...] per line; reloaded when it changes", v => o = o with { EndpointsFile = v });
+        flags.Repeated("objective", "An InferenceObjective as name=priority (higher first; negative is sheddable); repeat for more", objectives);
+        flags.Repeated("model-rewrite", "An InferenceModelRewrite rule as model=target[:weight][,target[:weight]...]; repeat for more", rewrites);
+        flags.Duration("refresh-metrics-interval", o.RefreshMetricsInterval, "Interval to refresh each endpoint's metrics", v => o = o with { RefreshMetricsInterval = v });
+        flags.String("model-server-metrics-scheme", o.MetricsScheme, "Scheme to scrape model-server metrics with (http or https)", v => o = o with { MetricsScheme = v });
+        flags.String("model-server-metrics-path", o.MetricsPath, "Path of the model servers' Prometheus metrics", v => o = o with { MetricsPath = v });
+        flags.Bool("model-server-metrics-https-insecure-skip-verify", o.MetricsInsecureSkipVerify, "Skip TLS verification when scraping over https", v => o = o with { MetricsInsecureSkipVerify = v });
+        flags.Int("bbr-grpc-port", o.BbrGrpcPort, "Port of the body-based router served alongside the endpoint picker (0: off)", v => o = o with { BbrGrpcPort = v });
+        flags.Int("bbr-grpc-health-port", o.BbrGrpcHealthPort, "gRPC health port of the body-based router", v => o = o with { BbrGrpcHealthPort = v });
         foreach (var name in s_compatibilityFlags)
         {
             flags.String(name, string.Empty, "Accepted for compatibility with the Go endpoint picker; no effect yet", _ => { });
@@ -111,9 +122,21 @@ internal static class ServeCommand
             errorList.Add("--grpc-max-message-size must be positive");
         }
 
+        if (o.RefreshMetricsInterval <= TimeSpan.Zero)
+        {
+            errorList.Add("--refresh-metrics-interval must be positive");
+        }
+
+        if (o.MetricsScheme is not ("http" or "https"))
+        {
+            errorList.Add($"--model-server-metrics-scheme must be http or https, got \"{o.MetricsScheme}\"");
+        }
+
         options = o with
         {
             Grpc = grpc,
+            Objectives = objectives,
+            ModelRewrites = rewrites,
             AcceptedButUnused = flags.Given.Where(s_compatibilityFlags.Contains).ToArray(),
         };
         errors = errorList;

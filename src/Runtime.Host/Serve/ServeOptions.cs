@@ -27,6 +27,33 @@ internal sealed record ServeOptions
     /// <summary>EndpointPickerConfig as text (<c>--config-text</c>); wins over <see cref="ConfigFile"/>, as in the Go binary.</summary>
     public string? ConfigText { get; init; }
 
+    /// <summary>Static endpoints (<c>--endpoints</c>): <c>ip:port [key=value…]</c> entries separated by commas.</summary>
+    public string? Endpoints { get; init; }
+
+    /// <summary>File of static endpoints, one per line (<c>--endpoints-file</c>); reloaded when it changes.</summary>
+    public string? EndpointsFile { get; init; }
+
+    /// <summary><c>name=priority</c> per InferenceObjective (<c>--objective</c>, repeated).</summary>
+    public IReadOnlyList<string> Objectives { get; init; } = [];
+
+    /// <summary><c>model=target[:weight],…</c> per InferenceModelRewrite rule (<c>--model-rewrite</c>, repeated).</summary>
+    public IReadOnlyList<string> ModelRewrites { get; init; } = [];
+
+    /// <summary>How often each endpoint's metrics are scraped (<c>--refresh-metrics-interval</c>).</summary>
+    public TimeSpan RefreshMetricsInterval { get; init; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Scrape target details (<c>--model-server-metrics-*</c>); the config's metrics-data-source wins when present.</summary>
+    public string MetricsScheme { get; init; } = "http";
+
+    public string MetricsPath { get; init; } = "/metrics";
+
+    public bool MetricsInsecureSkipVerify { get; init; } = true;
+
+    /// <summary>Port of the body-based router served alongside (<c>--bbr-grpc-port</c>; 0 turns it off).</summary>
+    public int BbrGrpcPort { get; init; } = 9004;
+
+    public int BbrGrpcHealthPort { get; init; } = 9005;
+
     /// <summary>Go endpoint picker flags this build accepts for compatibility but does not act on yet.</summary>
     public IReadOnlyList<string> AcceptedButUnused { get; init; } = [];
 }
