@@ -1,5 +1,7 @@
 using Runtime.Bbr;
 using Runtime.FlowControl.Plugins;
+using Runtime.ModelMetrics.Plugins;
+using Runtime.Scheduling.Plugins;
 using Runtime.Plugins.BuiltIn;
 using Runtime.Plugins.Registry;
 
@@ -15,5 +17,7 @@ internal static class HostPlugins
     public static PluginRegistryBuildResult Build() => BuiltInPlugins.CreateBuilder()
         .AddFactories()
         .UseFlowControlFactories()
+        .UseSchedulingFactories()
+        .UseModelMetricsFactories()
         .Build();
 }

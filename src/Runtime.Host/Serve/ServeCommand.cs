@@ -1,6 +1,8 @@
 using System.Net;
 using Runtime.ExtProc.Codec;
-using Runtime.ExtProc.Stream;
+using Microsoft.Extensions.Logging;
+using Runtime.Bbr;
+using Runtime.Bbr.Mappings;
 using Runtime.Configuration.Loading;
 using Runtime.Host.Cli;
 using Runtime.Host.Config;
@@ -49,10 +51,38 @@ internal static class ServeCommand
             return 1;
         }
 
+        using var loggers = RuntimeServer.CreateLoggerFactory(options.Verbosity);
+        var problems = new List<string>();
+        var picker = EndpointPickerHost.TryCreate(options, plugins.Registry, config, loggers, problems);
+        if (picker is null)
+        {
+            foreach (var problem in problems)
+            {
+                await Console.Error.WriteLineAsync(problem).ConfigureAwait(false);
+            }
+
+            await Console.Error.WriteLineAsync("refusing to start: the endpoint picker could not be built").ConfigureAwait(false);
+            return 1;
+        }
+
+        await using var ownedPicker = picker.ConfigureAwait(false);
+        var listeners = new List<RuntimeServer.ExtProcListener>
+        {
+            new(picker.Processor, options.GrpcPort, options.GrpcHealthPort, options.DefaultRequestBodyMode, options.DefaultResponseBodyMode),
+        };
+        using var bbrMetrics = new BbrMetrics();
+        using var bbrMappings = new BaseModelMappingSource(BaseModelMappings.Empty);
+        if (options.BbrGrpcPort > 0)
+        {
+            // The body-based router with its default chain, as the Go project deploys it next to the picker.
+            var bbr = new BbrExtProcProcessor(new BbrChain(BbrPlugins.DefaultChain(bbrMetrics, bbrMappings), []), bbrMetrics, loggers.CreateLogger<BbrExtProcProcessor>());
+            listeners.Add(new(bbr, options.BbrGrpcPort, options.BbrGrpcHealthPort, BodySendMode.FullDuplexStreamed, BodySendMode.FullDuplexStreamed));
+        }
+
         RuntimeServer server;
         try
         {
-            server = RuntimeServer.Create(options, new PassThroughProcessor(), configuration: new ServedConfiguration(plugins.Registry, config));
+            server = RuntimeServer.Create(options, listeners);
         }
         catch (InvalidOperationException ex)
         {
@@ -62,17 +92,7 @@ internal static class ServeCommand
         }
 
         await using var ownedServer = server.ConfigureAwait(false);
-        if (server.PluginFailures.Count > 0)
-        {
-            foreach (var failure in server.PluginFailures)
-            {
-                await Console.Error.WriteLineAsync($"{config.Source}: {failure}").ConfigureAwait(false);
-            }
-
-            await Console.Error.WriteLineAsync("refusing to start: plugins could not be created").ConfigureAwait(false);
-            return 1;
-        }
-
+        picker.Start();
         await server.RunAsync().ConfigureAwait(false);
         return 0;
     }

@@ -3,7 +3,6 @@ using Runtime.Configuration.Loading;
 using Runtime.Plugins.Activation;
 using Runtime.Plugins.Lifecycle;
 using Runtime.Plugins.Registry;
-using Runtime.Plugins.Validation;
 
 namespace Runtime.Host.Serve;
 
@@ -13,9 +12,9 @@ internal sealed partial record ServedConfiguration(PluginRegistry Registry, Conf
     /// <summary>
     /// Logs what was loaded (warnings, deprecated plugins with their metric) and builds the plugin
     /// instances. Types whose implementation is not in this build are logged plainly, not faked;
-    /// any other failure is returned so the host refuses to start.
+    /// any other failure is in the result's errors, so the host refuses to start.
     /// </summary>
-    public IReadOnlyList<ValidationError> Activate(ILoggerFactory loggers, CancellationToken stopping)
+    public PluginActivation Activate(ILoggerFactory loggers, PluginServices services)
     {
         var logger = loggers.CreateLogger("Runtime.Configuration");
         var config = Config.Config!;
@@ -32,14 +31,14 @@ internal sealed partial record ServedConfiguration(PluginRegistry Registry, Conf
         }
 
         var specs = config.Plugins.Select((p, i) => new PluginInstanceSpec(p.Name!, p.Type!, p.Parameters ?? default, $"plugins[{i}]"));
-        var activation = PluginActivator.Activate(Registry, specs, new PluginServices { LoggerFactory = loggers, Stopping = stopping });
+        var activation = PluginActivator.Activate(Registry, specs, services);
         if (activation.NotImplemented.Count > 0)
         {
             var types = config.Plugins.Select(p => p.Type!).Distinct(StringComparer.Ordinal).Where(t => Registry.TryGet(t, out var r) && r.Factory is null);
             Log.NotImplemented(logger, string.Join(", ", types));
         }
 
-        return activation.Errors;
+        return activation;
     }
 
     private static partial class Log
@@ -50,7 +49,7 @@ internal sealed partial record ServedConfiguration(PluginRegistry Registry, Conf
         [LoggerMessage(11, LogLevel.Warning, "Configuration: {Warning}")]
         public static partial void Warning(ILogger logger, string warning);
 
-        [LoggerMessage(12, LogLevel.Warning, "Endpoint picking is not in this build yet: requests pass through unchanged. Configured plugin types without an implementation: {Types}")]
+        [LoggerMessage(12, LogLevel.Warning, "Configured plugin types without an implementation in this build (they have no effect): {Types}")]
         public static partial void NotImplemented(ILogger logger, string types);
     }
 }

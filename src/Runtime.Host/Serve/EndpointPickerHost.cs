@@ -1,0 +1,164 @@
+using Microsoft.Extensions.Logging;
+using Runtime.Configuration.Loading;
+using Runtime.EndpointPicker;
+using Runtime.EndpointPicker.Admission;
+using Runtime.EndpointPicker.Requests;
+using Runtime.Endpoints;
+using Runtime.FlowControl;
+using Runtime.FlowControl.Plugins;
+using Runtime.ModelMetrics.Mapping;
+using Runtime.ModelMetrics.Plugins;
+using Runtime.ModelMetrics.Scraping;
+using Runtime.Plugins;
+using Runtime.Plugins.Activation;
+using Runtime.Plugins.BuiltIn;
+using Runtime.Plugins.BuiltIn.Parameters;
+using Runtime.Plugins.Registry;
+using Runtime.Plugins.Validation;
+using Runtime.Scheduling;
+using Runtime.Scheduling.Saturation;
+
+namespace Runtime.Host.Serve;
+
+/// <summary>
+/// Composes the endpoint picker from a validated configuration and the serve flags: the endpoint
+/// store (static endpoints for now), the configured plugins, the scheduler and saturation detector,
+/// flow control when its gate is on, the metrics scraper (reading only what the plugins use),
+/// objectives and model rewrites, and the ext_proc processor that ties them together.
+/// </summary>
+internal sealed partial class EndpointPickerHost : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly EndpointMetricsScraper _scraper;
+    private readonly StaticEndpointFile? _endpointFile;
+    private readonly ITimer? _capacityTicker;
+
+    private EndpointPickerHost(EndpointPickerProcessor processor, EndpointMetricsScraper scraper, FlowController? flowControl, StaticEndpointFile? endpointFile, EndpointPickerMetrics metrics, TimeSpan interval)
+    {
+        Processor = processor;
+        _scraper = scraper;
+        FlowControl = flowControl;
+        _endpointFile = endpointFile;
+        Metrics = metrics;
+        if (flowControl is not null)
+        {
+            // Fresh metrics can free capacity the saturation gate was waiting for.
+            _capacityTicker = TimeProvider.System.CreateTimer(_ => flowControl.NotifyCapacityChanged(), null, interval, interval);
+        }
+    }
+
+    public EndpointPickerProcessor Processor { get; }
+
+    public FlowController? FlowControl { get; }
+
+    public EndpointPickerMetrics Metrics { get; }
+
+    /// <summary>Builds everything or returns every problem (and nothing is left running).</summary>
+    public static EndpointPickerHost? TryCreate(ServeOptions options, PluginRegistry registry, ConfigLoadResult loaded, ILoggerFactory loggers, List<string> errors)
+    {
+        var logger = loggers.CreateLogger("Runtime.EndpointPicker");
+        var config = loaded.Config!;
+        var store = new EndpointStore();
+        StaticEndpointFile? endpointFile = null;
+        if (!string.IsNullOrEmpty(options.Endpoints))
+        {
+            if (StaticEndpointList.TryParse(options.Endpoints, out var endpoints, out var problems))
+            {
+                store.Publish(endpoints);
+            }
+            else
+            {
+                errors.AddRange(problems.Select(p => "--endpoints: " + p));
+            }
+        }
+        else if (!string.IsNullOrEmpty(options.EndpointsFile))
+        {
+            endpointFile = StaticEndpointFile.TryStart(options.EndpointsFile, store, loggers.CreateLogger<StaticEndpointFile>(), errors);
+        }
+
+        var objectives = new ObjectivePriorities();
+        if (ObjectivePriorities.TryParse(options.Objectives, out var priorities, out var objectiveErrors))
+        {
+            objectives.Publish(priorities);
+        }
+
+        errors.AddRange(objectiveErrors.Select(e => "--objective: " + e));
+        var rewrites = new ModelRewriteRules();
+        if (ModelRewriteRules.TryParse(options.ModelRewrites, out var rules, out var rewriteErrors))
+        {
+            rewrites.Publish(rules);
+        }
+
+        errors.AddRange(rewriteErrors.Select(e => "--model-rewrite: " + e));
+
+        var services = new PluginServices { LoggerFactory = loggers }.Add(store);
+        var activation = new ServedConfiguration(registry, loaded).Activate(loggers, services);
+        errors.AddRange(activation.Errors.Select(e => $"{loaded.Source}: {e}"));
+        if (errors.Count > 0)
+        {
+            endpointFile?.Dispose();
+            return null;
+        }
+
+        var plugins = activation.Plugins;
+        var scheduler = Scheduler.Create(config, plugins);
+        errors.AddRange(scheduler.Errors.Select(e => $"{loaded.Source}: {e}"));
+        var detector = SaturationDetectorSelector.Select(config, plugins, store);
+        if (detector.Error is not null)
+        {
+            errors.Add($"{loaded.Source}: {detector.Error}");
+        }
+
+        FlowController? flowControl = null;
+        if (loaded.FeatureGates?.IsEnabled(BuiltInPlugins.FlowControlGate) == true && detector.Detector is not null)
+        {
+            var mapErrors = new ValidationErrors();
+            var flowOptions = FlowControlConfigMapper.Map(config.FlowControl, plugins, mapErrors);
+            errors.AddRange(mapErrors.Errors.Select(e => $"{loaded.Source}: {e}"));
+            if (mapErrors.Errors.Count == 0)
+            {
+                flowControl = new FlowController(flowOptions, new FlowControlDependencies { SaturationDetector = detector.Detector });
+            }
+        }
+
+        if (errors.Count > 0 || !scheduler.IsValid || detector.Detector is null)
+        {
+            endpointFile?.Dispose();
+            return null;
+        }
+
+        var source = plugins.Values.OfType<MetricsDataSourcePlugin>().FirstOrDefault()?.Parameters
+            ?? new MetricsDataSourceParameters(options.MetricsScheme, options.MetricsPath, options.MetricsInsecureSkipVerify);
+        var mappings = plugins.Values.OfType<ModelServerMetricsPlugin>().FirstOrDefault()?.Mappings ?? ModelServerMetricsMappings.BuiltIn;
+        var kinds = scheduler.Scheduler!.RequiredMetrics | detector.RequiredMetrics;
+        var scraper = new EndpointMetricsScraper(store, mappings, MetricsScraperOptions.From(source, options.RefreshMetricsInterval, kinds), loggerFactory: loggers);
+
+        var metrics = new EndpointPickerMetrics();
+        var context = new EndpointPickerContext(store, scheduler.Scheduler, new RequestAdmission(detector.Detector, flowControl), objectives, rewrites, metrics, logger);
+        Log.Composed(logger, store.Current.Count, kinds.ToString(), flowControl is null ? "off (legacy shedding)" : "on", objectives.Current.Count, rewrites.Count);
+        return new EndpointPickerHost(new EndpointPickerProcessor(context), scraper, flowControl, endpointFile, metrics, options.RefreshMetricsInterval);
+    }
+
+    public void Start() => _scraper.Start(_stopping.Token);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _capacityTicker?.Dispose();
+        _endpointFile?.Dispose();
+        await _scraper.DisposeAsync().ConfigureAwait(false);
+        if (FlowControl is not null)
+        {
+            await FlowControl.DisposeAsync().ConfigureAwait(false);
+        }
+
+        Metrics.Dispose();
+        _stopping.Dispose();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(20, LogLevel.Information, "Endpoint picker ready: {Endpoints} endpoints, scraping [{Metrics}], flow control {FlowControl}, {Objectives} objectives, {Rewrites} model rewrite rules")]
+        public static partial void Composed(ILogger logger, int endpoints, string metrics, string flowControl, int objectives, int rewrites);
+    }
+}
