@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 
@@ -104,7 +105,7 @@ public sealed class ModelServerSimulator : IAsyncDisposable
             Waiting = overrides?.Waiting ?? load.Waiting,
             Running = overrides?.Running ?? load.Running,
             KvCacheUsage = overrides?.KvCacheUsage ?? load.KvCacheUsage,
-            MaxLora = loraReported ? Math.Max(1, Options.MaxLora) : 0,
+            MaxLora = loraReported ? Options.MaxLora : 0,
             RunningLoraAdapters = overrides?.RunningLoraAdapters ?? load.RunningLoraAdapters,
             WaitingLoraAdapters = overrides?.WaitingLoraAdapters ?? load.WaitingLoraAdapters,
             BlockSize = Options.BlockSize,
@@ -218,8 +219,11 @@ public sealed class ModelServerSimulator : IAsyncDisposable
             return;
         }
 
+        // A Content-Length like vLLM's server sends, rather than chunked encoding.
+        var page = Encoding.UTF8.GetBytes(VllmMetricsPage.Render(GetMetricsSnapshot()));
         context.Response.ContentType = VllmMetricsPage.ContentType;
-        await context.Response.WriteAsync(VllmMetricsPage.Render(GetMetricsSnapshot()), context.RequestAborted);
+        context.Response.ContentLength = page.Length;
+        await context.Response.Body.WriteAsync(page, context.RequestAborted);
     }
 
     /// <summary>

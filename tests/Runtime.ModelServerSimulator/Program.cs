@@ -53,7 +53,19 @@ internal static class Program
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
 
-        await using var farm = await SimulatorFarm.StartAsync(count, template);
+        SimulatorFarm farm;
+        try
+        {
+            farm = await SimulatorFarm.StartAsync(count, template);
+        }
+        catch (IOException e)
+        {
+            // Most often a port already in use.
+            await Console.Error.WriteLineAsync("Could not start the simulators: " + e.Message);
+            return 1;
+        }
+
+        await using var _ = farm;
         foreach (var server in farm.Servers)
         {
             Console.WriteLine($"simulator {server.Name} listening on {server.Address}");
@@ -82,6 +94,12 @@ internal static class Program
             }
 
             var value = args[++i];
+            if (name == "--count")
+            {
+                count = ParseInt(name, value);
+                continue;
+            }
+
             options = name switch
             {
                 "--port" => options with { Port = ParseInt(name, value) },
@@ -92,13 +110,8 @@ internal static class Program
                 "--time-per-token-ms" => options with { TimePerOutputToken = TimeSpan.FromMilliseconds(ParseInt(name, value)) },
                 "--kv-blocks" => options with { NumGpuBlocks = ParseInt(name, value) },
                 "--metrics-series" => options with { MetricsSeries = ParseInt(name, value) },
-                "--count" => options,
                 _ => throw new ArgumentException($"Unknown option {name}."),
             };
-            if (name == "--count")
-            {
-                count = ParseInt(name, value);
-            }
         }
 
         if (count < 1 || (options.Port != 0 && options.Port + count - 1 > 65535))

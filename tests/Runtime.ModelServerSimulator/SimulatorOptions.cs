@@ -60,9 +60,9 @@ public sealed record SimulatorOptions
             errors.Add("MaxRunning must be at least 1");
         }
 
-        if (MaxLora < 0)
+        if (MaxLora < 1)
         {
-            errors.Add("MaxLora must not be negative");
+            errors.Add("MaxLora must be at least 1");
         }
 
         if (BlockSize < 1 || NumGpuBlocks < 1)
