@@ -6,9 +6,12 @@
 #
 # usage: perf/load/run-load.sh [options] [-- extra server args for every variant]
 #   --variant NAME[=ARGS]   a server configuration; ARGS are extra server arguments
-#                           (repeatable; default: one variant "pass-through" with none),
-#                           e.g. --variant pass-through --variant 'bbr=bbr --streaming'
-#                           (ARGS starting with "bbr" run the body-based router subcommand)
+#                           (repeatable; default: "pass-through=--processor pass-through"),
+#                           e.g. --variant 'pass-through=--processor pass-through' --variant 'bbr=bbr --streaming'
+#                           (ARGS starting with "bbr" run the body-based router subcommand;
+#                           serve variants get --endpoints of the simulators, see --simulators)
+#   --simulators N          start N model-server simulators (one process) and pass them to
+#                           every serve variant as --endpoints (default 0)
 #   --sizes "1024 220000"   request body sizes in bytes
 #   --clients N             h2load -c, connections (default 4)
 #   --streams N             h2load -m, concurrent streams per connection (default 64)
@@ -36,6 +39,7 @@ requests=20000
 duration=""
 warmup=2000
 response_body_bytes=0
+simulators=0
 out_dir=""
 variants=()
 common_args=()
@@ -52,13 +56,14 @@ while [ $# -gt 0 ]; do
     --duration) duration="$2"; shift 2 ;;
     --warmup) warmup="$2"; shift 2 ;;
     --response-body-bytes) response_body_bytes="$2"; shift 2 ;;
+    --simulators) simulators="$2"; shift 2 ;;
     --out) out_dir="$2"; shift 2 ;;
     --) shift; common_args=("$@"); break ;;
-    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
-[ ${#variants[@]} -gt 0 ] || variants=("pass-through")
+[ ${#variants[@]} -gt 0 ] || variants=("pass-through=--processor pass-through")
 server_cpus="${SERVER_CPUS:-0}"
 load_cpus="${LOAD_CPUS:-1}"
 out_dir="${out_dir:-$root/perf/results/load-$(date +%Y%m%d-%H%M%S)}"
@@ -144,6 +149,23 @@ print(f"{pct(50):.2f} {pct(90):.2f} {pct(99):.2f}")
 PY
 }
 
+# --- model-server simulators ------------------------------------------------------------
+simulator_pid=""
+endpoints=""
+if [ "$simulators" -gt 0 ]; then
+  base_port=$(( 20000 + RANDOM % 20000 ))
+  dotnet build "$root/tests/Runtime.ModelServerSimulator" -c Release >/dev/null
+  # Pinned with the load generator: the simulators only answer metrics scrapes here.
+  taskset -c "$load_cpus" dotnet "$root/tests/Runtime.ModelServerSimulator/bin/Release/net10.0/Runtime.ModelServerSimulator.dll" \
+    --port "$base_port" --count "$simulators" > "$out_dir/simulators.log" 2>&1 &
+  simulator_pid=$!
+  trap '[ -z "$simulator_pid" ] || kill "$simulator_pid" 2>/dev/null || true' EXIT
+  for i in $(seq 0 $((simulators - 1))); do
+    endpoints="${endpoints:+$endpoints,}127.0.0.1:$((base_port + i))"
+  done
+  wait_for_port "$simulator_pid" $((base_port + simulators - 1)) 60 || die "simulators did not start (see $out_dir/simulators.log)"
+fi
+
 failures=0
 summary="$out_dir/summary.tsv"
 printf 'variant\tbody_B\texchanges/s\tp50_ms\tp90_ms\tp99_ms\tfailed\tcpu_ms/ex\tresp_B/ex\tstartup_ms\trss_idle_MB\trss_after_MB\trss_peak_MB\n' > "$summary"
@@ -156,9 +178,14 @@ for variant in "${variants[@]}"; do
   command=serve
   case "$extra" in bbr|bbr\ *) command=bbr; extra="${extra#bbr}" ;; esac
   grpc_port=$(free_port); health_port=$(free_port); metrics_port=$(free_port)
+  serve_args=()
+  if [ "$command" = serve ]; then
+    serve_args=(--bbr-grpc-port "$(free_port)" --bbr-grpc-health-port "$(free_port)")
+    [ -z "$endpoints" ] || serve_args+=(--endpoints "$endpoints")
+  fi
   # shellcheck disable=SC2086 # the variant's ARGS are split on purpose
   server_cmd=("$binary" "$command" --grpc-port "$grpc_port" --grpc-health-port "$health_port" --metrics-port "$metrics_port"
-    --secure-serving=false --bind-address 127.0.0.1 ${extra} "${common_args[@]}")
+    --secure-serving=false --bind-address 127.0.0.1 "${serve_args[@]}" ${extra} "${common_args[@]}")
   echo "run-load: [$name] ${server_cmd[*]}" >&2
 
   clock

@@ -3,6 +3,7 @@ using Runtime.ExtProc.Codec;
 using Microsoft.Extensions.Logging;
 using Runtime.Bbr;
 using Runtime.Bbr.Mappings;
+using Runtime.ExtProc.Stream;
 using Runtime.Configuration.Loading;
 using Runtime.Host.Cli;
 using Runtime.Host.Config;
@@ -52,6 +53,11 @@ internal static class ServeCommand
         }
 
         using var loggers = RuntimeServer.CreateLoggerFactory(options.Verbosity);
+        if (options.Processor == ServeOptions.PassThroughProcessorName)
+        {
+            return await ServeAsync(options, [new(new PassThroughProcessor(), options.GrpcPort, options.GrpcHealthPort, options.DefaultRequestBodyMode, options.DefaultResponseBodyMode)], start: null).ConfigureAwait(false);
+        }
+
         var problems = new List<string>();
         var picker = EndpointPickerHost.TryCreate(options, plugins.Registry, config, loggers, problems);
         if (picker is null)
@@ -79,6 +85,11 @@ internal static class ServeCommand
             listeners.Add(new(bbr, options.BbrGrpcPort, options.BbrGrpcHealthPort, BodySendMode.FullDuplexStreamed, BodySendMode.FullDuplexStreamed));
         }
 
+        return await ServeAsync(options, listeners, picker.Start).ConfigureAwait(false);
+    }
+
+    private static async Task<int> ServeAsync(ServeOptions options, IReadOnlyList<RuntimeServer.ExtProcListener> listeners, Action? start)
+    {
         RuntimeServer server;
         try
         {
@@ -92,7 +103,7 @@ internal static class ServeCommand
         }
 
         await using var ownedServer = server.ConfigureAwait(false);
-        picker.Start();
+        start?.Invoke();
         await server.RunAsync().ConfigureAwait(false);
         return 0;
     }
@@ -118,6 +129,7 @@ internal static class ServeCommand
         flags.String("config-file", string.Empty, "The path to the EndpointPickerConfig file; without it and --config-text, the built-in default configuration is used", v => o = o with { ConfigFile = v });
         flags.String("config-text", string.Empty, "The EndpointPickerConfig as text, in lieu of a file", v => o = o with { ConfigText = v });
         flags.String("default-response-body-mode", "FULL_DUPLEX_STREAMED", "Response body mode when Envoy sends no protocol_config", v => o = o with { DefaultResponseBodyMode = ParseMode(v) });
+        flags.String("processor", o.Processor, "endpoint-picker, or pass-through (echo everything; the baseline for load tests)", v => o = o with { Processor = v });
         var objectives = new List<string>();
         var rewrites = new List<string>();
         flags.String("endpoints", string.Empty, "Static endpoints without a control plane: comma-separated ip:port, each optionally followed by space-separated key=value labels", v => o = o with { Endpoints = v });
@@ -140,6 +152,11 @@ internal static class ServeCommand
         if (grpc.MaxReceiveMessageSize <= 0)
         {
             errorList.Add("--grpc-max-message-size must be positive");
+        }
+
+        if (o.Processor is not (ServeOptions.EndpointPickerProcessorName or ServeOptions.PassThroughProcessorName))
+        {
+            errorList.Add($"--processor must be {ServeOptions.EndpointPickerProcessorName} or {ServeOptions.PassThroughProcessorName}, got \"{o.Processor}\"");
         }
 
         if (o.RefreshMetricsInterval <= TimeSpan.Zero)

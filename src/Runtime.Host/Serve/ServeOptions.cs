@@ -27,6 +27,16 @@ internal sealed record ServeOptions
     /// <summary>EndpointPickerConfig as text (<c>--config-text</c>); wins over <see cref="ConfigFile"/>, as in the Go binary.</summary>
     public string? ConfigText { get; init; }
 
+    /// <summary>
+    /// <c>endpoint-picker</c> (default), or <c>pass-through</c>: echo every message unchanged, for
+    /// transport conformance tests and as the baseline of load runs.
+    /// </summary>
+    public string Processor { get; init; } = EndpointPickerProcessorName;
+
+    public const string EndpointPickerProcessorName = "endpoint-picker";
+
+    public const string PassThroughProcessorName = "pass-through";
+
     /// <summary>Static endpoints (<c>--endpoints</c>): <c>ip:port [key=value…]</c> entries separated by commas.</summary>
     public string? Endpoints { get; init; }
 

@@ -43,8 +43,9 @@ public sealed class BinaryRuntimeServer : IRuntimeServer, IAsyncDisposable
     /// Starts the binary named by <see cref="BinaryVariable"/>. Fails loudly when it is not
     /// set or not executable: end-to-end tests must never pass without a server.
     /// </summary>
+    /// <remarks>This overload serves the pass-through (echo) processor: the transport and ext_proc conformance tests check the wire, not picks.</remarks>
     public static Task<BinaryRuntimeServer> StartFromEnvironmentAsync(IEnumerable<string>? extraArguments = null, CancellationToken cancellationToken = default) =>
-        StartFromEnvironmentAsync("serve", extraArguments, cancellationToken);
+        StartFromEnvironmentAsync("serve", ["--processor", "pass-through", .. extraArguments ?? []], cancellationToken);
 
     /// <summary>Starts <c>runtime <paramref name="command"/></c> (e.g. <c>bbr</c>) with test ports.</summary>
     public static Task<BinaryRuntimeServer> StartFromEnvironmentAsync(string command, IEnumerable<string>? extraArguments, CancellationToken cancellationToken = default)
@@ -83,6 +84,8 @@ public sealed class BinaryRuntimeServer : IRuntimeServer, IAsyncDisposable
             "--secure-serving=false",
             "--bind-address", "127.0.0.1",
             "--metrics-port", Invariant(metrics),
+            // serve also runs the body-based router; give it free ports so servers can run side by side.
+            .. command == "serve" ? ["--bbr-grpc-port", Invariant(TestPorts.GetFreeTcpPort()), "--bbr-grpc-health-port", Invariant(TestPorts.GetFreeTcpPort())] : Array.Empty<string>(),
             .. extraArguments,
         ];
 
