@@ -90,6 +90,8 @@ internal sealed class EndpointPrefixSet
                 RemoveNode(_tail);
             }
 
+            ShrinkTo(capacity);
+
             // Last block first, so the chain's first block ends up most recent and is evicted last:
             // eviction trims a cached prompt from its end, keeping its prefix matchable.
             for (var i = hashes.Length - 1; i >= 0; i--)
@@ -265,14 +267,35 @@ internal sealed class EndpointPrefixSet
             return false;
         }
 
-        var length = current + granted;
         _reservedNodes += granted;
+        Resize(current + granted);
+        return true;
+    }
+
+    /// <summary>Gives memory back when the capacity fell well below the arrays (the pool grew under the budget).</summary>
+    private void ShrinkTo(int capacity)
+    {
+        var length = Math.Max(capacity, 0);
+        if (length >= _nodeKeys.Length / 2)
+        {
+            return;
+        }
+
+        var released = _nodeKeys.Length - length;
+        Resize(length);
+        _reservedNodes -= released;
+        _owner.ReleaseNodes(released);
+    }
+
+    /// <summary>Reallocates the node arrays (nodes are dense in [0, count), so a copy keeps them) and the table.</summary>
+    private void Resize(int length)
+    {
         Array.Resize(ref _nodeKeys, length);
         Array.Resize(ref _prev, length);
         Array.Resize(ref _next, length);
 
         // Load factor ≤ 0.5 keeps linear probes short.
-        var tableLength = (int)BitOperations.RoundUpToPowerOf2((uint)length * 2);
+        var tableLength = length == 0 ? 0 : (int)BitOperations.RoundUpToPowerOf2((uint)length * 2);
         if (tableLength != _keys.Length)
         {
             var keys = new ulong[tableLength];
@@ -293,8 +316,6 @@ internal sealed class EndpointPrefixSet
             _slots = slots;
             Volatile.Write(ref _keys, keys);
         }
-
-        return true;
     }
 
     private void MoveToHead(int node)

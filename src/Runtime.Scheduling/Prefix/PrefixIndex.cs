@@ -98,7 +98,11 @@ public sealed class PrefixIndex
         }
 
         var set = Volatile.Read(ref _table).Get(endpoint.Id) ?? GetOrCreate(endpoint);
-        set.Add(hashes, capacityPerEndpoint);
+
+        // An equal share of the budget per endpoint, so endpoints that joined later can still learn
+        // when the budget is spent (the others shrink to their share on their next update).
+        var share = (int)Math.Min(int.MaxValue, _maxNodes / Math.Max(1, Volatile.Read(ref _table).Count));
+        set.Add(hashes, Math.Max(1, Math.Min(capacityPerEndpoint, share)));
         if (Interlocked.Increment(ref _updatesSincePurge) >= PurgeInterval)
         {
             PurgeRetired();
