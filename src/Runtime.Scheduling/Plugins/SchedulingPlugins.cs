@@ -1,0 +1,81 @@
+using System.Text.Json;
+using Runtime.Endpoints;
+using Runtime.Plugins;
+using Runtime.Plugins.BuiltIn;
+using Runtime.Plugins.BuiltIn.Parameters;
+using Runtime.Plugins.Parameters;
+using Runtime.Plugins.Registry;
+using Runtime.Plugins.Validation;
+using Runtime.Scheduling.Pickers;
+using Runtime.Scheduling.Profiles;
+using Runtime.Scheduling.Saturation;
+using Runtime.Scheduling.Scorers;
+
+namespace Runtime.Scheduling.Plugins;
+
+/// <summary>
+/// The factories of the scheduling plugin types declared in <see cref="BuiltInPlugins"/>: scorers,
+/// pickers, the single-profile handler and the saturation detectors. <c>pd-profile-handler</c> has no
+/// implementation yet, so the catalog keeps reporting it as such.
+/// </summary>
+/// <remarks>The detectors need the host's <see cref="EndpointStore"/> registered in <c>PluginServices</c>.</remarks>
+public static class SchedulingPlugins
+{
+    public static PluginRegistryBuilder UseSchedulingFactories(this PluginRegistryBuilder builder) => builder
+        .UseFactory(BuiltInPlugins.QueueScorer, static (name, _, _) => PluginResult.Success(new QueueScorer(name)))
+        .UseFactory(BuiltInPlugins.KvCacheUtilizationScorer, static (name, _, _) => PluginResult.Success(new KvCacheUtilizationScorer(name)))
+        .UseFactory(BuiltInPlugins.KvCacheScorer, static (name, _, _) => PluginResult.Success(new KvCacheUtilizationScorer(name, BuiltInPlugins.KvCacheScorer)))
+        .UseFactory(BuiltInPlugins.RunningRequestsSizeScorer, static (name, _, _) => PluginResult.Success(new RunningRequestsSizeScorer(name)))
+        .UseFactory(BuiltInPlugins.LoraAffinityScorer, static (name, _, _) => PluginResult.Success(new LoraAffinityScorer(name)))
+        .UseFactory(BuiltInPlugins.PrefixCacheScorer, static (name, parameters, _) =>
+            Bind(BuiltInParameterBinders.PrefixCacheScorer, parameters, out var p, out var error) ? PluginResult.Success(new PrefixCacheScorer(name, p!)) : PluginResult.Failure(error))
+        .UseFactory(BuiltInPlugins.MaxScorePicker, static (name, parameters, _) =>
+            Bind(BuiltInParameterBinders.Picker, parameters, out var p, out var error) ? PluginResult.Success(new MaxScorePicker(name, p!.MaxNumOfEndpoints)) : PluginResult.Failure(error))
+        .UseFactory(BuiltInPlugins.RandomPicker, static (name, parameters, _) =>
+            Bind(BuiltInParameterBinders.Picker, parameters, out var p, out var error) ? PluginResult.Success(new RandomPicker(name, p!.MaxNumOfEndpoints)) : PluginResult.Failure(error))
+        .UseFactory(BuiltInPlugins.WeightedRandomPicker, static (name, parameters, _) =>
+            Bind(BuiltInParameterBinders.Picker, parameters, out var p, out var error) ? PluginResult.Success(new WeightedRandomPicker(name, p!.MaxNumOfEndpoints)) : PluginResult.Failure(error))
+        .UseFactory(BuiltInPlugins.SingleProfileHandler, static (name, _, _) => PluginResult.Success(new SingleProfileHandler(name)))
+        .UseFactory(BuiltInPlugins.UtilizationDetector, CreateUtilizationDetector)
+        .UseFactory(BuiltInPlugins.ConcurrencyDetector, CreateConcurrencyDetector);
+
+    private static PluginResult CreateUtilizationDetector(string name, JsonElement parameters, IPluginHandle handle)
+    {
+        if (!Bind(BuiltInParameterBinders.UtilizationDetector, parameters, out var p, out var error))
+        {
+            return PluginResult.Failure(error);
+        }
+
+        return handle.GetService<EndpointStore>() is { } store
+            ? PluginResult.Success(new UtilizationDetector(name, p!, store, handle.TimeProvider))
+            : PluginResult.Failure(MissingStore);
+    }
+
+    private static PluginResult CreateConcurrencyDetector(string name, JsonElement parameters, IPluginHandle handle)
+    {
+        if (!Bind(BuiltInParameterBinders.ConcurrencyDetector, parameters, out var p, out var error))
+        {
+            return PluginResult.Failure(error);
+        }
+
+        return handle.GetService<EndpointStore>() is { } store
+            ? PluginResult.Success(new ConcurrencyDetector(name, p!, store))
+            : PluginResult.Failure(MissingStore);
+    }
+
+    private const string MissingStore = "the host registered no EndpointStore service (PluginServices.Add(store)); a saturation detector reads the pool from it";
+
+    private static bool Bind<T>(PluginParameterBinder<T> binder, JsonElement parameters, out T? value, out string error)
+        where T : class
+    {
+        var errors = new ValidationErrors();
+        if (binder.TryBind(parameters, "parameters", errors, out value) && value is not null)
+        {
+            error = string.Empty;
+            return true;
+        }
+
+        error = string.Join("; ", errors.Errors.Select(e => $"{e.Path}: {e.Message}"));
+        return false;
+    }
+}
