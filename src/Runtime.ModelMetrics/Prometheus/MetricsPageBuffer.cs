@@ -92,7 +92,7 @@ public sealed class MetricsPageBuffer : IDisposable
         }
 
         // One byte more than the hint lets the final zero-byte read complete without a regrow.
-        if (!TryEnsureFree(lengthHint is { } hint ? (int)hint + 1 : DefaultInitialBytes))
+        if (!TryEnsureFree(lengthHint is { } hint ? (int)hint + 1 : Math.Min(DefaultInitialBytes, MaxBytes + 1)))
         {
             return false;
         }
