@@ -1,0 +1,181 @@
+using Runtime.Endpoints;
+using Runtime.ModelMetrics.Mapping;
+using Runtime.ModelMetrics.Scraping;
+using Runtime.TestSupport.ModelServers;
+
+namespace Runtime.ModelMetrics.Tests.Scraping;
+
+public class EndpointMetricsScraperTests
+{
+    private static readonly TimeSpan s_wait = TimeSpan.FromSeconds(10);
+
+    private static MetricsScraperOptions Options(TimeSpan? timeout = null, int maxPageBytes = 4 * 1024 * 1024) => new()
+    {
+        Interval = TimeSpan.FromMilliseconds(20),
+        Timeout = timeout ?? TimeSpan.FromSeconds(1),
+        MaxPageBytes = maxPageBytes,
+    };
+
+    private static Endpoint[] Endpoints(FakeMetricsServer server) =>
+        server.Servers.Select((s, i) => new Endpoint($"pod-{i}", "127.0.0.1", s.Port)).ToArray();
+
+    private static async Task Until(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + s_wait;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
+            await Task.Delay(10);
+        }
+    }
+
+    [Fact]
+    public async Task Start_ServedPages_PublishesMetricsAndFollowsUpdates()
+    {
+        await using var server = await FakeMetricsServer.StartAsync(3, i => ModelServerPages.Utf8(ModelServerPages.Vllm(waiting: i + 1)));
+        var store = new EndpointStore();
+        store.Publish(Endpoints(server));
+        await using var scraper = new EndpointMetricsScraper(store, ModelServerMetricsMappings.BuiltIn, Options());
+        scraper.Start();
+
+        var states = store.Current.Endpoints;
+        await Until(() => states.All(s => s.Metrics != EndpointMetrics.None), "first scrape of every endpoint");
+        Assert.Equal([1, 2, 3], states.Select(s => s.Metrics.WaitingQueueSize));
+        Assert.Equal(["sql-lora", "chat-lora"], states[0].Metrics.ActiveLoraAdapters);
+        Assert.True(states[0].Metrics.Age(TimeProvider.System) < TimeSpan.FromSeconds(5));
+
+        server.Servers[1].Page = ModelServerPages.Utf8(ModelServerPages.Vllm(waiting: 42, kvUsage: 0.9));
+        await Until(() => states[1].Metrics.WaitingQueueSize == 42, "the updated page");
+        Assert.Equal(0.9, states[1].Metrics.KvCacheUsage);
+        Assert.Equal(0, scraper.Metrics.Failures);
+        Assert.True(scraper.Metrics.Scrapes >= 4);
+    }
+
+    [Fact]
+    public async Task Scrape_ServerErrors_KeepOldMetricsAndCountFailures()
+    {
+        await using var server = await FakeMetricsServer.StartAsync(1, _ => ModelServerPages.Utf8(ModelServerPages.Vllm(waiting: 5)));
+        var store = new EndpointStore();
+        store.Publish(Endpoints(server));
+        await using var scraper = new EndpointMetricsScraper(store, ModelServerMetricsMappings.BuiltIn, Options());
+        scraper.Start();
+        var state = store.Current.Endpoints[0];
+        await Until(() => state.Metrics.WaitingQueueSize == 5, "first scrape");
+
+        var good = state.Metrics;
+        server.Servers[0].StatusCode = 500;
+        await Until(() => scraper.Metrics.FailuresOf(ScrapeFailure.HttpStatus) >= 3, "failed scrapes");
+        Assert.Same(good, state.Metrics);
+
+        server.Servers[0].StatusCode = 200;
+        server.Servers[0].Page = ModelServerPages.Utf8(ModelServerPages.Vllm(waiting: 6));
+        await Until(() => state.Metrics.WaitingQueueSize == 6, "recovery");
+    }
+
+    [Fact]
+    public async Task Scrape_HangingServer_TimesOutAndKeepsOldMetrics()
+    {
+        await using var server = await FakeMetricsServer.StartAsync(1, _ => ModelServerPages.Utf8(ModelServerPages.Vllm(waiting: 5)));
+        var store = new EndpointStore();
+        store.Publish(Endpoints(server));
+        await using var scraper = new EndpointMetricsScraper(store, ModelServerMetricsMappings.BuiltIn, Options(timeout: TimeSpan.FromMilliseconds(150)));
+        scraper.Start();
+        var state = store.Current.Endpoints[0];
+        await Until(() => state.Metrics.WaitingQueueSize == 5, "first scrape");
+
+        var good = state.Metrics;
+        server.Servers[0].Hang = true;
+        await Until(() => scraper.Metrics.FailuresOf(ScrapeFailure.Timeout) >= 2, "timed-out scrapes");
+        Assert.Same(good, state.Metrics);
+
+        // One scrape at a time per endpoint: a hanging server sees about one request per timeout, not one per tick.
+        var requests = server.Servers[0].Requests;
+        await Task.Delay(300);
+        Assert.InRange(server.Servers[0].Requests - requests, 0, 4);
+
+        server.Servers[0].Hang = false;
+        server.Servers[0].Page = ModelServerPages.Utf8(ModelServerPages.Vllm(waiting: 8));
+        await Until(() => state.Metrics.WaitingQueueSize == 8, "recovery after the hang");
+    }
+
+    [Fact]
+    public async Task Reconcile_EndpointRemoved_StopsItsScrapesAndAddsNewOnes()
+    {
+        await using var server = await FakeMetricsServer.StartAsync(3, i => ModelServerPages.Utf8(ModelServerPages.Vllm(waiting: i)));
+        var endpoints = Endpoints(server);
+        var store = new EndpointStore();
+        store.Publish(endpoints[..2]);
+        await using var scraper = new EndpointMetricsScraper(store, ModelServerMetricsMappings.BuiltIn, Options());
+        scraper.Start();
+        await Until(() => server.Servers[0].Requests > 2 && server.Servers[1].Requests > 2, "both scraped");
+        Assert.Equal(0, server.Servers[2].Requests);
+
+        store.Publish([endpoints[1], endpoints[2]]);
+        await Until(() => server.Servers[2].Requests > 2, "the new endpoint scraped");
+        var removedCount = server.Servers[0].Requests;
+        await Task.Delay(200);
+        Assert.InRange(server.Servers[0].Requests - removedCount, 0, 1);
+        Assert.Equal(2, scraper.EndpointCount);
+    }
+
+    [Fact]
+    public async Task Scrape_OversizedPage_FailsWithoutCrashing()
+    {
+        await using var server = await FakeMetricsServer.StartAsync(1, _ => ModelServerPages.Utf8(ModelServerPages.Vllm(waiting: 5, series: 100)));
+        var store = new EndpointStore();
+        store.Publish(Endpoints(server));
+        await using var scraper = new EndpointMetricsScraper(store, ModelServerMetricsMappings.BuiltIn, Options(maxPageBytes: 64 * 1024));
+        scraper.Start();
+        var state = store.Current.Endpoints[0];
+        await Until(() => state.Metrics.WaitingQueueSize == 5, "first scrape");
+
+        server.Servers[0].Page = ModelServerPages.Utf8(ModelServerPages.Vllm(waiting: 9, series: 3000));
+        Assert.True(server.Servers[0].Page.Length > 64 * 1024);
+        await Until(() => scraper.Metrics.FailuresOf(ScrapeFailure.PageTooLarge) >= 2, "page-too-large failures");
+        Assert.Equal(5, state.Metrics.WaitingQueueSize);
+    }
+
+    [Fact]
+    public async Task Scrape_ConnectionRefused_CountsTransportFailure()
+    {
+        int port;
+        await using (var closed = await FakeMetricsServer.StartAsync(1, _ => []))
+        {
+            port = closed.Servers[0].Port;
+        }
+
+        var store = new EndpointStore();
+        store.Publish([new Endpoint("gone", "127.0.0.1", port)]);
+        await using var scraper = new EndpointMetricsScraper(store, ModelServerMetricsMappings.BuiltIn, Options());
+        scraper.Start();
+        await Until(() => scraper.Metrics.FailuresOf(ScrapeFailure.Transport) >= 2, "transport failures");
+        Assert.Same(EndpointMetrics.None, store.Current.Endpoints[0].Metrics);
+    }
+
+    [Fact]
+    public async Task Scrape_MalformedLines_AreCounted()
+    {
+        await using var server = await FakeMetricsServer.StartAsync(1, _ => ModelServerPages.Utf8("vllm:num_requests_waiting 4\nthis is not a sample\nvllm:num_requests_running{ 1\n"));
+        var store = new EndpointStore();
+        store.Publish(Endpoints(server));
+        await using var scraper = new EndpointMetricsScraper(store, ModelServerMetricsMappings.BuiltIn, Options());
+        scraper.Start();
+        await Until(() => scraper.Metrics.MalformedLines >= 4, "parse errors counted");
+        Assert.Equal(4, store.Current.Endpoints[0].Metrics.WaitingQueueSize);
+    }
+
+    [Fact]
+    public async Task StopAsync_StopsScraping()
+    {
+        await using var server = await FakeMetricsServer.StartAsync(1, _ => ModelServerPages.Utf8(ModelServerPages.Vllm()));
+        var store = new EndpointStore();
+        store.Publish(Endpoints(server));
+        var scraper = new EndpointMetricsScraper(store, ModelServerMetricsMappings.BuiltIn, Options());
+        scraper.Start();
+        await Until(() => server.Servers[0].Requests > 1, "scrapes");
+        await scraper.DisposeAsync();
+        var count = server.Servers[0].Requests;
+        await Task.Delay(150);
+        Assert.Equal(count, server.Servers[0].Requests);
+    }
+}
