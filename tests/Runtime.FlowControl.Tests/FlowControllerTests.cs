@@ -212,6 +212,41 @@ public sealed class FlowControllerTests
     }
 
     [Fact]
+    public async Task Dispatch_GlobalStrictFairnessManyFlowsSomeCancelled_SurvivorsInAdmissionOrder()
+    {
+        // Cancellations unlink heads and non-heads alike, so the best-head heap re-places flows both ways.
+        var (controller, gate, observer) = Create();
+        var random = new Random(5);
+        var sources = new List<CancellationTokenSource>();
+        var waiting = new List<Task<FlowControlResult>>();
+        for (int i = 0; i < 2000; i++)
+        {
+            var cts = new CancellationTokenSource();
+            sources.Add(cts);
+            waiting.Add(Enqueue(controller, $"f{random.Next(300)}", 0, i, token: cts.Token));
+        }
+
+        var cancelled = new HashSet<long>();
+        for (int i = 0; i < sources.Count; i++)
+        {
+            if (random.Next(3) == 0)
+            {
+                sources[i].Cancel();
+                cancelled.Add(i);
+            }
+        }
+
+        gate.Slots = 500;
+        controller.NotifyCapacityChanged();
+        gate.OpenWide();
+        controller.NotifyCapacityChanged();
+        await Task.WhenAll(waiting).WaitAsync(s_wait);
+
+        Assert.Equal(Enumerable.Range(0, 2000).Where(i => !cancelled.Contains(i)).Select(i => (long)i), observer.DispatchedIds());
+        sources.ForEach(cts => cts.Dispose());
+    }
+
+    [Fact]
     public void Dispatch_RoundRobinFairness_OnePerFlowInTurn()
     {
         var band = new PriorityBandOptions { FairnessPolicy = RoundRobinFairnessPolicy.Instance };

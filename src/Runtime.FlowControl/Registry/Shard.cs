@@ -161,7 +161,7 @@ internal sealed class Shard : IDisposable
             FlowItem item = entry.Item;
             if (entry.Removal)
             {
-                item.Band.PerShard[Index].Unlink(item, now);
+                item.Flow?.Owner.Unlink(item, now);
                 _deadlines.Remove(item);
                 item.RemovalSeen = true;
                 if (item.Placed)
@@ -251,7 +251,7 @@ internal sealed class Shard : IDisposable
             FlowItem item = _deadlines.Pop();
             if (item.TryFinish())
             {
-                item.Band.PerShard[Index].Unlink(item, now);
+                item.Flow?.Owner.Unlink(item, now);
                 Observer?.Evicted(Index, item, FlowControlOutcome.EvictedTtl);
                 Complete(item, FlowControlOutcome.EvictedTtl, now);
             }
