@@ -156,14 +156,14 @@ internal sealed class Shard : IDisposable
 
     private void RunCycle()
     {
-        TimeProvider time = _owner.Time;
-        long start = time.GetTimestamp();
         if (_retired)
         {
             // Detached: nothing can be queued here any more (see remarks); a late timer or signal.
             return;
         }
 
+        TimeProvider time = _owner.Time;
+        long start = time.GetTimestamp();
         Observer?.CycleStarted(Index);
         bool shutdown = _owner.IsShutdown;
         DrainInbox(start, shutdown);
