@@ -1,3 +1,4 @@
+using Runtime.Configuration.Model;
 using Runtime.FlowControl.Policies;
 using Runtime.FlowControl.Saturation;
 
@@ -37,6 +38,8 @@ public sealed record PriorityBandOptions
 /// </summary>
 public sealed record FlowControlOptions
 {
+    public static readonly TimeSpan DefaultFlowIdleTimeout = TimeSpan.FromMinutes(5);
+
     /// <summary>Bytes queued across all bands; 0 = no limit.</summary>
     public long MaxBytes { get; init; }
 
@@ -57,13 +60,14 @@ public sealed record FlowControlOptions
     public IUsageLimitPolicy UsageLimitPolicy { get; init; } = StaticUsageLimitPolicy.Default;
 
     /// <summary>
-    /// Independent dispatchers; a flow lives in one shard (chosen by its fairness id), so FCFS
-    /// within a flow is exact, while priority order and fairness hold per shard. Default 1.
+    /// Independent dispatchers at start (<see cref="FlowController.SetShardCount"/> changes it at
+    /// run time); a flow lives in one shard (chosen by its fairness id), so FCFS within a flow is
+    /// exact, while priority order and fairness hold per shard. Default 1.
     /// </summary>
     public int ShardCount { get; init; } = 1;
 
     /// <summary>An empty flow is forgotten after this long (GIE: 5 minutes).</summary>
-    public TimeSpan FlowIdleTimeout { get; init; } = TimeSpan.FromMinutes(5);
+    public TimeSpan FlowIdleTimeout { get; init; } = DefaultFlowIdleTimeout;
 
     /// <summary>Returns every problem with these options (empty when valid).</summary>
     public IReadOnlyList<string> Validate()
@@ -84,9 +88,9 @@ public sealed record FlowControlOptions
             errors.Add("defaultRequestTTL: must not be negative");
         }
 
-        if (ShardCount is < 1 or > 1024)
+        if (ShardCount is < 1 or > FlowControlConfig.MaxShardCount)
         {
-            errors.Add("shardCount: must be between 1 and 1024");
+            errors.Add($"shardCount: must be between 1 and {FlowControlConfig.MaxShardCount}");
         }
 
         if (FlowIdleTimeout <= TimeSpan.Zero)

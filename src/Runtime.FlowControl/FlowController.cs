@@ -1,3 +1,4 @@
+using Runtime.Configuration.Model;
 using Runtime.FlowControl.Policies;
 using Runtime.FlowControl.Registry;
 using Runtime.FlowControl.Saturation;
@@ -20,6 +21,13 @@ public sealed record BandChanges(IReadOnlyList<int> Added, IReadOnlyList<int> Re
 /// (the first request of a new priority, or the control plane), and new tables are published with
 /// <see cref="Volatile.Write{T}(ref T, T)"/>; a band is created on every shard at once because
 /// one table holds all its shards' parts.</para>
+/// <para>Shard scaling (<see cref="SetShardCount"/>) goes through the same lock and table: a new
+/// shard gets a part of every band in the table (draining ones included) before the table naming it
+/// is published, and a band provisioned later gets a part for every shard in its table, so
+/// provisioning and scaling serialize and every live shard ends with exactly one part per band. A
+/// removed shard leaves the routing list at once and drains: its queued requests dispatch or
+/// expire as usual, and it detaches itself once it holds none (<see cref="Shard.TryAdmit"/> is the
+/// handshake that keeps a producer racing the removal from stranding a request in it).</para>
 /// <para>Steady state allocates nothing per request: items are pooled and are the
 /// <see cref="System.Threading.Tasks.Sources.IValueTaskSource{TResult}"/> behind the returned
 /// <see cref="ValueTask{TResult}"/> (<c>FlowControlBenchmark</c> holds this at 0 B).</para>
@@ -27,7 +35,6 @@ public sealed record BandChanges(IReadOnlyList<int> Added, IReadOnlyList<int> Re
 public sealed class FlowController : IAsyncDisposable
 {
     private readonly FlowControlOptions _options;
-    private readonly Shard[] _shards;
     private readonly Lock _tableLock = new();
     private readonly long _defaultTtlTicks;
     private readonly DurationHistogram[] _queueDurations;
@@ -60,29 +67,30 @@ public sealed class FlowController : IAsyncDisposable
             _queueDurations[i] = new DurationHistogram(DurationHistogram.QueueDurationBounds());
         }
 
-        _shards = new Shard[options.ShardCount];
-        for (int i = 0; i < _shards.Length; i++)
+        var shards = new Shard[options.ShardCount];
+        for (int i = 0; i < shards.Length; i++)
         {
-            _shards[i] = new Shard(this, i, Time, options.FlowIdleTimeout);
+            shards[i] = new Shard(this, i, Time, options.FlowIdleTimeout);
         }
 
         var bands = new List<PriorityBand>();
         foreach (PriorityBandOptions band in options.PriorityBands)
         {
-            bands.Add(NewBand(band, band.Priority == 0 ? PriorityBandKind.Zero : PriorityBandKind.Static));
+            bands.Add(NewBand(band, band.Priority == 0 ? PriorityBandKind.Zero : PriorityBandKind.Static, shards.Length));
         }
 
         if (!bands.Exists(band => band.Priority == 0))
         {
-            bands.Add(NewBand(options.DefaultPriorityBand with { Priority = 0 }, PriorityBandKind.Zero));
+            bands.Add(NewBand(options.DefaultPriorityBand with { Priority = 0 }, PriorityBandKind.Zero, shards.Length));
         }
 
-        _table = new BandTable([.. bands]);
+        _table = BandTable.Create([.. bands], shards);
     }
 
     public FlowControlOptions Options => _options;
 
-    public int ShardCount => _shards.Length;
+    /// <summary>Live shards (taking new requests); removed ones still draining are not counted.</summary>
+    public int ShardCount => Table.Shards.Length;
 
     /// <summary>Current band priorities, highest first (draining ones included).</summary>
     public IReadOnlyList<int> Priorities => Array.ConvertAll(Table.Bands, band => band.Priority);
@@ -95,7 +103,11 @@ public sealed class FlowController : IAsyncDisposable
 
     internal bool IsShutdown => _shutdown;
 
-    internal Shard[] Shards => _shards;
+    /// <summary>Live shards and removed ones still draining.</summary>
+    internal Shard[] AttachedShards => Table.Attached;
+
+    /// <summary>Test hook: called on the dispatching thread of every shard, including ones added later.</summary>
+    internal IDispatchObserver? Observer { get; set; }
 
     /// <summary>How many bands were ever created (test hook for provisioning races).</summary>
     internal int BandsCreated => Volatile.Read(ref _bandsCreated);
@@ -142,7 +154,13 @@ public sealed class FlowController : IAsyncDisposable
             return Immediate(FlowControlOutcome.RejectedCapacity, band.Priority);
         }
 
-        Shard shard = ShardFor(request.FairnessId);
+        Shard shard = Table.ShardFor(request.FairnessId);
+        while (!shard.TryAdmit())
+        {
+            // Lost a race with SetShardCount removing the shard: the new table no longer routes to it.
+            shard = Table.ShardFor(request.FairnessId);
+        }
+
         long now = Time.GetTimestamp();
         long ttlTicks = request.Ttl > TimeSpan.Zero ? ToTicks(request.Ttl) : _defaultTtlTicks;
         long deadline = ttlTicks > 0 ? now + ttlTicks : long.MaxValue;
@@ -164,7 +182,7 @@ public sealed class FlowController : IAsyncDisposable
     /// </summary>
     public void NotifyCapacityChanged()
     {
-        foreach (Shard shard in _shards)
+        foreach (Shard shard in Table.Attached)
         {
             shard.RequestDispatch();
         }
@@ -198,7 +216,7 @@ public sealed class FlowController : IAsyncDisposable
                 }
                 else
                 {
-                    table = table.With(NewBand(BandOptionsFor(priority), PriorityBandKind.Dynamic));
+                    table = table.With(NewBand(BandOptionsFor(priority), PriorityBandKind.Dynamic, table.Slots));
                     added.Add(priority);
                 }
             }
@@ -227,6 +245,62 @@ public sealed class FlowController : IAsyncDisposable
         return new BandChanges(added, reactivated, draining, removed);
     }
 
+    /// <summary>
+    /// Changes the number of live shards to <paramref name="count"/> (1 to 1024). New shards get
+    /// every current band (draining state included) atomically with the table that routes to them.
+    /// Removed shards (the last ones in routing order) take no new requests at once; their queued
+    /// requests still dispatch or expire, then they are dropped. Flows route by a consistent hash,
+    /// so only the flows of added or removed shards move; while a moved flow still has requests in
+    /// its old, draining shard, FCFS within that flow holds per shard only.
+    /// </summary>
+    public void SetShardCount(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, FlowControlConfig.MaxShardCount);
+        Shard[] removed = [];
+        lock (_tableLock)
+        {
+            ObjectDisposedException.ThrowIf(_shutdown, this);
+            BandTable table = _table;
+            Shard[] live = table.Shards;
+            if (count > live.Length)
+            {
+                var attached = new List<Shard>(table.Attached);
+                var grown = new Shard[count];
+                live.CopyTo(grown, 0);
+                for (int i = live.Length; i < count; i++)
+                {
+                    int slot = FreeSlot(attached);
+                    foreach (PriorityBand band in table.Bands)
+                    {
+                        band.AddShardSlot(slot);
+                    }
+
+                    grown[i] = new Shard(this, slot, Time, _options.FlowIdleTimeout);
+                    attached.Add(grown[i]);
+                }
+
+                Volatile.Write(ref _table, table.WithShards(grown, [.. attached]));
+            }
+            else if (count < live.Length)
+            {
+                // Unpublish first, then refuse: a producer holding the old table retries at most once.
+                removed = live[count..];
+                Volatile.Write(ref _table, table.WithShards(live[..count], table.Attached));
+                foreach (Shard shard in removed)
+                {
+                    shard.MarkDraining();
+                }
+            }
+        }
+
+        // Outside the lock: an already empty shard detaches itself in this cycle.
+        foreach (Shard shard in removed)
+        {
+            shard.RequestDispatch();
+        }
+    }
+
     public FlowControlStats GetStats()
     {
         BandTable table = Table;
@@ -234,9 +308,10 @@ public sealed class FlowController : IAsyncDisposable
         foreach (PriorityBand band in table.Bands)
         {
             int flows = 0;
-            foreach (ShardBand shardBand in band.PerShard)
+            ShardBand[] parts = band.PerShard;
+            foreach (Shard shard in table.Attached)
             {
-                flows += shardBand.Flows.Count; // racy read of a count: fine for metrics
+                flows += parts[shard.Index].Flows.Count; // racy read of a count: fine for metrics
             }
 
             bands.Add(new BandStats(band.Priority, band.Kind, band.IsDraining, band.Requests, band.Bytes, flows));
@@ -256,8 +331,15 @@ public sealed class FlowController : IAsyncDisposable
     /// <summary>Stops admission and evicts everything queued (outcome <see cref="FlowControlOutcome.EvictedShutdown"/>).</summary>
     public ValueTask DisposeAsync()
     {
-        _shutdown = true;
-        foreach (Shard shard in _shards)
+        Shard[] shards;
+        lock (_tableLock)
+        {
+            // Under the lock so no shard is added after we took the list.
+            _shutdown = true;
+            shards = _table.Attached;
+        }
+
+        foreach (Shard shard in shards)
         {
             shard.RequestDispatch();
             shard.Dispose();
@@ -266,8 +348,23 @@ public sealed class FlowController : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    internal Shard ShardFor(string fairnessId) =>
-        _shards.Length == 1 ? _shards[0] : _shards[(int)((uint)StringComparer.Ordinal.GetHashCode(fairnessId) % (uint)_shards.Length)];
+    internal Shard ShardFor(string fairnessId) => Table.ShardFor(fairnessId);
+
+    /// <summary>
+    /// Called by a draining shard's dispatcher once it holds no request and none can arrive
+    /// (<see cref="Shard.TryAdmit"/>): drops it from the table, freeing its slot for reuse.
+    /// </summary>
+    internal void Detach(Shard shard)
+    {
+        lock (_tableLock)
+        {
+            BandTable table = _table;
+            if (Array.IndexOf(table.Attached, shard) >= 0)
+            {
+                Volatile.Write(ref _table, table.WithShards(table.Shards, Array.FindAll(table.Attached, s => !ReferenceEquals(s, shard))));
+            }
+        }
+    }
 
     internal bool IsGateOpen(int priority)
     {
@@ -329,7 +426,7 @@ public sealed class FlowController : IAsyncDisposable
                 return band;
             }
 
-            band = NewBand(BandOptionsFor(priority), priority == 0 ? PriorityBandKind.Zero : PriorityBandKind.Dynamic);
+            band = NewBand(BandOptionsFor(priority), priority == 0 ? PriorityBandKind.Zero : PriorityBandKind.Dynamic, table.Slots);
             Volatile.Write(ref _table, table.With(band));
             return band;
         }
@@ -382,10 +479,22 @@ public sealed class FlowController : IAsyncDisposable
         return _options.DefaultPriorityBand with { Priority = priority };
     }
 
-    private PriorityBand NewBand(PriorityBandOptions options, PriorityBandKind kind)
+    private PriorityBand NewBand(PriorityBandOptions options, PriorityBandKind kind, int slots)
     {
         Interlocked.Increment(ref _bandsCreated);
-        return new PriorityBand(options, kind, _shards.Length);
+        return new PriorityBand(options, kind, slots);
+    }
+
+    /// <summary>The lowest slot no attached shard uses (a dropped shard's slot is reused).</summary>
+    private static int FreeSlot(List<Shard> attached)
+    {
+        int slot = 0;
+        while (attached.Exists(shard => shard.Index == slot))
+        {
+            slot++;
+        }
+
+        return slot;
     }
 
     private long ToTicks(TimeSpan span) => span <= TimeSpan.Zero ? 0 : (long)(span.TotalSeconds * Time.TimestampFrequency);

@@ -9,11 +9,11 @@ public sealed class FlowControllerTests
     private static readonly TimeSpan s_wait = TimeSpan.FromSeconds(10);
 
     private static (FlowController Controller, FakeSaturationDetector Gate, RecordingObserver Observer) Create(
-        FlowControlOptions? options = null, int slots = 0)
+        FlowControlOptions? options = null, int slots = 0, TimeProvider? time = null)
     {
         options ??= new FlowControlOptions();
         var gate = new FakeSaturationDetector(slots);
-        var controller = new FlowController(options, new FlowControlDependencies { SaturationDetector = gate });
+        var controller = new FlowController(options, new FlowControlDependencies { SaturationDetector = gate, TimeProvider = time ?? TimeProvider.System });
         var observer = new RecordingObserver(controller.ShardCount);
         RecordingObserver.Attach(controller, observer);
         return (controller, gate, observer);
@@ -212,6 +212,41 @@ public sealed class FlowControllerTests
     }
 
     [Fact]
+    public async Task Dispatch_GlobalStrictFairnessManyFlowsSomeCancelled_SurvivorsInAdmissionOrder()
+    {
+        // Cancellations unlink heads and non-heads alike, so the best-head heap re-places flows both ways.
+        var (controller, gate, observer) = Create();
+        var random = new Random(5);
+        var sources = new List<CancellationTokenSource>();
+        var waiting = new List<Task<FlowControlResult>>();
+        for (int i = 0; i < 2000; i++)
+        {
+            var cts = new CancellationTokenSource();
+            sources.Add(cts);
+            waiting.Add(Enqueue(controller, $"f{random.Next(300)}", 0, i, token: cts.Token));
+        }
+
+        var cancelled = new HashSet<long>();
+        for (int i = 0; i < sources.Count; i++)
+        {
+            if (random.Next(3) == 0)
+            {
+                sources[i].Cancel();
+                cancelled.Add(i);
+            }
+        }
+
+        gate.Slots = 500;
+        controller.NotifyCapacityChanged();
+        gate.OpenWide();
+        controller.NotifyCapacityChanged();
+        await Task.WhenAll(waiting).WaitAsync(s_wait);
+
+        Assert.Equal(Enumerable.Range(0, 2000).Where(i => !cancelled.Contains(i)).Select(i => (long)i), observer.DispatchedIds());
+        sources.ForEach(cts => cts.Dispose());
+    }
+
+    [Fact]
     public void Dispatch_RoundRobinFairness_OnePerFlowInTurn()
     {
         var band = new PriorityBandOptions { FairnessPolicy = RoundRobinFairnessPolicy.Instance };
@@ -309,16 +344,84 @@ public sealed class FlowControllerTests
     [Fact]
     public async Task EnqueueAndWaitAsync_TtlExpires_EvictedAndCapacityReleased()
     {
-        var (controller, _, _) = Create(new FlowControlOptions { DefaultRequestTtl = TimeSpan.FromMilliseconds(50) });
+        var time = new ManualTimeProvider();
+        var (controller, _, _) = Create(new FlowControlOptions { DefaultRequestTtl = TimeSpan.FromMilliseconds(50) }, time: time);
         Task<FlowControlResult> expiring = Enqueue(controller, "a", 0, 10);
         Task<FlowControlResult> longer = Enqueue(controller, "a", 0, 10, ttl: TimeSpan.FromMilliseconds(150));
 
+        time.Advance(TimeSpan.FromMilliseconds(49));
+        Assert.Equal(2, controller.GetStats().QueuedRequests);
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.Equal(1, controller.GetStats().QueuedRequests);
         FlowControlResult result = await expiring.WaitAsync(s_wait);
-        Assert.Equal(FlowControlOutcome.EvictedTtl, result.Outcome);
-        Assert.InRange(result.QueueTime, TimeSpan.FromMilliseconds(45), TimeSpan.FromSeconds(5));
+        Assert.Equal((FlowControlOutcome.EvictedTtl, TimeSpan.FromMilliseconds(50)), (result.Outcome, result.QueueTime));
+
+        time.Advance(TimeSpan.FromMilliseconds(99));
         Assert.False(longer.IsCompleted);
-        Assert.Equal(FlowControlOutcome.EvictedTtl, (await longer.WaitAsync(s_wait)).Outcome);
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        result = await longer.WaitAsync(s_wait);
+        Assert.Equal((FlowControlOutcome.EvictedTtl, TimeSpan.FromMilliseconds(150)), (result.Outcome, result.QueueTime));
         Assert.Equal((0, 0), (controller.GetStats().QueuedRequests, controller.GetStats().QueuedBytes));
+    }
+
+    [Fact]
+    public async Task Dispatch_FlowIdlePastTimeout_CollectedWhileRecentlyBusyFlowKept()
+    {
+        var time = new ManualTimeProvider();
+        var (controller, _, _) = Create(new FlowControlOptions { FlowIdleTimeout = TimeSpan.FromMinutes(5) }, slots: int.MaxValue, time: time);
+        await Enqueue(controller, "idle", 0, 1);
+        await Enqueue(controller, "busy", 0, 2);
+        Assert.Equal(2, FlowCount(controller));
+
+        time.Advance(TimeSpan.FromMinutes(4));
+        await Enqueue(controller, "busy", 0, 3);
+        Assert.Equal(2, FlowCount(controller));
+
+        // "idle" has been empty for 5 minutes, "busy" for 1.
+        time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(1, FlowCount(controller));
+        Assert.Equal(1, time.ArmedTimers);
+
+        // The next scans come every half timeout; "busy" goes once it has been empty 5 minutes.
+        time.Advance(TimeSpan.FromMinutes(4.5));
+        Assert.Equal(1, FlowCount(controller));
+        time.Advance(TimeSpan.FromMinutes(0.5));
+        Assert.Equal(0, FlowCount(controller));
+        Assert.Equal(0, time.ArmedTimers);
+    }
+
+    [Fact]
+    public async Task Dispatch_EdfGlobalStrictManyFlowsSomeCancelled_EarliestDeadlineAcrossFlows()
+    {
+        // Clock stands still: deadline order is exactly TTL order, ties in admission order.
+        var time = new ManualTimeProvider();
+        var band = new PriorityBandOptions { OrderingPolicy = EdfOrderingPolicy.Instance };
+        var (controller, gate, observer) = Create(new FlowControlOptions { DefaultPriorityBand = band }, time: time);
+        var random = new Random(11);
+        var ttls = new int[1500];
+        var sources = new List<CancellationTokenSource>();
+        var waiting = new List<Task<FlowControlResult>>();
+        for (int i = 0; i < ttls.Length; i++)
+        {
+            ttls[i] = random.Next(1, 200);
+            var cts = new CancellationTokenSource();
+            sources.Add(cts);
+            waiting.Add(Enqueue(controller, $"f{random.Next(100)}", 0, i, TimeSpan.FromSeconds(ttls[i]), cts.Token));
+        }
+
+        var cancelled = new HashSet<int>(Enumerable.Range(0, ttls.Length).Where(_ => random.Next(4) == 0));
+        foreach (int i in cancelled)
+        {
+            sources[i].Cancel();
+        }
+
+        gate.OpenWide();
+        controller.NotifyCapacityChanged();
+        await Task.WhenAll(waiting).WaitAsync(s_wait);
+
+        long[] expected = [.. Enumerable.Range(0, ttls.Length).Where(i => !cancelled.Contains(i)).OrderBy(i => ttls[i]).ThenBy(i => i).Select(i => (long)i)];
+        Assert.Equal(expected, observer.DispatchedIds());
+        sources.ForEach(cts => cts.Dispose());
     }
 
     [Fact]
@@ -461,6 +564,8 @@ public sealed class FlowControllerTests
         Assert.Equal(expectCompletion, winner == task);
         return expectCompletion ? await task : default;
     }
+
+    private static int FlowCount(FlowController controller) => controller.GetStats().Bands.Sum(b => b.Flows);
 
     private static async Task WaitUntil(Func<bool> condition)
     {

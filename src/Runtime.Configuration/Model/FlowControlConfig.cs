@@ -14,6 +14,9 @@ namespace Runtime.Configuration.Model;
 /// </remarks>
 public sealed record FlowControlConfig(IReadOnlyList<PriorityBandConfig>? PriorityBands = null)
 {
+    /// <summary>Upper bound of <see cref="ShardCount"/>.</summary>
+    public const int MaxShardCount = 1024;
+
     /// <summary>Bytes of queued request bodies across all bands; absent or 0 = no global limit.</summary>
     [JsonPropertyName("maxBytes")]
     public Quantity? MaxBytes { get; init; }
@@ -36,6 +39,34 @@ public sealed record FlowControlConfig(IReadOnlyList<PriorityBandConfig>? Priori
 
     [JsonPropertyName("priorityBands")]
     public IReadOnlyList<PriorityBandConfig> PriorityBands { get; init; } = PriorityBands ?? [];
+
+    // The fields below are our extension of GIE's section (GIE has no equivalent; they were host options only).
+
+    /// <summary>
+    /// What a request gets when the control plane has not provisioned its priority:
+    /// <c>JustInTime</c> (default) creates the band from <see cref="DefaultPriorityBand"/>;
+    /// <c>DemoteToZero</c> queues it in band 0, and it keeps priority 0 end to end.
+    /// </summary>
+    [JsonPropertyName("unprovisionedPriorityPolicy")]
+    public string? UnprovisionedPriorityPolicy { get; init; }
+
+    /// <summary>Independent dispatchers (1 to <see cref="MaxShardCount"/>, default 1); a flow lives in one shard.</summary>
+    [JsonPropertyName("shardCount")]
+    public int? ShardCount { get; init; }
+
+    /// <summary>How long an empty flow is kept before it is forgotten (default 5m, as GIE).</summary>
+    [JsonPropertyName("flowIdleTimeout")]
+    public Duration? FlowIdleTimeout { get; init; }
+}
+
+/// <summary>The values <see cref="FlowControlConfig.UnprovisionedPriorityPolicy"/> accepts.</summary>
+public static class UnprovisionedPriorityPolicyNames
+{
+    public const string JustInTime = "JustInTime";
+
+    public const string DemoteToZero = "DemoteToZero";
+
+    public static IReadOnlyList<string> All { get; } = [JustInTime, DemoteToZero];
 }
 
 /// <summary>One priority band (higher priority is served first) and its limits and policies.</summary>

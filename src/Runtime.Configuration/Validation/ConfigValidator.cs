@@ -373,6 +373,23 @@ internal sealed class ConfigValidator(PluginRegistry registry)
             errors.Report("flowControl.defaultRequestTTL", $"must not be negative, got {ttl}");
         }
 
+        if (flow.UnprovisionedPriorityPolicy is { } policy && !UnprovisionedPriorityPolicyNames.All.Contains(policy))
+        {
+            errors.Report(
+                "flowControl.unprovisionedPriorityPolicy",
+                $"must be one of {string.Join(", ", UnprovisionedPriorityPolicyNames.All)}; got \"{policy}\"{NameSuggestions.Hint(policy, UnprovisionedPriorityPolicyNames.All)}");
+        }
+
+        if (flow.ShardCount is { } shards && shards is < 1 or > FlowControlConfig.MaxShardCount)
+        {
+            errors.Report("flowControl.shardCount", $"must be between 1 and {FlowControlConfig.MaxShardCount}, got {shards}");
+        }
+
+        if (flow.FlowIdleTimeout is { } idle && idle.Value <= TimeSpan.Zero)
+        {
+            errors.Report("flowControl.flowIdleTimeout", $"must be positive, got {idle}");
+        }
+
         var enabled = gates.IsEnabled(BuiltInPlugins.FlowControlGate);
         if (!enabled)
         {

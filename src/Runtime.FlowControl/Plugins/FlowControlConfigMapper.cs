@@ -27,6 +27,9 @@ public static class FlowControlConfigMapper
             MaxBytes = config.MaxBytes?.Value ?? 0,
             MaxRequests = config.MaxRequests?.Value ?? 0,
             DefaultRequestTtl = config.DefaultRequestTtl?.Value ?? TimeSpan.Zero,
+            UnprovisionedPriority = MapUnprovisioned(config.UnprovisionedPriorityPolicy, errors),
+            ShardCount = config.ShardCount ?? 1,
+            FlowIdleTimeout = config.FlowIdleTimeout?.Value ?? FlowControlOptions.DefaultFlowIdleTimeout,
             UsageLimitPolicy = Resolve<IUsageLimitPolicy>(config.UsageLimitPolicyPluginRef, $"{SectionPath}.usageLimitPolicyPluginRef", plugins, errors)
                 ?? StaticUsageLimitPolicy.Default,
             DefaultPriorityBand = MapBand(config.DefaultPriorityBand, $"{SectionPath}.defaultPriorityBand", plugins, errors, priority: 0),
@@ -50,6 +53,21 @@ public static class FlowControlConfigMapper
         }
 
         return options;
+    }
+
+    private static UnprovisionedPriorityPolicy MapUnprovisioned(string? name, ValidationErrors errors)
+    {
+        switch (name)
+        {
+            case null or UnprovisionedPriorityPolicyNames.JustInTime:
+                return UnprovisionedPriorityPolicy.JustInTime;
+            case UnprovisionedPriorityPolicyNames.DemoteToZero:
+                return UnprovisionedPriorityPolicy.DemoteToZero;
+            default:
+                // The loader rejects this already; mapping an unvalidated section must not guess.
+                errors.Report($"{SectionPath}.unprovisionedPriorityPolicy", $"must be one of {string.Join(", ", UnprovisionedPriorityPolicyNames.All)}; got \"{name}\"");
+                return UnprovisionedPriorityPolicy.JustInTime;
+        }
     }
 
     private static PriorityBandOptions MapBand(PriorityBandConfig? band, string path, IReadOnlyDictionary<string, IPlugin> plugins, ValidationErrors errors, int priority)

@@ -41,6 +41,10 @@ public interface IFairnessPolicy
 /// <c>global-strict-fairness-policy</c> (GIE "BestHead", the default): the flow whose head comes
 /// first under the band's ordering policy; with FCFS this is the oldest request of the band.
 /// </summary>
+/// <remarks>
+/// The dispatcher recognises this policy and keeps the band's flows in a heap keyed by their heads,
+/// which yields the same choice in O(log flows); <see cref="SelectFlow"/> is the O(flows) reference.
+/// </remarks>
 public sealed class GlobalStrictFairnessPolicy : IFairnessPolicy
 {
     public static readonly GlobalStrictFairnessPolicy Instance = new();

@@ -15,7 +15,7 @@ public enum PriorityBandKind
 
 /// <summary>
 /// One priority band across all shards: its options, its capacity counters, its drain state,
-/// and its per-shard queues.
+/// and its per-shard queues (indexed by <see cref="Shard.Index"/>, the shard's slot).
 /// </summary>
 /// <remarks>
 /// Admission and removal meet without a lock (a Dekker handshake): admission increments
@@ -30,15 +30,16 @@ internal sealed class PriorityBand
     private long _requests;
     private long _bytes;
     private int _draining;
+    private ShardBand[] _perShard;
 
-    public PriorityBand(PriorityBandOptions options, PriorityBandKind kind, int shardCount)
+    public PriorityBand(PriorityBandOptions options, PriorityBandKind kind, int slots)
     {
         Options = options;
         Kind = kind;
-        PerShard = new ShardBand[shardCount];
-        for (int i = 0; i < shardCount; i++)
+        _perShard = new ShardBand[slots];
+        for (int i = 0; i < slots; i++)
         {
-            PerShard[i] = new ShardBand(this);
+            _perShard[i] = new ShardBand(this);
         }
     }
 
@@ -48,13 +49,36 @@ internal sealed class PriorityBand
 
     public PriorityBandKind Kind { get; }
 
-    public ShardBand[] PerShard { get; }
+    /// <summary>
+    /// A part for every shard slot in use (live or draining). Replaced, never mutated, by
+    /// <see cref="AddShardSlot"/>: a dispatcher holding the old array still finds its own part in it.
+    /// </summary>
+    public ShardBand[] PerShard => Volatile.Read(ref _perShard);
 
     public bool IsDraining => Volatile.Read(ref _draining) != 0;
 
     public long Requests => Volatile.Read(ref _requests);
 
     public long Bytes => Volatile.Read(ref _bytes);
+
+    /// <summary>
+    /// Gives a new shard in <paramref name="slot"/> an empty part of this band. Called under the
+    /// registry's writer lock before the table naming the shard is published, so the shard never
+    /// sees a band without its part. A reused slot's old part belonged to a dropped shard (empty).
+    /// </summary>
+    public void AddShardSlot(int slot)
+    {
+        ShardBand[] old = _perShard;
+        var next = new ShardBand[Math.Max(old.Length, slot + 1)];
+        Array.Copy(old, next, old.Length);
+        for (int i = old.Length; i < next.Length; i++)
+        {
+            next[i] = new ShardBand(this);
+        }
+
+        next[slot] = new ShardBand(this);
+        Volatile.Write(ref _perShard, next);
+    }
 
     public void MarkDraining() => Interlocked.Exchange(ref _draining, 1);
 
@@ -83,23 +107,65 @@ internal sealed class PriorityBand
 }
 
 /// <summary>
-/// The immutable band table: bands by descending priority. Published by the registry with
-/// <see cref="Volatile.Write{T}(ref T, T)"/> and read with <see cref="Volatile.Read{T}(ref readonly T)"/>:
-/// release/acquire ordering makes a reader see fully constructed bands; readers never lock.
+/// The immutable registry snapshot: bands by descending priority and the shards. Published by the
+/// registry with <see cref="Volatile.Write{T}(ref T, T)"/> and read with
+/// <see cref="Volatile.Read{T}(ref readonly T)"/>: release/acquire ordering makes a reader see fully
+/// constructed bands and shards, and every band's part for every shard listed; readers never lock.
 /// </summary>
 internal sealed class BandTable
 {
     private readonly int[] _priorities;
 
-    public BandTable(PriorityBand[] bands)
+    // Takes bands already in descending order: a published table's array is never sorted again in place.
+    private BandTable(PriorityBand[] bands, Shard[] shards, Shard[] attached)
     {
-        Array.Sort(bands, static (a, b) => b.Priority.CompareTo(a.Priority));
         Bands = bands;
+        Shards = shards;
+        Attached = attached;
         _priorities = Array.ConvertAll(bands, static band => band.Priority);
+        foreach (Shard shard in attached)
+        {
+            Slots = Math.Max(Slots, shard.Index + 1);
+        }
     }
 
     /// <summary>Highest priority first.</summary>
     public PriorityBand[] Bands { get; }
+
+    /// <summary>Live shards, which take new requests, in routing order (see <see cref="ShardFor"/>).</summary>
+    public Shard[] Shards { get; }
+
+    /// <summary>Live shards and removed ones still draining their queues.</summary>
+    public Shard[] Attached { get; }
+
+    /// <summary>Shard slots a new band needs a part for (highest attached index + 1).</summary>
+    public int Slots { get; }
+
+    /// <summary>
+    /// The live shard of a flow: jump consistent hash (Lamping and Veach) of its fairness id over
+    /// <see cref="Shards"/>, so changing the shard count from n to m moves only the flows of the
+    /// shards added or removed (|n - m| / max(n, m) of them), and removes the last shards first.
+    /// </summary>
+    public Shard ShardFor(string fairnessId)
+    {
+        Shard[] shards = Shards;
+        if (shards.Length == 1)
+        {
+            return shards[0];
+        }
+
+        ulong key = (uint)StringComparer.Ordinal.GetHashCode(fairnessId);
+        long bucket = -1;
+        long next = 0;
+        while (next < shards.Length)
+        {
+            bucket = next;
+            key = (key * 2862933555777941757UL) + 1;
+            next = (long)((bucket + 1) * ((double)(1L << 31) / ((key >> 33) + 1)));
+        }
+
+        return shards[bucket];
+    }
 
     public bool TryGet(int priority, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out PriorityBand? band)
     {
@@ -130,7 +196,21 @@ internal sealed class BandTable
         return false;
     }
 
-    public BandTable With(PriorityBand band) => new([.. Bands, band]);
+    /// <summary>A table of <paramref name="bands"/> (any order; the array is sorted in place) and all shards live.</summary>
+    public static BandTable Create(PriorityBand[] bands, Shard[] shards)
+    {
+        Array.Sort(bands, static (a, b) => b.Priority.CompareTo(a.Priority));
+        return new BandTable(bands, shards, shards);
+    }
 
-    public BandTable Without(PriorityBand band) => new(Array.FindAll(Bands, b => !ReferenceEquals(b, band)));
+    public BandTable With(PriorityBand band)
+    {
+        int at = Array.FindIndex(Bands, b => b.Priority < band.Priority);
+        return new([.. Bands.AsSpan(0, at < 0 ? Bands.Length : at), band, .. Bands.AsSpan(at < 0 ? Bands.Length : at)], Shards, Attached);
+    }
+
+    public BandTable Without(PriorityBand band) => new(Array.FindAll(Bands, b => !ReferenceEquals(b, band)), Shards, Attached);
+
+    /// <summary>The same bands (the caller has given every band a part for any new shard) with new shard lists.</summary>
+    public BandTable WithShards(Shard[] shards, Shard[] attached) => new(Bands, shards, attached);
 }

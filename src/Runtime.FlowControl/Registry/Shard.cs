@@ -22,6 +22,14 @@ namespace Runtime.FlowControl.Registry;
 /// <para>Ordering claim checked by the stress test: every request admitted before a cycle starts
 /// is linked before that cycle dispatches anything, and a cycle dispatches only from the highest
 /// band of the shard that has queued requests; if that band's gate is closed, nothing lower goes.</para>
+/// <para>Removal (<see cref="FlowController.SetShardCount"/>): admission and removal meet in a
+/// Dekker handshake like a band's. A producer increments <c>_pending</c> (a full fence) and then
+/// reads <c>_draining</c>; removal unpublishes the shard, then sets <c>_draining</c> with
+/// <see cref="Interlocked.Exchange(ref int, int)"/>. So either the producer sees the shard draining
+/// and backs out to the new table, or the dispatcher sees its request counted. <c>_pending</c>
+/// drops when the dispatcher lets go of an item (both its inbox entries handled), so a draining
+/// shard at zero has nothing queued and nothing in its inbox, and nothing can arrive: it detaches
+/// and retires, and its slot may be reused by a new shard.</para>
 /// </remarks>
 internal sealed class Shard : IDisposable
 {
@@ -33,6 +41,9 @@ internal sealed class Shard : IDisposable
     private readonly long _idleTicks;
     private int _role;
     private long _sequence;
+    private long _pending;
+    private int _draining;
+    private bool _retired;
     private int _timerFired;
     private long _timerDue = long.MaxValue;
     private long _nextIdleScan = long.MaxValue;
@@ -45,10 +56,31 @@ internal sealed class Shard : IDisposable
         _timer = time.CreateTimer(static state => ((Shard)state!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
+    /// <summary>The shard's slot: its part of every band is <c>band.PerShard[Index]</c>.</summary>
     public int Index { get; }
 
-    /// <summary>Test hook: called on the dispatching thread.</summary>
-    internal IDispatchObserver? Observer { get; set; }
+    public bool IsDraining => Volatile.Read(ref _draining) != 0;
+
+    private IDispatchObserver? Observer => _owner.Observer;
+
+    /// <summary>Counts a request in; false (nothing counted) when the shard is being removed.</summary>
+    public bool TryAdmit()
+    {
+        Interlocked.Increment(ref _pending);
+        if (Volatile.Read(ref _draining) == 0)
+        {
+            return true;
+        }
+
+        Interlocked.Decrement(ref _pending);
+
+        // Our count may have kept the dispatcher from detaching: let it look again.
+        RequestDispatch();
+        return false;
+    }
+
+    /// <summary>Stops admission (after the table that routes here was replaced).</summary>
+    public void MarkDraining() => Interlocked.Exchange(ref _draining, 1);
 
     public long NextSequence() => Interlocked.Increment(ref _sequence);
 
@@ -124,6 +156,12 @@ internal sealed class Shard : IDisposable
 
     private void RunCycle()
     {
+        if (_retired)
+        {
+            // Detached: nothing can be queued here any more (see remarks); a late timer or signal.
+            return;
+        }
+
         TimeProvider time = _owner.Time;
         long start = time.GetTimestamp();
         Observer?.CycleStarted(Index);
@@ -147,11 +185,20 @@ internal sealed class Shard : IDisposable
         }
 
         int dispatched = Dispatch(start);
-        ScheduleTimer(start);
         if (dispatched > 0)
         {
             _owner.RecordCycle(time.GetElapsedTime(start));
         }
+
+        if (IsDraining && Volatile.Read(ref _pending) == 0)
+        {
+            _owner.Detach(this);
+            _retired = true;
+            _timer.Dispose();
+            return;
+        }
+
+        ScheduleTimer(start);
     }
 
     private void DrainInbox(long now, bool shutdown)
@@ -161,12 +208,12 @@ internal sealed class Shard : IDisposable
             FlowItem item = entry.Item;
             if (entry.Removal)
             {
-                item.Band.PerShard[Index].Unlink(item, now);
+                item.Flow?.Owner.Unlink(item, now);
                 _deadlines.Remove(item);
                 item.RemovalSeen = true;
                 if (item.Placed)
                 {
-                    item.Release();
+                    ReleaseItem(item);
                 }
 
                 continue;
@@ -178,7 +225,7 @@ internal sealed class Shard : IDisposable
                 // Cancelled before we saw it; whichever of the two entries comes second releases.
                 if (item.RemovalSeen)
                 {
-                    item.Release();
+                    ReleaseItem(item);
                 }
 
                 continue;
@@ -251,7 +298,7 @@ internal sealed class Shard : IDisposable
             FlowItem item = _deadlines.Pop();
             if (item.TryFinish())
             {
-                item.Band.PerShard[Index].Unlink(item, now);
+                item.Flow?.Owner.Unlink(item, now);
                 Observer?.Evicted(Index, item, FlowControlOutcome.EvictedTtl);
                 Complete(item, FlowControlOutcome.EvictedTtl, now);
             }
@@ -294,7 +341,14 @@ internal sealed class Shard : IDisposable
     {
         item.DropCancellation();
         _owner.Finish(item, outcome, now);
+        ReleaseItem(item);
+    }
+
+    /// <summary>The dispatcher is done with <paramref name="item"/> (every inbox entry of it handled).</summary>
+    private void ReleaseItem(FlowItem item)
+    {
         item.Release();
+        Interlocked.Decrement(ref _pending);
     }
 
     private void CollectIdleFlows(long now)

@@ -197,6 +197,37 @@ public class ConfigMisuseTests
     }
 
     [Fact]
+    public void Load_BadFlowControlExtensionFields_EveryOneReportedWithPath()
+    {
+        var result = TestConfigs.Load(TestConfigs.Header + """
+            featureGates: [flowControl]
+            flowControl:
+              unprovisionedPriorityPolicy: JustInTyme
+              shardCount: 0
+              flowIdleTimeout: 0s
+            """);
+
+        Assert.Equal(
+        [
+            "test.yaml:5:3: flowControl.unprovisionedPriorityPolicy: must be one of JustInTime, DemoteToZero; got \"JustInTyme\"; did you mean \"JustInTime\"?",
+            "test.yaml:6:3: flowControl.shardCount: must be between 1 and 1024, got 0",
+            "test.yaml:7:3: flowControl.flowIdleTimeout: must be positive, got 0ms",
+        ], TestConfigs.Errors(result));
+    }
+
+    [Fact]
+    public void Load_FlowControlShardCountNotANumber_Error()
+    {
+        var error = TestConfigs.SingleError(TestConfigs.Header + """
+            featureGates: [flowControl]
+            flowControl:
+              shardCount: four
+            """);
+
+        Assert.StartsWith("test.yaml:5:3: flowControl.shardCount: ", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Load_MalformedQuantity_ErrorShowsAcceptedForms()
     {
         var error = TestConfigs.SingleError(TestConfigs.Header + """

@@ -91,6 +91,9 @@ public class SampleConfigTests
         Assert.Equal(5_000, flow.MaxRequests!.Value.Value);
         Assert.Equal(TimeSpan.FromSeconds(30), flow.DefaultRequestTtl!.Value.Value);
         Assert.Equal("headroom-limit", flow.UsageLimitPolicyPluginRef);
+        Assert.Equal("DemoteToZero", flow.UnprovisionedPriorityPolicy);
+        Assert.Equal(4, flow.ShardCount);
+        Assert.Equal(TimeSpan.FromMinutes(10), flow.FlowIdleTimeout!.Value.Value);
 
         var template = flow.DefaultPriorityBand!;
         Assert.Null(template.Priority);

@@ -50,6 +50,9 @@ public sealed class FlowControlConfigMapperTests
               maxRequests: 5k
               defaultRequestTTL: 30s
               usageLimitPolicyPluginRef: limit
+              unprovisionedPriorityPolicy: DemoteToZero
+              shardCount: 3
+              flowIdleTimeout: 90s
               defaultPriorityBand:
                 maxRequests: 100
                 orderingPolicyRef: edf
@@ -64,6 +67,9 @@ public sealed class FlowControlConfigMapperTests
         Assert.Equal(5000, options.MaxRequests);
         Assert.Equal(TimeSpan.FromSeconds(30), options.DefaultRequestTtl);
         Assert.Equal(0.8, Assert.IsType<StaticUsageLimitPolicy>(options.UsageLimitPolicy).Threshold);
+        Assert.Equal(UnprovisionedPriorityPolicy.DemoteToZero, options.UnprovisionedPriority);
+        Assert.Equal(3, options.ShardCount);
+        Assert.Equal(TimeSpan.FromSeconds(90), options.FlowIdleTimeout);
         Assert.Same(EdfOrderingPolicy.Instance, options.DefaultPriorityBand.OrderingPolicy);
         Assert.Equal(100, options.DefaultPriorityBand.MaxRequests);
         Assert.Equal(PriorityBandOptions.DefaultMaxBytes, options.DefaultPriorityBand.MaxBytes);
@@ -74,6 +80,7 @@ public sealed class FlowControlConfigMapperTests
 
         using var controller = new DisposableController(options);
         Assert.Equal([10, 0], controller.Value.Priorities);
+        Assert.Equal(3, controller.Value.ShardCount);
     }
 
     [Fact]
@@ -85,6 +92,9 @@ public sealed class FlowControlConfigMapperTests
         Assert.Equal(new FlowControlOptions().MaxBytes, options.MaxBytes);
         Assert.Equal(1.0, Assert.IsType<StaticUsageLimitPolicy>(options.UsageLimitPolicy).Threshold);
         Assert.Same(GlobalStrictFairnessPolicy.Instance, options.DefaultPriorityBand.FairnessPolicy);
+        Assert.Equal(UnprovisionedPriorityPolicy.JustInTime, options.UnprovisionedPriority);
+        Assert.Equal(1, options.ShardCount);
+        Assert.Equal(TimeSpan.FromMinutes(5), options.FlowIdleTimeout);
     }
 
     [Fact]

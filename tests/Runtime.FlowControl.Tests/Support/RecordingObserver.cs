@@ -28,13 +28,8 @@ internal sealed class RecordingObserver : IDispatchObserver
 
     public List<long> DispatchedIds() => [.. Events.Where(e => e.Outcome == FlowControlOutcome.Dispatched).Select(e => e.Id)];
 
-    public static void Attach(FlowController controller, RecordingObserver observer)
-    {
-        foreach (Shard shard in controller.Shards)
-        {
-            shard.Observer = observer;
-        }
-    }
+    /// <summary>Observes every shard of <paramref name="controller"/>, including shards added later (size <see cref="CycleStart"/> for their slots).</summary>
+    public static void Attach(FlowController controller, RecordingObserver observer) => controller.Observer = observer;
 }
 
 internal readonly record struct DispatchEvent(long Id, int Shard, int Priority, string FairnessId, FlowControlOutcome Outcome, long CycleStart, long At);
