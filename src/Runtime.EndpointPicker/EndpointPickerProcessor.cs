@@ -23,7 +23,17 @@ public sealed record EndpointPickerContext(
     ObjectivePriorities Objectives,
     ModelRewriteRules Rewrites,
     EndpointPickerMetrics Metrics,
-    ILogger Logger);
+    ILogger Logger)
+{
+    /// <summary>
+    /// Endpoints whose last scrape is older than this are left out while any endpoint is fresh: a
+    /// dead server's last metrics would otherwise look good forever. When all are stale (startup,
+    /// or the scraper cannot reach anyone) all stay candidates.
+    /// </summary>
+    public TimeSpan StalenessThreshold { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+}
 
 /// <summary>
 /// The Endpoint Picker Protocol over ext_proc (SPEC §2). For each request:
@@ -87,6 +97,8 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
         private byte[] _destination = new byte[256];
         private int _destinationLength;
         private byte[]? _rewrittenBody;
+        private byte[] _metadata = [];
+        private int _metadataLength;
         private EndpointState? _inFlight;
         private long _inFlightTokens;
         private long _pickedAt;
@@ -97,6 +109,8 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
 
         public override ValueTask OnRequestHeadersAsync(ExtProcStream stream)
         {
+            // Envoy attaches the subset hint to the headers message; the pick happens later, at the body's end.
+            KeepMetadata(stream.Message);
             // No body (headers end the stream), or a mode where the body cannot hold the headers back: pick now.
             if (stream.Message.EndOfStream || stream.RequestBodyMode is BodySendMode.None or BodySendMode.Streamed)
             {
@@ -214,6 +228,7 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
             _routed = false;
             _eventStream = false;
             _usageTooLarge = false;
+            _metadataLength = 0;
             if (_rewrittenBody is not null)
             {
                 PooledBuffers.Return(_rewrittenBody);
@@ -334,6 +349,7 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
                 candidates = _candidates.AsSpan(0, count);
             }
 
+            candidates = WithoutStale(candidates);
             var started = Stopwatch.GetTimestamp();
             _result.Reset();
             _context.Scheduler.Schedule(_request, candidates, _result);
@@ -346,18 +362,54 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
             };
         }
 
-        private static bool TryGetSubsetHint(ExtProcStream stream, out ReadOnlySpan<byte> list)
+        private ReadOnlySpan<EndpointState> WithoutStale(ReadOnlySpan<EndpointState> candidates)
         {
-            list = default;
-            var message = stream.Message;
+            if (_candidates.Length < candidates.Length)
+            {
+                _candidates = new EndpointState[candidates.Length];
+            }
+
+            // Filtering in place is safe when candidates already live in _candidates: writes never pass reads.
+            var fresh = 0;
+            foreach (var state in candidates)
+            {
+                if (state.Metrics.Age(_context.Time) <= _context.StalenessThreshold)
+                {
+                    _candidates[fresh++] = state;
+                }
+            }
+
+            return fresh == 0 || fresh == candidates.Length ? candidates : _candidates.AsSpan(0, fresh);
+        }
+
+        private void KeepMetadata(ExtProcRequest message)
+        {
+            _metadataLength = 0;
             if (!message.HasMetadataContext)
             {
-                return false;
+                return;
             }
 
             var metadata = message.MetadataContext;
-            var bytes = metadata.IsSingleSegment ? metadata.FirstSpan : metadata.ToArray();
-            return MetadataReader.TryFindValue(bytes, EndpointPickerHeaders.SubsetHintNamespace, EndpointPickerHeaders.SubsetHintKey, out var value)
+            if (_metadata.Length < metadata.Length)
+            {
+                _metadata = new byte[Math.Max(256, (int)metadata.Length)];
+            }
+
+            metadata.CopyTo(_metadata);
+            _metadataLength = (int)metadata.Length;
+        }
+
+        private bool TryGetSubsetHint(ExtProcStream stream, out ReadOnlySpan<byte> list)
+        {
+            list = default;
+            if (stream.Message.HasMetadataContext && stream.Message.Kind != ProcessingRequestKind.RequestHeaders)
+            {
+                KeepMetadata(stream.Message);
+            }
+
+            return _metadataLength > 0
+                && MetadataReader.TryFindValue(_metadata.AsSpan(0, _metadataLength), EndpointPickerHeaders.SubsetHintNamespace, EndpointPickerHeaders.SubsetHintKey, out var value)
                 && MetadataReader.TryGetList(value, out list);
         }
 
@@ -450,6 +502,11 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
 
             _destinationLength = length;
             var destination = _destination.AsSpan(0, _destinationLength);
+            if (_context.Logger.IsEnabled(LogLevel.Debug))
+            {
+                Log.Picked(_context.Logger, Encoding.UTF8.GetString(destination), _request.TargetModel, _request.Priority);
+            }
+
             reply.SetHeader(EndpointPickerHeaders.DestinationEndpoint, destination);
             reply.AddDynamicMetadata(EndpointPickerHeaders.LbNamespace, EndpointPickerHeaders.DestinationEndpoint, destination);
             if (!headers.TryGetValue(EndpointPickerHeaders.RequestId, out var id) || id.IsEmpty)
@@ -571,5 +628,8 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
     {
         [LoggerMessage(4201, LogLevel.Debug, "Endpoint picker rejected a request with {Status}: {Reason}")]
         public static partial void Rejected(ILogger logger, int status, string reason);
+
+        [LoggerMessage(4202, LogLevel.Debug, "Picked {Destination} for model {Model} at priority {Priority}")]
+        public static partial void Picked(ILogger logger, string destination, string model, int priority);
     }
 }

@@ -78,13 +78,13 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
-    public async Task Serve_ValidConfigFile_StartsAndSaysWhatIsNotImplementedYet()
+    public async Task Serve_ValidConfigFile_BuildsTheEndpointPickerItDescribes()
     {
-        await using var server = await BinaryRuntimeServer.StartFromEnvironmentAsync(["--config-file", Sample("flow-control.yaml")]);
+        await using var server = await BinaryRuntimeServer.StartFromEnvironmentAsync("serve", ["--config-file", Sample("flow-control.yaml")]);
 
         var log = server.Process.Output;
         Assert.Contains("Configuration " + Sample("flow-control.yaml") + " loaded", log, StringComparison.Ordinal);
-        Assert.Contains("Endpoint picking is not in this build yet: requests pass through unchanged", log, StringComparison.Ordinal);
+        Assert.Contains("flow control on", log, StringComparison.Ordinal);
         Assert.DoesNotContain("--config-file is accepted for compatibility", log, StringComparison.Ordinal);
     }
 }

@@ -174,7 +174,7 @@ public sealed class EndpointPickerTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("{\"model\":\"m\",\"messages\":[{\"role\":\"user\"}]", "invalid")]
+    [InlineData("{\"model\":\"m\",\"messages\":[{\"role\":\"user\"}]", "request body")]
     [InlineData("{\"messages\":[{\"role\":\"user\"}]}", "model not found in request body")]
     [InlineData("{\"model\":\"m\",\"messages\":[]}", "messages")]
     public async Task BadBody_400(string body, string reason)

@@ -134,7 +134,11 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
         var scraper = new EndpointMetricsScraper(store, mappings, MetricsScraperOptions.From(source, options.RefreshMetricsInterval, kinds), loggerFactory: loggers);
 
         var metrics = new EndpointPickerMetrics();
-        var context = new EndpointPickerContext(store, scheduler.Scheduler, new RequestAdmission(detector.Detector, flowControl), objectives, rewrites, metrics, logger);
+        var context = new EndpointPickerContext(store, scheduler.Scheduler, new RequestAdmission(detector.Detector, flowControl), objectives, rewrites, metrics, logger)
+        {
+            // A few missed scrapes make an endpoint stale, never less than GIE's 200 ms.
+            StalenessThreshold = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(200).Ticks, options.RefreshMetricsInterval.Ticks * 4)),
+        };
         Log.Composed(logger, store.Current.Count, kinds.ToString(), flowControl is null ? "off (legacy shedding)" : "on", objectives.Current.Count, rewrites.Count);
         return new EndpointPickerHost(new EndpointPickerProcessor(context), scraper, flowControl, endpointFile, metrics, options.RefreshMetricsInterval);
     }
