@@ -101,8 +101,19 @@ case "$cmd" in
   run)
     publish
     [ "${1:-}" = "--" ] && shift
-    log "starting $OUT/runtime serve $* (Ctrl-C to stop)"
-    exec "$OUT/runtime" serve "$@"
+    # Three simulated vLLM servers on :8001-8003 give the picker real endpoints with live metrics.
+    log "building and starting 3 model-server simulators on 127.0.0.1:8001-8003"
+    dotnet build tests/Runtime.ModelServerSimulator -c Release -v quiet -nologo >/dev/null
+    dotnet tests/Runtime.ModelServerSimulator/bin/Release/net10.0/Runtime.ModelServerSimulator.dll \
+      --port 8001 --count 3 --lora sql-lora --time-per-token-ms 5 &
+    simulators=$!
+    trap 'kill $simulators 2>/dev/null || true' EXIT
+    log "starting $OUT/runtime serve (Ctrl-C to stop); in another terminal: ./build.sh demo"
+    "$OUT/runtime" serve --endpoints 127.0.0.1:8001,127.0.0.1:8002,127.0.0.1:8003 --secure-serving=false -v 2 "$@"
+    ;;
+  demo)
+    need_node
+    node tests/interop/demo-client.js "${1:-127.0.0.1:9002}" --requests "${2:-8}"
     ;;
   test)
     rc=0; run_tests || rc=1
