@@ -108,6 +108,7 @@ case "$cmd" in
       --port 8001 --count 3 --lora sql-lora --time-per-token-ms 5 &
     simulators=$!
     trap 'kill $simulators 2>/dev/null || true' EXIT
+    for _ in $(seq 1 600); do { : 3<>/dev/tcp/127.0.0.1/8003; } 2>/dev/null && break; sleep 0.1; done
     log "starting $OUT/runtime serve (Ctrl-C to stop); in another terminal: ./build.sh demo"
     "$OUT/runtime" serve --endpoints 127.0.0.1:8001,127.0.0.1:8002,127.0.0.1:8003 --secure-serving=false -v 2 "$@"
     ;;
