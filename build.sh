@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Entry point for building, running and testing Runtime on a fresh machine.
-#   ./build.sh run [-- serve flags]   publish the native-AOT binary and serve on the embedded defaults
+#   ./build.sh run [-- serve flags]   publish the native-AOT binary; serve the endpoint picker on 3 simulators
+#   ./build.sh demo [host:port] [n]   send n chat requests through the picker and print each pick
 #   ./build.sh test                   build and run every test suite; last line "N passed, N failed"
 #   ./build.sh publish                native-AOT publish to out/, failing on any trim/AOT warning
 #   ./build.sh budget                 allocation-budget check of the hot-path benchmarks (short mode)
@@ -136,6 +137,6 @@ case "$cmd" in
     [ "$failed" -eq 0 ]
     ;;
   *)
-    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
     ;;
 esac

@@ -9,9 +9,6 @@ namespace Runtime.Scheduling;
 /// </summary>
 public sealed class SchedulingRequest
 {
-    /// <summary>The <c>x-request-id</c> (generated when the client sent none).</summary>
-    public string RequestId { get; set; } = string.Empty;
-
     /// <summary>The model the server will see (after rewrites): a base model or a LoRA adapter name. Empty when the request had no body.</summary>
     public string TargetModel { get; set; } = string.Empty;
 
@@ -34,7 +31,6 @@ public sealed class SchedulingRequest
 
     public void Reset()
     {
-        RequestId = string.Empty;
         TargetModel = string.Empty;
         Prompt = default;
         CacheSalt = default;

@@ -15,8 +15,6 @@ public sealed class EndpointPickerTests : IAsyncLifetime
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(10);
 
-    /// <summary>Long enough for the 50 ms scraper to see new simulator values several times over.</summary>
-    private static readonly TimeSpan s_metricsSettle = TimeSpan.FromMilliseconds(400);
 
     private SimulatorFarm _farm = null!;
 
@@ -78,7 +76,7 @@ public sealed class EndpointPickerTests : IAsyncLifetime
         _farm[2].Overrides = new MetricsOverrides { Waiting = 20 };
         await using var server = await StartPickerAsync();
         using var client = new EnvoyExtProcClient(server.ExtProcAddress);
-        await Task.Delay(s_metricsSettle);
+        await MetricsSettledAsync();
 
         for (var i = 0; i < 10; i++)
         {
@@ -94,7 +92,7 @@ public sealed class EndpointPickerTests : IAsyncLifetime
         _farm[2].Overrides = new MetricsOverrides { KvCacheUsage = 0.05 };
         await using var server = await StartPickerAsync();
         using var client = new EnvoyExtProcClient(server.ExtProcAddress);
-        await Task.Delay(s_metricsSettle);
+        await MetricsSettledAsync();
 
         for (var i = 0; i < 10; i++)
         {
@@ -107,7 +105,7 @@ public sealed class EndpointPickerTests : IAsyncLifetime
     {
         await using var server = await StartPickerAsync();
         using var client = new EnvoyExtProcClient(server.ExtProcAddress);
-        await Task.Delay(s_metricsSettle);
+        await MetricsSettledAsync();
         var prompt = string.Concat(Enumerable.Repeat("The quick brown fox jumps over the lazy dog. ", 100));
 
         var first = await PickAsync(client, Chat(prompt));
@@ -137,7 +135,7 @@ public sealed class EndpointPickerTests : IAsyncLifetime
               - pluginRef: max-score-picker
             """);
         using var client = new EnvoyExtProcClient(server.ExtProcAddress);
-        await Task.Delay(s_metricsSettle);
+        await MetricsSettledAsync();
 
         for (var i = 0; i < 5; i++)
         {
@@ -150,7 +148,7 @@ public sealed class EndpointPickerTests : IAsyncLifetime
     {
         await using var server = await StartPickerAsync();
         using var client = new EnvoyExtProcClient(server.ExtProcAddress);
-        await Task.Delay(s_metricsSettle);
+        await MetricsSettledAsync();
 
         for (var i = 0; i < 5; i++)
         {
@@ -159,6 +157,34 @@ public sealed class EndpointPickerTests : IAsyncLifetime
 
         var rejected = await RejectedAsync(client, Chat(Unique()), metadata: SubsetHint("10.9.9.9:1"));
         Assert.Equal(503, (int)rejected.Status.Code);
+    }
+
+    [Fact]
+    public async Task Buffered_PickRidesOnTheBodyReply()
+    {
+        await using var server = await StartPickerAsync();
+        using var client = new EnvoyExtProcClient(server.ExtProcAddress);
+        var headers = ExtProcMessages.RequestHeaders(requestBodyMode: BodySendMode.Buffered, responseBodyMode: BodySendMode.Buffered);
+
+        var result = await client.RunBufferedAsync(headers, Chat(Unique()), timeout: s_timeout);
+
+        Assert.True(result.Status.IsOk, result.Status.ToString());
+        var reply = result.RequestBody!.RequestBody.Response;
+        Assert.True(reply.ClearRouteCache);
+        Assert.Null(reply.BodyMutation);
+        var destination = reply.HeaderMutation.SetHeaders.Single(h => h.Header.Key == "x-gateway-destination-endpoint").Header.RawValue.ToStringUtf8();
+        Assert.Contains(destination, _farm.Servers.Select(s => s.Address));
+    }
+
+    [Fact]
+    public async Task NoBody_PickedOnTheHeaders()
+    {
+        await using var server = await StartPickerAsync();
+        using var client = new EnvoyExtProcClient(server.ExtProcAddress);
+
+        var result = (await client.RunFullDuplexAsync(new FullDuplexPhase { Headers = ExtProcMessages.FullDuplexRequestHeaders(endOfStream: true) }, timeout: s_timeout)).EnsureValid();
+
+        Assert.Contains(Destination(result), _farm.Servers.Select(s => s.Address));
     }
 
     [Fact]
@@ -200,7 +226,7 @@ public sealed class EndpointPickerTests : IAsyncLifetime
 
         await using var server = await StartPickerAsync("--objective", "batch=-1", "--objective", "chat=5");
         using var client = new EnvoyExtProcClient(server.ExtProcAddress);
-        await Task.Delay(s_metricsSettle);
+        await MetricsSettledAsync();
 
         var shed = await RejectedAsync(client, Chat(Unique()), [new("x-gateway-inference-objective", "batch")]);
         Assert.Equal(429, (int)shed.Status.Code);
@@ -240,7 +266,7 @@ public sealed class EndpointPickerTests : IAsyncLifetime
               defaultRequestTTL: 20s
             """);
         using var client = new EnvoyExtProcClient(server.ExtProcAddress);
-        await Task.Delay(s_metricsSettle);
+        await MetricsSettledAsync();
 
         var queued = Enumerable.Range(0, 4).Select(i => client.RunFullDuplexAsync(
             Request(Chat(Unique()), i == 3 ? [new("x-gateway-inference-objective", "premium")] : null), timeout: TimeSpan.FromSeconds(30))).ToList();
@@ -274,7 +300,7 @@ public sealed class EndpointPickerTests : IAsyncLifetime
               defaultRequestTTL: 300ms
             """);
         using var client = new EnvoyExtProcClient(server.ExtProcAddress);
-        await Task.Delay(s_metricsSettle);
+        await MetricsSettledAsync();
 
         var rejected = await RejectedAsync(client, Chat(Unique()));
 
@@ -336,16 +362,35 @@ public sealed class EndpointPickerTests : IAsyncLifetime
         _farm[2].Overrides = new MetricsOverrides { Waiting = 5 };
         await using var server = await StartPickerAsync();
         using var client = new EnvoyExtProcClient(server.ExtProcAddress);
-        await Task.Delay(s_metricsSettle);
+        await MetricsSettledAsync();
         Assert.Equal(_farm[0].Address, await PickAsync(client, Chat(Unique())));
 
         await _farm[0].StopAsync();
-        await Task.Delay(s_metricsSettle);
+        await MetricsSettledAsync();
 
         for (var i = 0; i < 10; i++)
         {
             Assert.NotEqual(_farm[0].Address, await PickAsync(client, Chat(Unique())));
         }
+    }
+
+    /// <summary>
+    /// Waits until the picker has scraped every running simulator a few times since now (so it has
+    /// seen the values just set), however slow the machine: a fixed sleep would race a loaded CI box.
+    /// </summary>
+    private async Task MetricsSettledAsync()
+    {
+        var live = _farm.Servers.Where(s => !s.IsStopped).ToList();
+        var start = live.Select(s => s.MetricsRequests).ToList();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (live.Select((s, i) => s.MetricsRequests - start[i]).Any(n => n < 3))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the picker did not scrape the simulators within 20 s");
+            await Task.Delay(20);
+        }
+
+        // The last scrape's page has been read; give the scraper a moment to publish it.
+        await Task.Delay(100);
     }
 
     private static Metadata SubsetHint(params string[] endpoints)
