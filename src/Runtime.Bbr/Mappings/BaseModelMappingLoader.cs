@@ -84,25 +84,7 @@ public static class BaseModelMappingLoader
                     AddScalars(inline, adapters);
                     break;
                 case YamlScalarNode { Value: { } listText }:
-                    // ConfigMap data values are strings: the list is YAML inside the string.
-                    try
-                    {
-                        var inner = new YamlStream();
-                        inner.Load(new StringReader(listText));
-                        if (inner.Documents.Count > 0 && inner.Documents[0].RootNode is YamlSequenceNode parsed)
-                        {
-                            AddScalars(parsed, adapters);
-                        }
-                        else if (!string.IsNullOrWhiteSpace(listText))
-                        {
-                            errors.Add($"{where}: data.adapters must be a YAML list of adapter names");
-                        }
-                    }
-                    catch (YamlException ex)
-                    {
-                        errors.Add($"{where}: data.adapters is not valid YAML: {ex.Message}");
-                    }
-
+                    ParseAdapterList(listText, where, adapters, errors);
                     break;
                 default:
                     errors.Add($"{where}: data.adapters must be a YAML list of adapter names");
@@ -110,6 +92,56 @@ public static class BaseModelMappingLoader
             }
 
             groups.Add((baseModel.Trim(), adapters));
+        }
+    }
+
+    /// <summary>
+    /// One ConfigMap's group from its data (as the control plane holds ConfigMaps: string values).
+    /// Returns false and adds an error when <c>baseModel</c> is missing or <c>adapters</c> is not a YAML list.
+    /// </summary>
+    public static bool TryParseConfigMapData(IReadOnlyDictionary<string, string> data, string where, List<(string BaseModel, IReadOnlyList<string> Adapters)> groups, List<string> errors)
+    {
+        if (!data.TryGetValue("baseModel", out var baseModel) || string.IsNullOrWhiteSpace(baseModel))
+        {
+            errors.Add($"{where}: a bbr-managed ConfigMap needs data.baseModel");
+            return false;
+        }
+
+        var adapters = new List<string>();
+        var errorCount = errors.Count;
+        if (data.TryGetValue("adapters", out var listText))
+        {
+            ParseAdapterList(listText, where, adapters, errors);
+        }
+
+        if (errors.Count > errorCount)
+        {
+            return false;
+        }
+
+        groups.Add((baseModel.Trim(), adapters));
+        return true;
+    }
+
+    // ConfigMap data values are strings: the list is YAML inside the string.
+    private static void ParseAdapterList(string listText, string where, List<string> adapters, List<string> errors)
+    {
+        try
+        {
+            var inner = new YamlStream();
+            inner.Load(new StringReader(listText));
+            if (inner.Documents.Count > 0 && inner.Documents[0].RootNode is YamlSequenceNode parsed)
+            {
+                AddScalars(parsed, adapters);
+            }
+            else if (!string.IsNullOrWhiteSpace(listText))
+            {
+                errors.Add($"{where}: data.adapters must be a YAML list of adapter names");
+            }
+        }
+        catch (YamlException ex)
+        {
+            errors.Add($"{where}: data.adapters is not valid YAML: {ex.Message}");
         }
     }
 

@@ -5,7 +5,8 @@ namespace Runtime.Bbr.Mappings;
 /// <summary>
 /// The current mappings, reloaded when the directory changes. Polls a cheap stamp (names, sizes,
 /// write times) so atomic renames and Kubernetes ConfigMap <c>..data</c> symlink swaps are both
-/// seen; a reload with errors keeps the last good mappings.
+/// seen; a reload with errors keeps the last good mappings. With the control plane, its reconcile
+/// loop publishes them instead.
 /// </summary>
 public sealed partial class BaseModelMappingSource : IDisposable
 {
@@ -32,6 +33,9 @@ public sealed partial class BaseModelMappingSource : IDisposable
     }
 
     public BaseModelMappings Current => Volatile.Read(ref _current);
+
+    /// <summary>Replaces the mappings (the control plane, which owns the ConfigMaps in that mode).</summary>
+    public void Publish(BaseModelMappings mappings) => Volatile.Write(ref _current, mappings);
 
     /// <summary>Errors of the last load attempt (empty when it was good).</summary>
     public IReadOnlyList<string> LastErrors { get; private set; } = [];

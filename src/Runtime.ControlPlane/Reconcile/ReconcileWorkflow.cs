@@ -12,12 +12,20 @@ public sealed record ReconcileRound(long Number, WorldSnapshot Previous, WorldSn
 
 /// <summary>
 /// A reconcile function that runs only when the round has an event of one of its kinds (every
-/// kind when <paramref name="Kinds"/> is empty), on the first round, and again after it failed.
+/// kind when <paramref name="Kinds"/> is empty), on the first round, and again after it threw.
+/// It returns a problem with the world to report (bad content: not retried) or null.
 /// </summary>
-public sealed record Subscription(string Name, IReadOnlySet<ResourceKind> Kinds, Action<ReconcileRound> Task)
+public sealed record Subscription(string Name, IReadOnlySet<ResourceKind> Kinds, Func<ReconcileRound, string?> Task)
 {
-    public static Subscription On(string name, Action<ReconcileRound> task, params ResourceKind[] kinds) =>
+    public static Subscription On(string name, Func<ReconcileRound, string?> task, params ResourceKind[] kinds) =>
         new(name, kinds.ToHashSet(), task);
+
+    public static Subscription On(string name, Action<ReconcileRound> task, params ResourceKind[] kinds) =>
+        new(name, kinds.ToHashSet(), round =>
+        {
+            task(round);
+            return null;
+        });
 
     public bool Matches(ReconcileRound round) => round.IsFirst || Kinds.Count == 0 || round.Touches(Kinds);
 }
@@ -61,7 +69,10 @@ public sealed class ReconcileWorkflow
             ran.Add(task.Name);
             try
             {
-                task.Task(round);
+                if (task.Task(round) is { } taskProblem)
+                {
+                    errors.Add($"{task.Name}: {taskProblem}");
+                }
             }
 #pragma warning disable CA1031 // A reconcile function's failure must not stop the loop; it is reported and retried.
             catch (Exception ex)

@@ -104,7 +104,7 @@ public sealed class WorldCache
                 var existing = world.Kind(kind);
                 if (!SameContent(existing, wanted))
                 {
-                    world = world.With(kind, wanted.ToImmutableDictionary());
+                    world = world.With(kind, wanted.ToImmutableDictionary(), _current.Generation + 1);
                     changed = true;
                 }
             }
@@ -124,7 +124,7 @@ public sealed class WorldCache
                 return false;
             }
 
-            return Commit(_current.With(resource.Kind, existing.SetItem(resource.Key, resource)));
+            return Commit(_current.With(resource.Kind, existing.SetItem(resource.Key, resource), _current.Generation + 1));
         }
     }
 
@@ -134,7 +134,7 @@ public sealed class WorldCache
         lock (_lock)
         {
             var existing = _current.Kind(key.Kind);
-            return existing.ContainsKey(key) && Commit(_current.With(key.Kind, existing.Remove(key)));
+            return existing.ContainsKey(key) && Commit(_current.With(key.Kind, existing.Remove(key), _current.Generation + 1));
         }
     }
 

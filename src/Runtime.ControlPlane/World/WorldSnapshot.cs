@@ -52,6 +52,6 @@ public sealed class WorldSnapshot
     internal ImmutableDictionary<ResourceKey, Resource> Kind(ResourceKind kind) =>
         _byKind.TryGetValue(kind, out var resources) ? resources : s_none;
 
-    internal WorldSnapshot With(ResourceKind kind, ImmutableDictionary<ResourceKey, Resource> resources) =>
-        new(resources.Count == 0 ? _byKind.Remove(kind) : _byKind.SetItem(kind, resources), Generation + 1);
+    internal WorldSnapshot With(ResourceKind kind, ImmutableDictionary<ResourceKey, Resource> resources, long generation) =>
+        new(resources.Count == 0 ? _byKind.Remove(kind) : _byKind.SetItem(kind, resources), generation);
 }

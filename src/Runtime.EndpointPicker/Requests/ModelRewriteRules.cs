@@ -5,15 +5,18 @@ public readonly record struct ModelRewriteTarget(string Model, int Weight);
 
 /// <summary>
 /// InferenceModelRewrite rules: an exact model name → weighted targets (traffic splitting, e.g.
-/// a canary adapter). Replaced whole by its source; read without a lock.
+/// a canary adapter), and optionally a fallback for every model no exact rule matches (a rule
+/// with no matches). Replaced whole by its source; read without a lock.
 /// </summary>
 public sealed class ModelRewriteRules
 {
-    private Dictionary<string, Rule> _rules = new(StringComparer.Ordinal);
+    private RuleSet _rules = new(new Dictionary<string, Rule>(StringComparer.Ordinal), null);
 
-    public int Count => Volatile.Read(ref _rules).Count;
+    public int Count => Volatile.Read(ref _rules).Exact.Count;
 
-    public void Publish(IReadOnlyDictionary<string, IReadOnlyList<ModelRewriteTarget>> rules)
+    public bool HasFallback => Volatile.Read(ref _rules).Fallback is not null;
+
+    public void Publish(IReadOnlyDictionary<string, IReadOnlyList<ModelRewriteTarget>> rules, IReadOnlyList<ModelRewriteTarget>? fallback = null)
     {
         var next = new Dictionary<string, Rule>(StringComparer.Ordinal);
         foreach (var (model, targets) in rules)
@@ -21,15 +24,16 @@ public sealed class ModelRewriteRules
             next[model] = new Rule([.. targets]);
         }
 
-        Volatile.Write(ref _rules, next);
+        Volatile.Write(ref _rules, new RuleSet(next, fallback is { Count: > 0 } ? new Rule([.. fallback]) : null));
     }
 
-    /// <summary>The target for <paramref name="model"/>, chosen by weight; false when no rule matches.</summary>
+    /// <summary>The target for <paramref name="model"/>, chosen by weight; false when no rule (nor fallback) matches.</summary>
     public bool TryRewrite(string model, out string target)
     {
-        if (Volatile.Read(ref _rules).TryGetValue(model, out var rule))
+        var rules = Volatile.Read(ref _rules);
+        if ((rules.Exact.TryGetValue(model, out var rule) ? rule : rules.Fallback) is { } matched)
         {
-            target = rule.Pick();
+            target = matched.Pick();
             return true;
         }
 
@@ -89,6 +93,8 @@ public sealed class ModelRewriteRules
 
         return errors.Count == 0;
     }
+
+    private sealed record RuleSet(Dictionary<string, Rule> Exact, Rule? Fallback);
 
     private sealed class Rule(ModelRewriteTarget[] targets)
     {

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Runtime.Bbr.Mappings;
 using Runtime.Configuration.Loading;
 using Runtime.EndpointPicker;
 using Runtime.EndpointPicker.Admission;
@@ -6,6 +7,7 @@ using Runtime.EndpointPicker.Requests;
 using Runtime.Endpoints;
 using Runtime.FlowControl;
 using Runtime.FlowControl.Plugins;
+using Runtime.Host.ControlPlane;
 using Runtime.ModelMetrics.Mapping;
 using Runtime.ModelMetrics.Plugins;
 using Runtime.ModelMetrics.Scraping;
@@ -22,7 +24,7 @@ namespace Runtime.Host.Serve;
 
 /// <summary>
 /// Composes the endpoint picker from a validated configuration and the serve flags: the endpoint
-/// store (static endpoints for now), the configured plugins, the scheduler and saturation detector,
+/// store (static endpoints, or the control plane's), the configured plugins, the scheduler and saturation detector,
 /// flow control when its gate is on, the metrics scraper (reading only what the plugins use),
 /// objectives and model rewrites, and the ext_proc processor that ties them together.
 /// </summary>
@@ -33,9 +35,10 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
     private readonly StaticEndpointFile? _endpointFile;
     private readonly ITimer? _capacityTicker;
 
-    private EndpointPickerHost(EndpointPickerProcessor processor, EndpointMetricsScraper scraper, FlowController? flowControl, StaticEndpointFile? endpointFile, EndpointPickerMetrics metrics, TimeSpan interval)
+    private EndpointPickerHost(EndpointPickerProcessor processor, EndpointMetricsScraper scraper, FlowController? flowControl, StaticEndpointFile? endpointFile, ControlPlaneHost? controlPlane, EndpointPickerMetrics metrics, TimeSpan interval)
     {
         Processor = processor;
+        ControlPlane = controlPlane;
         _scraper = scraper;
         FlowControl = flowControl;
         _endpointFile = endpointFile;
@@ -53,8 +56,14 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
 
     public EndpointPickerMetrics Metrics { get; }
 
+    /// <summary>The control plane when a pool, selector or manifests directory was given; null with static endpoints.</summary>
+    public ControlPlaneHost? ControlPlane { get; }
+
+    /// <summary>Readiness to report: the control plane's, or null (always ready) with static endpoints.</summary>
+    public ReadinessGate? Readiness => ControlPlane?.Readiness;
+
     /// <summary>Builds everything or returns every problem (and nothing is left running).</summary>
-    public static EndpointPickerHost? TryCreate(ServeOptions options, PluginRegistry registry, ConfigLoadResult loaded, ILoggerFactory loggers, List<string> errors)
+    public static EndpointPickerHost? TryCreate(ServeOptions options, PluginRegistry registry, ConfigLoadResult loaded, BaseModelMappingSource? baseModels, ILoggerFactory loggers, List<string> errors)
     {
         var logger = loggers.CreateLogger("Runtime.EndpointPicker");
         var config = loaded.Config!;
@@ -127,6 +136,17 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
             return null;
         }
 
+        ControlPlaneHost? controlPlane = null;
+        if (options.UsesControlPlane)
+        {
+            var targets = new DataPlaneTargets(store, objectives, rewrites) { FlowControl = flowControl, BaseModels = baseModels };
+            controlPlane = ControlPlaneHost.TryCreate(options, targets, loggers, errors);
+            if (controlPlane is null)
+            {
+                return null;
+            }
+        }
+
         var source = plugins.Values.OfType<MetricsDataSourcePlugin>().FirstOrDefault()?.Parameters
             ?? new MetricsDataSourceParameters(options.MetricsScheme, options.MetricsPath, options.MetricsInsecureSkipVerify);
         var mappings = plugins.Values.OfType<ModelServerMetricsPlugin>().FirstOrDefault()?.Mappings ?? ModelServerMetricsMappings.BuiltIn;
@@ -140,16 +160,25 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
             StalenessThreshold = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(200).Ticks, options.RefreshMetricsInterval.Ticks * 4)),
         };
         Log.Composed(logger, store.Current.Count, kinds.ToString(), flowControl is null ? "off (legacy shedding)" : "on", objectives.Current.Count, rewrites.Count);
-        return new EndpointPickerHost(new EndpointPickerProcessor(context), scraper, flowControl, endpointFile, metrics, options.RefreshMetricsInterval);
+        return new EndpointPickerHost(new EndpointPickerProcessor(context), scraper, flowControl, endpointFile, controlPlane, metrics, options.RefreshMetricsInterval);
     }
 
-    public void Start() => _scraper.Start(_stopping.Token);
+    public void Start()
+    {
+        ControlPlane?.Start();
+        _scraper.Start(_stopping.Token);
+    }
 
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
         _capacityTicker?.Dispose();
         _endpointFile?.Dispose();
+        if (ControlPlane is not null)
+        {
+            await ControlPlane.DisposeAsync().ConfigureAwait(false);
+        }
+
         await _scraper.DisposeAsync().ConfigureAwait(false);
         if (FlowControl is not null)
         {

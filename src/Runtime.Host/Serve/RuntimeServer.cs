@@ -43,7 +43,8 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
     public static RuntimeServer Create(ServeOptions options, IExtProcProcessor processor) =>
         Create(options, [new ExtProcListener(processor, options.GrpcPort, options.GrpcHealthPort, options.DefaultRequestBodyMode, options.DefaultResponseBodyMode)]);
 
-    public static RuntimeServer Create(ServeOptions options, IReadOnlyList<ExtProcListener> services)
+    /// <summary>Serves the listeners; with <paramref name="readiness"/>, every service but liveness reports SERVING only while it is ready.</summary>
+    public static RuntimeServer Create(ServeOptions options, IReadOnlyList<ExtProcListener> services, ReadinessGate? readiness = null)
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore();
@@ -84,7 +85,26 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
         var logger = app.Services.GetRequiredService<ILogger<RuntimeServer>>();
         app.Lifetime.ApplicationStarted.Register(() =>
         {
-            health.SetAll(ServingStatus.Serving);
+            if (readiness is null)
+            {
+                health.SetAll(ServingStatus.Serving);
+            }
+            else
+            {
+                health.Set(HealthStatusRegistry.Liveness, ServingStatus.Serving);
+                void Apply()
+                {
+                    var status = readiness.IsReady ? ServingStatus.Serving : ServingStatus.NotServing;
+                    foreach (var name in (string[])["", HealthStatusRegistry.ExtProcService, HealthStatusRegistry.Readiness])
+                    {
+                        health.Set(name, status);
+                    }
+                }
+
+                readiness.Changed += Apply;
+                Apply();
+            }
+
             var startup = DateTime.Now - Process.GetCurrentProcess().StartTime;
             foreach (var service in services)
             {

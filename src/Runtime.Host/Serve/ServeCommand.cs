@@ -16,8 +16,7 @@ internal static class ServeCommand
     /// <summary>Go endpoint picker flags that later capabilities will act on; accepted now so its container args work.</summary>
     private static readonly string[] s_compatibilityFlags =
     [
-        "pool-name", "pool-namespace", "pool-group",
-        "endpoint-selector", "endpoint-target-ports", "model-server-metrics-port", "ha-enable-leader-election",
+        "model-server-metrics-port", "ha-enable-leader-election",
         "enable-pprof", "tracing", "kube-api-qps", "kube-api-burst", "total-queued-requests-metric",
         "total-running-requests-metric", "kv-cache-usage-percentage-metric", "lora-info-metric", "cache-info-metric",
         "metrics-endpoint-auth", "zap-log-level", "zap-encoder", "zap-devel", "zap-stacktrace-level", "zap-time-encoding",
@@ -59,7 +58,9 @@ internal static class ServeCommand
         }
 
         var problems = new List<string>();
-        var picker = EndpointPickerHost.TryCreate(options, plugins.Registry, config, loggers, problems);
+        using var bbrMetrics = new BbrMetrics();
+        using var bbrMappings = new BaseModelMappingSource(BaseModelMappings.Empty);
+        var picker = EndpointPickerHost.TryCreate(options, plugins.Registry, config, options.BbrGrpcPort > 0 ? bbrMappings : null, loggers, problems);
         if (picker is null)
         {
             foreach (var problem in problems)
@@ -76,8 +77,6 @@ internal static class ServeCommand
         {
             new(picker.Processor, options.GrpcPort, options.GrpcHealthPort, options.DefaultRequestBodyMode, options.DefaultResponseBodyMode),
         };
-        using var bbrMetrics = new BbrMetrics();
-        using var bbrMappings = new BaseModelMappingSource(BaseModelMappings.Empty);
         if (options.BbrGrpcPort > 0)
         {
             // The body-based router with its default chain, as the Go project deploys it next to the picker.
@@ -85,15 +84,15 @@ internal static class ServeCommand
             listeners.Add(new(bbr, options.BbrGrpcPort, options.BbrGrpcHealthPort, BodySendMode.FullDuplexStreamed, BodySendMode.FullDuplexStreamed));
         }
 
-        return await ServeAsync(options, listeners, picker.Start).ConfigureAwait(false);
+        return await ServeAsync(options, listeners, picker.Start, picker.Readiness).ConfigureAwait(false);
     }
 
-    private static async Task<int> ServeAsync(ServeOptions options, IReadOnlyList<RuntimeServer.ExtProcListener> listeners, Action? start)
+    private static async Task<int> ServeAsync(ServeOptions options, IReadOnlyList<RuntimeServer.ExtProcListener> listeners, Action? start, ReadinessGate? readiness = null)
     {
         RuntimeServer server;
         try
         {
-            server = RuntimeServer.Create(options, listeners);
+            server = RuntimeServer.Create(options, listeners, readiness);
         }
         catch (InvalidOperationException ex)
         {
@@ -142,6 +141,14 @@ internal static class ServeCommand
         flags.Bool("model-server-metrics-https-insecure-skip-verify", o.MetricsInsecureSkipVerify, "Skip TLS verification when scraping over https", v => o = o with { MetricsInsecureSkipVerify = v });
         flags.Int("bbr-grpc-port", o.BbrGrpcPort, "Port of the body-based router served alongside the endpoint picker (0: off)", v => o = o with { BbrGrpcPort = v });
         flags.Int("bbr-grpc-health-port", o.BbrGrpcHealthPort, "gRPC health port of the body-based router", v => o = o with { BbrGrpcHealthPort = v });
+        flags.String("pool-name", string.Empty, "Name of the InferencePool this endpoint picker is associated with", v => o = o with { PoolName = v });
+        flags.String("pool-namespace", string.Empty, "Namespace of the InferencePool (default: $NAMESPACE, else \"default\")", v => o = o with { PoolNamespace = v });
+        flags.String("pool-group", o.PoolGroup, "API group of the InferencePool", v => o = o with { PoolGroup = v });
+        flags.String("endpoint-selector", string.Empty, "Standalone mode without an InferencePool: label selector of the model-server pods (a=b,c=d)", v => o = o with { EndpointSelector = v });
+        flags.String("endpoint-target-ports", string.Empty, "Standalone mode: comma-separated target ports of the model-server pods", v => o = o with { EndpointTargetPorts = v });
+        flags.String("manifests-dir", string.Empty, "Read InferencePools, objectives, rewrites, pods and ConfigMaps from this directory of YAML manifests instead of the Kubernetes API", v => o = o with { ManifestsDir = v });
+        flags.String("kubeconfig", string.Empty, "Kubeconfig to reach the API server from outside a cluster (default: in-cluster, then $KUBECONFIG)", v => o = o with { Kubeconfig = v });
+        flags.Duration("kube-relist-interval", TimeSpan.Zero, "0 watches the Kubernetes API; a positive interval re-lists every kind that often instead (state-reconciler mode)", v => o = o with { KubeRelistInterval = v });
         foreach (var name in s_compatibilityFlags)
         {
             flags.String(name, string.Empty, "Accepted for compatibility with the Go endpoint picker; no effect yet", _ => { });
@@ -167,6 +174,26 @@ internal static class ServeCommand
         if (o.MetricsScheme is not ("http" or "https"))
         {
             errorList.Add($"--model-server-metrics-scheme must be http or https, got \"{o.MetricsScheme}\"");
+        }
+
+        if (o.UsesControlPlane && (!string.IsNullOrEmpty(o.Endpoints) || !string.IsNullOrEmpty(o.EndpointsFile)))
+        {
+            errorList.Add("--endpoints and --endpoints-file are static endpoint lists; they cannot be combined with --pool-name, --endpoint-selector or --manifests-dir");
+        }
+
+        if (!string.IsNullOrEmpty(o.PoolName) && !string.IsNullOrEmpty(o.EndpointSelector))
+        {
+            errorList.Add("--pool-name and --endpoint-selector are exclusive: pick the InferencePool or standalone mode");
+        }
+
+        if (!string.IsNullOrEmpty(o.EndpointSelector) != !string.IsNullOrEmpty(o.EndpointTargetPorts))
+        {
+            errorList.Add("--endpoint-selector and --endpoint-target-ports go together");
+        }
+
+        if (!string.IsNullOrEmpty(o.ManifestsDir) && string.IsNullOrEmpty(o.PoolName) && string.IsNullOrEmpty(o.EndpointSelector))
+        {
+            errorList.Add("--manifests-dir needs --pool-name (or --endpoint-selector with --endpoint-target-ports) to know which pool to serve");
         }
 
         options = o with

@@ -64,6 +64,31 @@ internal sealed record ServeOptions
 
     public int BbrGrpcHealthPort { get; init; } = 9005;
 
+    /// <summary>The InferencePool this picker serves (<c>--pool-name</c>); with it the control plane owns endpoints, objectives and rewrites.</summary>
+    public string? PoolName { get; init; }
+
+    /// <summary><c>--pool-namespace</c>; empty → $NAMESPACE → "default", as the Go binary does.</summary>
+    public string? PoolNamespace { get; init; }
+
+    public string PoolGroup { get; init; } = "inference.networking.k8s.io";
+
+    /// <summary>Standalone mode without CRDs (<c>--endpoint-selector</c>, <c>--endpoint-target-ports</c>): pods matching these labels.</summary>
+    public string? EndpointSelector { get; init; }
+
+    public string? EndpointTargetPorts { get; init; }
+
+    /// <summary>A directory of YAML manifests to read the world from instead of the Kubernetes API (<c>--manifests-dir</c>, for the edge).</summary>
+    public string? ManifestsDir { get; init; }
+
+    /// <summary>Kubeconfig for running outside a cluster (<c>--kubeconfig</c>); in-cluster config otherwise.</summary>
+    public string? Kubeconfig { get; init; }
+
+    /// <summary>Zero: watch each kind incrementally; positive: re-list every kind at this interval instead (<c>--kube-relist-interval</c>).</summary>
+    public TimeSpan KubeRelistInterval { get; init; }
+
+    /// <summary>True when a control-plane source (Kubernetes or manifests) owns the endpoints.</summary>
+    public bool UsesControlPlane => !string.IsNullOrEmpty(PoolName) || !string.IsNullOrEmpty(EndpointSelector) || !string.IsNullOrEmpty(ManifestsDir);
+
     /// <summary>Go endpoint picker flags this build accepts for compatibility but does not act on yet.</summary>
     public IReadOnlyList<string> AcceptedButUnused { get; init; } = [];
 }

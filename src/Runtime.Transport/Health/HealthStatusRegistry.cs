@@ -44,8 +44,14 @@ public sealed class HealthStatusRegistry
 
     public bool IsKnown(string service) => _statuses.ContainsKey(service);
 
+    /// <summary>Sets one service's status; ignored after <see cref="ShutDown"/>, which is final.</summary>
     public void Set(string service, ServingStatus status)
     {
+        if (IsShutDown)
+        {
+            return;
+        }
+
         _statuses[service] = status;
         Signal();
     }

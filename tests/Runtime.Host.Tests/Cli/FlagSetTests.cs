@@ -45,8 +45,21 @@ public class FlagSetTests
     [Fact]
     public void TryParse_GoEndpointPickerFlagsNotYetUsed_AcceptedAndListed()
     {
-        Assert.True(ServeCommand.TryParse(["--pool-name", "vllm-llama3", "--pool-namespace=default"], out var options, out _, out _));
-        Assert.Equal(["pool-name", "pool-namespace"], options.AcceptedButUnused);
+        Assert.True(ServeCommand.TryParse(["--pool-name", "vllm-llama3", "--pool-namespace=default", "--ha-enable-leader-election"], out var options, out _, out _));
+        Assert.Equal("vllm-llama3", options.PoolName);
+        Assert.Equal("default", options.PoolNamespace);
+        Assert.Equal(["ha-enable-leader-election"], options.AcceptedButUnused);
+    }
+
+    [Theory]
+    [InlineData("--pool-name=p", "--endpoints=10.0.0.1:8000", "static endpoint lists")]
+    [InlineData("--pool-name=p", "--endpoint-selector=app=x", "exclusive")]
+    [InlineData("--endpoint-selector=app=x", "--v=1", "go together")]
+    [InlineData("--manifests-dir=/tmp/x", "--v=1", "needs --pool-name")]
+    public void TryParse_ConflictingControlPlaneFlags_Rejected(string first, string second, string expected)
+    {
+        Assert.False(ServeCommand.TryParse([first, second], out _, out var errors, out _));
+        Assert.Contains(errors, e => e.Contains(expected, StringComparison.Ordinal));
     }
 
     [Theory]
