@@ -49,6 +49,22 @@ public sealed class RequestRulesTests
         Assert.Equal("unmatched", same);
     }
 
+    [Fact]
+    public void Rewrites_FallbackTakesEveryModelNoExactRuleMatched()
+    {
+        var rules = new ModelRewriteRules();
+        rules.Publish(new Dictionary<string, IReadOnlyList<ModelRewriteTarget>> { ["chat"] = [new("chat-v2", 1)] }, [new("default-model", 1)]);
+
+        Assert.True(rules.HasFallback);
+        Assert.True(rules.TryRewrite("chat", out var exact));
+        Assert.Equal("chat-v2", exact);
+        Assert.True(rules.TryRewrite("unknown", out var fallback));
+        Assert.Equal("default-model", fallback);
+
+        rules.Publish(new Dictionary<string, IReadOnlyList<ModelRewriteTarget>>());
+        Assert.False(rules.TryRewrite("unknown", out _));
+    }
+
     [Theory]
     [InlineData("chat")]
     [InlineData("chat=")]

@@ -92,6 +92,49 @@ public sealed class BaseModelMappingSourceTests : IDisposable
         Assert.Contains(source.LastErrors, e => e.Contains("c.yaml", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("- sql-lora\n- chat-lora\n", true, 2)]
+    [InlineData("[sql-lora, chat-lora]", true, 2)]
+    [InlineData("", true, 0)]
+    [InlineData("not: a list", false, 0)]
+    [InlineData("- [unclosed", false, 0)]
+    public void TryParseConfigMapData_AdapterListsAsControlPlaneHoldsThem(string adapters, bool valid, int count)
+    {
+        var groups = new List<(string BaseModel, IReadOnlyList<string> Adapters)>();
+        var errors = new List<string>();
+        var data = new Dictionary<string, string> { ["baseModel"] = " meta/llama ", ["adapters"] = adapters };
+
+        Assert.Equal(valid, BaseModelMappingLoader.TryParseConfigMapData(data, "ConfigMap ns/m", groups, errors));
+
+        if (valid)
+        {
+            Assert.Equal("meta/llama", groups[0].BaseModel);
+            Assert.Equal(count, groups[0].Adapters.Count);
+        }
+        else
+        {
+            Assert.StartsWith("ConfigMap ns/m: data.adapters", errors[0], StringComparison.Ordinal);
+            Assert.Empty(groups);
+        }
+    }
+
+    [Fact]
+    public void TryParseConfigMapData_MissingBaseModel_Error()
+    {
+        var errors = new List<string>();
+        Assert.False(BaseModelMappingLoader.TryParseConfigMapData(new Dictionary<string, string> { ["adapters"] = "- a" }, "cm", [], errors));
+        Assert.Equal("cm: a bbr-managed ConfigMap needs data.baseModel", errors[0]);
+    }
+
+    [Fact]
+    public void Publish_ReplacesFixedMappings()
+    {
+        using var source = new BaseModelMappingSource(BaseModelMappings.Empty);
+        source.Publish(BaseModelMappings.FromGroups([("base", ["lora"])]));
+        Assert.True(source.Current.TryGetBaseModel("lora", out var baseModel));
+        Assert.Equal("base", baseModel);
+    }
+
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "rename", SetLastError = true)]
     private static extern int Rename(string oldPath, string newPath);
 

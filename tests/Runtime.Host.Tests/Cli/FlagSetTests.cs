@@ -45,10 +45,10 @@ public class FlagSetTests
     [Fact]
     public void TryParse_GoEndpointPickerFlagsNotYetUsed_AcceptedAndListed()
     {
-        Assert.True(ServeCommand.TryParse(["--pool-name", "vllm-llama3", "--pool-namespace=default", "--ha-enable-leader-election"], out var options, out _, out _));
+        Assert.True(ServeCommand.TryParse(["--pool-name", "vllm-llama3", "--pool-namespace=default", "--enable-pprof=true"], out var options, out _, out _));
         Assert.Equal("vllm-llama3", options.PoolName);
         Assert.Equal("default", options.PoolNamespace);
-        Assert.Equal(["ha-enable-leader-election"], options.AcceptedButUnused);
+        Assert.Equal(["enable-pprof"], options.AcceptedButUnused);
     }
 
     [Theory]
