@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using System.Collections.Immutable;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using Runtime.ControlPlane.Kubernetes.Access;
 using Runtime.ControlPlane.World;
@@ -45,9 +45,10 @@ internal sealed class SourceHarness : IAsyncDisposable
     public static async Task<SourceHarness> StartAsync(
         KubernetesSourceOptions? options = null,
         Action<FakeKubeApiServer>? seed = null,
-        Func<Uri, KubernetesAccess>? access = null)
+        Func<Uri, KubernetesAccess>? access = null,
+        X509Certificate2? certificate = null)
     {
-        var server = await FakeKubeApiServer.StartAsync();
+        var server = await FakeKubeApiServer.StartAsync(certificate);
         seed?.Invoke(server);
         var world = new WorldCache();
         var log = new ListLogger();

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -87,13 +88,21 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
         }
     }
 
-    public static async Task<FakeKubeApiServer> StartAsync()
+    /// <summary>Starts on a free loopback port; over TLS when <paramref name="certificate"/> (with its key) is given.</summary>
+    public static async Task<FakeKubeApiServer> StartAsync(X509Certificate2? certificate = null)
     {
         var server = new FakeKubeApiServer();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(options =>
-            options.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http1));
+            options.Listen(IPAddress.Loopback, 0, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1;
+                if (certificate is not null)
+                {
+                    listen.UseHttps(certificate);
+                }
+            }));
         var app = builder.Build();
         app.Run(server.HandleAsync);
         await app.StartAsync().ConfigureAwait(false);
