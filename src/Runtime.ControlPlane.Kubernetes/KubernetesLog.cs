@@ -1,0 +1,29 @@
+using Microsoft.Extensions.Logging;
+using Runtime.ControlPlane.World;
+
+namespace Runtime.ControlPlane.Kubernetes;
+
+/// <summary>Log lines of the Kubernetes source (event ids 5100–5199).</summary>
+internal static partial class KubernetesLog
+{
+    [LoggerMessage(5101, LogLevel.Information, "Listed {Count} {Kind} objects in {Pages} pages at resourceVersion {ResourceVersion}")]
+    public static partial void Listed(ILogger logger, int count, ResourceKind kind, int pages, string resourceVersion);
+
+    [LoggerMessage(5102, LogLevel.Debug, "Watching {Kind} from resourceVersion {ResourceVersion}")]
+    public static partial void Watching(ILogger logger, ResourceKind kind, string resourceVersion);
+
+    [LoggerMessage(5103, LogLevel.Debug, "The {Kind} watch closed at resourceVersion {ResourceVersion} after {Events} events; watching again")]
+    public static partial void WatchClosed(ILogger logger, ResourceKind kind, string resourceVersion, int events);
+
+    [LoggerMessage(5104, LogLevel.Information, "The {Kind} watch expired (410 Gone) at resourceVersion {ResourceVersion}; listing again")]
+    public static partial void WatchGone(ILogger logger, ResourceKind kind, string resourceVersion);
+
+    [LoggerMessage(5105, LogLevel.Warning, "Syncing {Kind} failed; retrying in {Delay}: {Error}")]
+    public static partial void SyncFailed(ILogger logger, ResourceKind kind, TimeSpan delay, string error);
+
+    [LoggerMessage(5106, LogLevel.Warning, "Skipped a malformed {Kind} object: {Error}")]
+    public static partial void SkippedObject(ILogger logger, ResourceKind kind, string error);
+
+    [LoggerMessage(5107, LogLevel.Debug, "{Kind} watch event {Type} for {Namespace}/{Name} at resourceVersion {ResourceVersion}")]
+    public static partial void Event(ILogger logger, ResourceKind kind, string type, string @namespace, string name, string resourceVersion);
+}

@@ -1,0 +1,132 @@
+using Runtime.ControlPlane.Kube;
+using Runtime.ControlPlane.Kubernetes.Api;
+using Runtime.ControlPlane.World;
+
+namespace Runtime.ControlPlane.Kubernetes;
+
+/// <summary>How a kind is kept in sync.</summary>
+public enum KubernetesSyncMode
+{
+    /// <summary>List once, then watch from the list's resourceVersion (re-list only when the watch expires).</summary>
+    Watch,
+
+    /// <summary>List every relist interval and replace the kind ("state reconciler" mode); no watch.</summary>
+    Relist,
+}
+
+/// <summary>One kind the source owns: how it syncs and which objects it selects.</summary>
+public sealed record KubernetesKindOptions(ResourceKind Kind)
+{
+    public KubernetesSyncMode Mode { get; init; } = KubernetesSyncMode.Watch;
+
+    /// <summary>A Kubernetes label selector (<c>app=vllm,tier!=cache</c>), passed to the server as is.</summary>
+    public string? LabelSelector { get; init; }
+
+    /// <summary>A Kubernetes field selector (<c>status.phase=Running</c>), passed to the server as is.</summary>
+    public string? FieldSelector { get; init; }
+
+    /// <summary>Overrides <see cref="KubernetesSourceOptions.RelistInterval"/> for this kind.</summary>
+    public TimeSpan? RelistInterval { get; init; }
+}
+
+/// <summary>Tuning of <see cref="KubernetesSource"/>.</summary>
+public sealed record KubernetesSourceOptions
+{
+    /// <summary>The kinds the endpoint picker needs: pools, objectives, rewrites and pods, all watched.</summary>
+    public static readonly IReadOnlyList<KubernetesKindOptions> DefaultKinds =
+    [
+        new(ResourceKind.InferencePool),
+        new(ResourceKind.InferenceObjective),
+        new(ResourceKind.InferenceModelRewrite),
+        new(ResourceKind.Pod),
+    ];
+
+    /// <summary>The namespace to list and watch in; null or empty watches all namespaces.</summary>
+    public string? Namespace { get; init; }
+
+    /// <summary>The InferencePool API group (<c>--pool-group</c>): k8s.io serves v1, x-k8s.io serves v1alpha2.</summary>
+    public string PoolGroup { get; init; } = ResourceDecoder.InferenceGroup;
+
+    public IReadOnlyList<KubernetesKindOptions> Kinds { get; init; } = DefaultKinds;
+
+    /// <summary>Objects per LIST page (<c>limit</c>).</summary>
+    public int PageSize { get; init; } = 500;
+
+    /// <summary>Asked of the server as <c>timeoutSeconds</c>; the watch then ends cleanly and resumes from its last resourceVersion.</summary>
+    public TimeSpan WatchTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Period of <see cref="KubernetesSyncMode.Relist"/> kinds.</summary>
+    public TimeSpan RelistInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    public TimeSpan InitialBackoff { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Each back-off delay is spread by ± this fraction so that many replicas do not retry in step.</summary>
+    public double BackoffJitter { get; init; } = 0.2;
+
+    /// <summary>The longest watch event line accepted.</summary>
+    public int MaxEventBytes { get; init; } = 16 * 1024 * 1024;
+
+    /// <summary>Every problem of these options (empty when they are valid).</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (PoolGroup is not (ResourceDecoder.InferenceGroup or ResourceDecoder.InferenceExperimentalGroup))
+        {
+            errors.Add($"PoolGroup: must be {ResourceDecoder.InferenceGroup} or {ResourceDecoder.InferenceExperimentalGroup}, not \"{PoolGroup}\"");
+        }
+
+        if (Kinds.Count == 0)
+        {
+            errors.Add("Kinds: at least one kind is needed");
+        }
+
+        foreach (var duplicate in Kinds.GroupBy(k => k.Kind).Where(g => g.Count() > 1))
+        {
+            errors.Add($"Kinds: {duplicate.Key} is listed more than once");
+        }
+
+        for (var i = 0; i < Kinds.Count; i++)
+        {
+            if (Kinds[i].RelistInterval is { } interval && interval <= TimeSpan.Zero)
+            {
+                errors.Add($"Kinds[{i}].RelistInterval: must be positive");
+            }
+        }
+
+        if (PageSize < 1)
+        {
+            errors.Add("PageSize: must be at least 1");
+        }
+
+        if (WatchTimeout < TimeSpan.FromSeconds(1))
+        {
+            errors.Add("WatchTimeout: must be at least one second");
+        }
+
+        if (RelistInterval <= TimeSpan.Zero)
+        {
+            errors.Add("RelistInterval: must be positive");
+        }
+
+        if (InitialBackoff <= TimeSpan.Zero || MaxBackoff < InitialBackoff)
+        {
+            errors.Add("InitialBackoff, MaxBackoff: need 0 < InitialBackoff <= MaxBackoff");
+        }
+
+        if (BackoffJitter is < 0 or >= 1)
+        {
+            errors.Add("BackoffJitter: must be in [0, 1)");
+        }
+
+        if (MaxEventBytes < 1024)
+        {
+            errors.Add("MaxEventBytes: must be at least 1024");
+        }
+
+        return errors;
+    }
+
+    internal string CollectionPath(ResourceKind kind) => KubernetesPaths.Collection(kind, Namespace, PoolGroup);
+}
