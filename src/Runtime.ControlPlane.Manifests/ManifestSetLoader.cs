@@ -33,14 +33,14 @@ public static partial class ManifestSetLoader
             string text;
             try
             {
-                if (!File.Exists(path))
-                {
-                    // A symlink whose target is gone (kubelet removes a key's link just after the ..data swap).
-                    context.Error(name, 0, "is a symlink to a file that does not exist");
-                    continue;
-                }
-
                 text = File.ReadAllText(path);
+            }
+            catch (Exception ex) when ((ex is FileNotFoundException or DirectoryNotFoundException) && new FileInfo(path).LinkTarget is not null)
+            {
+                // A symlink whose target is gone (kubelet removes a key's link just after the ..data swap);
+                // the link's removal changes the stamp again.
+                context.Error(name, 0, "is a symlink to a file that does not exist");
+                continue;
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
@@ -50,6 +50,14 @@ public static partial class ManifestSetLoader
             }
 
             files++;
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                // Far more often a write in progress (truncate, then write) than a file meant to be empty;
+                // taking it at its word would delete its resources until the write lands.
+                context.Error(name, 0, "is empty (still being written?); delete it or give it content");
+                continue;
+            }
+
             if (name.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
             {
                 LoadJson(context, name, text);

@@ -200,6 +200,21 @@ public sealed class ManifestSetLoaderTests
     }
 
     [Fact]
+    public void Load_EmptyFileOrDanglingSymlink_IsAnError()
+    {
+        using var dir = new TempDirectory();
+        dir.Write("pool.yaml", Pool);
+        dir.Write("truncated.yaml", "   \n");
+        File.CreateSymbolicLink(dir.File("gone.yaml"), "..data/gone.yaml");
+
+        var set = ManifestSetLoader.Load(dir.Path, "default");
+
+        Assert.Equal(
+            ["gone.yaml: is a symlink to a file that does not exist", "truncated.yaml: is empty (still being written?); delete it or give it content"],
+            set.Errors.Select(e => e.ToString()));
+    }
+
+    [Fact]
     public void Load_MissingDirectory_IsAnError()
     {
         var set = ManifestSetLoader.Load(Path.Combine(Path.GetTempPath(), "no-such-" + Guid.NewGuid().ToString("N")), "default");
