@@ -221,6 +221,28 @@ public sealed class ManifestDirectorySourceTests
     }
 
     [Fact]
+    public async Task Watcher_DirectoryThatNeverGoesQuiet_IsStillReloaded()
+    {
+        using var dir = new TempDirectory();
+        dir.Write("pool.yaml", Pool);
+        dir.Write("eps.yaml", EndpointList("eps", "10.0.0.1"));
+        var cache = new WorldCache();
+        using var source = NewSource(dir.Path, cache, new ManifestSourceOptions { Debounce = TimeSpan.FromMilliseconds(100), RescanInterval = TimeSpan.Zero });
+        source.Start();
+        var published = source.PublishCount;
+
+        // Writes every ~20 ms keep resetting the debounce; the cap (10 debounces) must still let a reload through.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (var i = 2; source.PublishCount == published && clock.Elapsed < TimeSpan.FromSeconds(15); i++)
+        {
+            dir.WriteAtomically("eps.yaml", EndpointList("eps", $"10.0.2.{i % 250}"));
+            await Task.Delay(20);
+        }
+
+        Assert.True(source.PublishCount > published, "a continuous stream of writes starved the reload");
+    }
+
+    [Fact]
     public async Task Start_MissingDirectory_ReportsErrorThenLoadsWhenCreated()
     {
         using var dir = new TempDirectory(create: false);
