@@ -15,6 +15,15 @@ public sealed record YamlJsonDocument(JsonDocument Json, SourceMap Positions) : 
 }
 
 /// <summary>
+/// One document of a multi-document YAML stream: where it starts, its JSON (null when it could not
+/// be converted; <see cref="Errors"/> says why) and the YAML position of every field path.
+/// </summary>
+public sealed record YamlStreamDocument(SourcePosition Start, JsonDocument? Json, SourceMap Positions, ValidationErrors Errors) : IDisposable
+{
+    public void Dispose() => Json?.Dispose();
+}
+
+/// <summary>
 /// Converts YAML to JSON through YamlDotNet's node model (its typed deserializer needs reflection
 /// and fails under native AOT). Untagged plain scalars are typed with the YAML 1.2 core schema
 /// (null, true/false, integers, floats); quoted scalars stay strings. This matches what the Go
@@ -26,6 +35,74 @@ public static partial class YamlToJson
 
     /// <summary>Returns null and reports at the document root (with the YAML line) when the text is not one valid YAML document.</summary>
     public static YamlJsonDocument? Convert(string yaml, ValidationErrors errors, out SourcePosition? errorPosition)
+    {
+        var documents = Load(yaml, errors, out errorPosition);
+        if (documents is null)
+        {
+            return null;
+        }
+
+        if (documents.Length == 0)
+        {
+            errors.ReportInvalid(string.Empty, "the configuration is empty");
+            return null;
+        }
+
+        if (documents.Length > 1)
+        {
+            var second = documents[1].RootNode.Start;
+            errorPosition = new SourcePosition((int)second.Line, (int)second.Column);
+            errors.ReportInvalid(string.Empty, $"expected one YAML document, found {documents.Length} (separated by ---)");
+            return null;
+        }
+
+        var positions = new SourceMap();
+        var json = ConvertNode(documents[0].RootNode, positions, errors, out errorPosition);
+        return json is null ? null : new YamlJsonDocument(json, positions);
+    }
+
+    /// <summary>
+    /// Converts every document of a multi-document stream (Kubernetes manifests separated by
+    /// <c>---</c>); empty documents are skipped. Returns null and reports at the stream root (with
+    /// the YAML line) when the text is not valid YAML; a document whose content cannot become JSON
+    /// (duplicate keys, complex keys) comes back without JSON and with its own errors.
+    /// </summary>
+    public static IReadOnlyList<YamlStreamDocument>? ConvertStream(string yaml, ValidationErrors errors, out SourcePosition? errorPosition)
+    {
+        var documents = Load(yaml, errors, out errorPosition);
+        if (documents is null)
+        {
+            return null;
+        }
+
+        var converted = new List<YamlStreamDocument>(documents.Length);
+        foreach (var document in documents)
+        {
+            var positions = new SourceMap();
+            var documentErrors = new ValidationErrors();
+            var json = ConvertNode(document.RootNode, positions, documentErrors, out _);
+            var start = document.RootNode.Start;
+            converted.Add(new YamlStreamDocument(new SourcePosition((int)start.Line, (int)start.Column), json, positions, documentErrors));
+        }
+
+        return converted;
+    }
+
+    private static JsonDocument? ConvertNode(YamlNode root, SourceMap positions, ValidationErrors errors, out SourcePosition? errorPosition)
+    {
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        var converter = new Converter(positions, errors);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            converter.Write(writer, root, string.Empty);
+        }
+
+        errorPosition = converter.FirstErrorPosition;
+        return converter.Failed ? null : JsonDocument.Parse(buffer.WrittenMemory);
+    }
+
+    /// <summary>Parses the stream; null (reported, with the position) on a syntax error. Empty documents are dropped.</summary>
+    private static YamlDocument[]? Load(string yaml, ValidationErrors errors, out SourcePosition? errorPosition)
     {
         errorPosition = null;
         var stream = new YamlStream();
@@ -53,36 +130,7 @@ public static partial class YamlToJson
         }
 
         // A stream of only "---" or comments holds one empty document: treat it as no document.
-        var documents = stream.Documents.Where(d => d.RootNode is not YamlScalarNode { Value: null or "", Style: ScalarStyle.Plain }).ToArray();
-        if (documents.Length == 0)
-        {
-            errors.ReportInvalid(string.Empty, "the configuration is empty");
-            return null;
-        }
-
-        if (documents.Length > 1)
-        {
-            var second = documents[1].RootNode.Start;
-            errorPosition = new SourcePosition((int)second.Line, (int)second.Column);
-            errors.ReportInvalid(string.Empty, $"expected one YAML document, found {documents.Length} (separated by ---)");
-            return null;
-        }
-
-        var positions = new SourceMap();
-        var buffer = new ArrayBufferWriter<byte>(4096);
-        var converter = new Converter(positions, errors);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            converter.Write(writer, documents[0].RootNode, string.Empty);
-        }
-
-        if (converter.Failed)
-        {
-            errorPosition = converter.FirstErrorPosition;
-            return null;
-        }
-
-        return new YamlJsonDocument(JsonDocument.Parse(buffer.WrittenMemory), positions);
+        return [.. stream.Documents.Where(d => d.RootNode is not YamlScalarNode { Value: null or "", Style: ScalarStyle.Plain })];
     }
 
     private static string Describe(YamlException ex)

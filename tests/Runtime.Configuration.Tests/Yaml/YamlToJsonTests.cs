@@ -98,4 +98,64 @@ public class YamlToJsonTests
 
         Assert.Equal("""{"a":1}""", json);
     }
+
+    [Fact]
+    public void ConvertStream_SeveralDocuments_ConvertsEachWithItsStartLine()
+    {
+        var errors = new ValidationErrors();
+        var documents = YamlToJson.ConvertStream("""
+            a: 1
+            ---
+            # comment
+            b: [x, y]
+            ---
+            ---
+            c:
+              d: "5"
+            """, errors, out var position);
+
+        Assert.False(errors.HasErrors);
+        Assert.Null(position);
+        Assert.NotNull(documents);
+        Assert.Equal([1, 4, 7], documents.Select(d => d.Start.Line));
+        Assert.Equal(["""{"a":1}""", """{"b":["x","y"]}""", """{"c":{"d":"5"}}"""], documents.Select(d => JsonSerializer.Serialize(d.Json!.RootElement)));
+        Assert.Equal(8, documents[2].Positions.Find("c.d")!.Value.Line);
+        foreach (var document in documents)
+        {
+            document.Dispose();
+        }
+    }
+
+    [Fact]
+    public void ConvertStream_ComplexKeyInOneDocument_FailsOnlyThatDocument()
+    {
+        var errors = new ValidationErrors();
+        var documents = YamlToJson.ConvertStream("a: 1\n---\nb: 1\n? [x]\n: 2\n", errors, out _);
+
+        Assert.False(errors.HasErrors);
+        Assert.NotNull(documents![0].Json);
+        Assert.Null(documents[1].Json);
+        var error = Assert.Single(documents[1].Errors.Errors);
+        Assert.Equal(3, documents[1].Positions.Find(error.Path)!.Value.Line);
+    }
+
+    [Fact]
+    public void ConvertStream_SyntaxError_ReportsItsLine()
+    {
+        var errors = new ValidationErrors();
+        var documents = YamlToJson.ConvertStream("a: 1\n---\nb: [1, 2\n", errors, out var position);
+
+        Assert.Null(documents);
+        Assert.Contains("YAML syntax error", Assert.Single(errors.Errors).Message, StringComparison.Ordinal);
+        Assert.Equal(4, position!.Value.Line);
+    }
+
+    [Fact]
+    public void ConvertStream_EmptyText_HasNoDocuments()
+    {
+        var errors = new ValidationErrors();
+
+        Assert.Empty(YamlToJson.ConvertStream("# nothing\n---\n", errors, out _)!);
+        Assert.False(errors.HasErrors);
+    }
 }
