@@ -1,0 +1,219 @@
+using System.Globalization;
+using System.Text;
+using Runtime.EndToEnd.Tests.Fixtures;
+using Runtime.Proto.Grpc.Health.V1;
+using Runtime.Simulation;
+using Runtime.TestSupport.Kubernetes;
+using ServingStatus = Runtime.Proto.Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
+
+namespace Runtime.EndToEnd.Tests;
+
+/// <summary>
+/// The AOT binary with its control plane: the world comes from a manifests directory (the edge)
+/// or from a fake Kubernetes API server speaking the real list/watch protocol, and picks, readiness
+/// and reloads are observed from outside, as Envoy and the kubelet see them.
+/// </summary>
+[Trait("Category", "EndToEnd")]
+public sealed class ControlPlaneTests : IAsyncLifetime
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(20);
+
+    private readonly string _dir = Directory.CreateTempSubdirectory("runtime-manifests-").FullName;
+    private SimulatorFarm _farm = null!;
+
+    public async Task InitializeAsync() => _farm = await SimulatorFarm.StartAsync(3, new SimulatorOptions());
+
+    public async Task DisposeAsync()
+    {
+        await _farm.DisposeAsync();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private int Port(int i) => _farm.Servers[i].Port;
+
+    private string PoolYaml => $"""
+        apiVersion: inference.networking.k8s.io/v1
+        kind: InferencePool
+        metadata:
+          name: sims
+        spec:
+          selector:
+            matchLabels:
+              app: sim
+          targetPorts: [{string.Join(", ", Enumerable.Range(0, 3).Select(i => $"{{number: {Port(i)}}}"))}]
+        """;
+
+    /// <summary>EndpointList pods on 127.0.0.1, each serving one simulator's port.</summary>
+    private string ServersYaml(params int[] simulators) => $"""
+        apiVersion: runtime.dev/v1
+        kind: EndpointList
+        metadata:
+          name: sims
+        labels:
+          app: sim
+        pods:
+        {string.Concat(simulators.Select(i => $"""
+          - name: sim-{i}
+            address: 127.0.0.1
+            annotations:
+              inference.networking.k8s.io/active-ports: "{Port(i)}"
+
+        """))}
+        """;
+
+    private void WriteAtomically(string name, string text)
+    {
+        var temp = Path.Combine(_dir, "." + name + ".tmp");
+        File.WriteAllText(temp, text);
+        File.Move(temp, Path.Combine(_dir, name), overwrite: true);
+    }
+
+    private static byte[] Chat(string prompt) => Encoding.UTF8.GetBytes(
+        $$"""{"model":"meta-llama/Llama-3.1-8B-Instruct","messages":[{"role":"user","content":"{{prompt}}"}]}""");
+
+    private static async Task<string?> TryPickAsync(EnvoyExtProcClient client)
+    {
+        var phase = new FullDuplexPhase { Headers = ExtProcMessages.FullDuplexRequestHeaders(), BodyChunks = [Chat(Guid.NewGuid().ToString("N"))] };
+        var result = (await client.RunFullDuplexAsync(phase, timeout: s_timeout)).EnsureValid();
+        return result.ImmediateResponse is not null
+            ? null
+            : result.Request.HeadersResponse!.RequestHeaders.Response.HeaderMutation.SetHeaders.Single(h => h.Header.Key == "x-gateway-destination-endpoint").Header.RawValue.ToStringUtf8();
+    }
+
+    /// <summary>Polls picks until the set of endpoints chosen equals <paramref name="expected"/> (within a few picks).</summary>
+    private async Task WaitForPicksAsync(EnvoyExtProcClient client, params int[] expected)
+    {
+        var want = expected.Select(i => _farm.Servers[i].Address).ToHashSet();
+        var deadline = DateTime.UtcNow + s_timeout;
+        HashSet<string?> seen = [];
+        while (DateTime.UtcNow < deadline)
+        {
+            seen = [];
+            for (var i = 0; i < 12; i++)
+            {
+                seen.Add(await TryPickAsync(client));
+            }
+
+            if (seen.SetEquals(want.Cast<string?>()))
+            {
+                return;
+            }
+
+            await Task.Delay(50);
+        }
+
+        Assert.Fail($"picks went to [{string.Join(", ", seen)}], expected [{string.Join(", ", want)}]");
+    }
+
+    private static async Task WaitForReadinessAsync(BinaryRuntimeServer server, ServingStatus expected)
+    {
+        using var health = new GrpcHealthClient(server.HealthAddress);
+        var deadline = DateTime.UtcNow + s_timeout;
+        ServingStatus? last = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            last = (await health.CheckAsync("readiness", s_timeout)).Response?.Status;
+            if (last == expected)
+            {
+                return;
+            }
+
+            await Task.Delay(50);
+        }
+
+        Assert.Fail($"readiness stayed {last}, expected {expected}{Environment.NewLine}{server.Diagnostics}");
+    }
+
+    [Fact]
+    public async Task Manifests_NotReadyUntilValid_ThenReloadsOnRename_KeepsLastGoodOnInvalid()
+    {
+        await using var server = await BinaryRuntimeServer.StartFromEnvironmentAsync("serve", ["--manifests-dir", _dir, "--pool-name", "sims"]);
+        using var client = new EnvoyExtProcClient(server.ExtProcAddress);
+        using var health = new GrpcHealthClient(server.HealthAddress);
+
+        // An empty directory: alive, not ready.
+        await WaitForReadinessAsync(server, ServingStatus.NotServing);
+        Assert.Equal(ServingStatus.Serving, (await health.CheckAsync("liveness", s_timeout)).Response?.Status);
+
+        WriteAtomically("pool.yaml", PoolYaml);
+        WriteAtomically("servers.yaml", ServersYaml(0, 1, 2));
+        await WaitForReadinessAsync(server, ServingStatus.Serving);
+        await WaitForPicksAsync(client, 0, 1, 2);
+
+        // An atomic rename to a set with one server left: only it is picked.
+        WriteAtomically("servers.yaml", ServersYaml(1));
+        await WaitForPicksAsync(client, 1);
+
+        // A broken set (dangling poolRef) changes nothing; the process keeps serving.
+        WriteAtomically("objective.yaml", """
+            apiVersion: inference.networking.x-k8s.io/v1alpha2
+            kind: InferenceObjective
+            metadata: {name: orphan}
+            spec: {priority: 3, poolRef: {name: no-such-pool}}
+            """);
+        WriteAtomically("servers.yaml", ServersYaml(0, 2));
+        await Task.Delay(500);
+        await WaitForPicksAsync(client, 1);
+        Assert.Contains("no-such-pool", server.Process.Output, StringComparison.Ordinal);
+
+        // Fixing it publishes the whole pending set.
+        File.Delete(Path.Combine(_dir, "objective.yaml"));
+        await WaitForPicksAsync(client, 0, 2);
+        server.EnsureRunning();
+    }
+
+    [Fact]
+    public async Task Kubernetes_PodChurnThroughWatch_AndWatchExpiryLosesNoUpdate()
+    {
+        await using var api = await FakeKubeApiServer.StartAsync();
+        api.RequiredToken = "e2e-token";
+        var kubeconfig = Path.Combine(_dir, "kubeconfig");
+        File.WriteAllText(kubeconfig, $"""
+            apiVersion: v1
+            kind: Config
+            current-context: fake
+            contexts: [{"{"}name: fake, context: {"{"}cluster: fake, user: fake{"}"}{"}"}]
+            clusters: [{"{"}name: fake, cluster: {"{"}server: "{api.Url.ToString().TrimEnd('/')}"{"}"}{"}"}]
+            users: [{"{"}name: fake, user: {"{"}token: e2e-token{"}"}{"}"}]
+            """);
+        var ports = string.Join(",", Enumerable.Range(0, 3).Select(i => "{\"number\":" + Port(i).ToString(CultureInfo.InvariantCulture) + "}"));
+        api.Apply($$$"""
+            {"apiVersion":"inference.networking.k8s.io/v1","kind":"InferencePool","metadata":{"name":"sims","namespace":"ml"},
+             "spec":{"selector":{"matchLabels":{"app":"sim"}},"targetPorts":[{{{ports}}}]}}
+            """);
+        for (var i = 0; i < 3; i++)
+        {
+            api.Apply(PodJson(i, ready: true));
+        }
+
+        await using var server = await BinaryRuntimeServer.StartFromEnvironmentAsync("serve", ["--kubeconfig", kubeconfig, "--pool-name", "sims", "--pool-namespace", "ml"]);
+        using var client = new EnvoyExtProcClient(server.ExtProcAddress);
+        await WaitForReadinessAsync(server, ServingStatus.Serving);
+        await WaitForPicksAsync(client, 0, 1, 2);
+
+        // A pod turns unready and another is deleted: the watch carries both.
+        api.Apply(PodJson(0, ready: false));
+        api.Delete("v1", "Pod", "ml", "sim-2");
+        await WaitForPicksAsync(client, 1);
+
+        // The watch expires while a pod comes back: the re-list after 410 still finds it.
+        await api.WaitForWatchesAsync(5, s_timeout);
+        api.Compact();
+        api.DropWatches();
+        api.Apply(PodJson(2, ready: true));
+        api.Compact();
+        await WaitForPicksAsync(client, 1, 2);
+
+        // The pool goes away: not ready, no endpoint to pick.
+        api.Delete("inference.networking.k8s.io/v1", "InferencePool", "ml", "sims");
+        await WaitForReadinessAsync(server, ServingStatus.NotServing);
+        Assert.Null(await TryPickAsync(client));
+        server.EnsureRunning();
+    }
+
+    private string PodJson(int i, bool ready) => $$$"""
+        {"apiVersion":"v1","kind":"Pod","metadata":{"name":"sim-{{{i}}}","namespace":"ml","labels":{"app":"sim"},
+          "annotations":{"inference.networking.k8s.io/active-ports":"{{{Port(i).ToString(CultureInfo.InvariantCulture)}}}"}},
+         "status":{"podIP":"127.0.0.1","conditions":[{"type":"Ready","status":"{{{(ready ? "True" : "False")}}}"}]}}
+        """;
+}
