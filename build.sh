@@ -110,8 +110,10 @@ case "$cmd" in
     simulators=$!
     trap 'kill $simulators 2>/dev/null || true' EXIT
     for _ in $(seq 1 600); do { : 3<>/dev/tcp/127.0.0.1/8003; } 2>/dev/null && break; sleep 0.1; done
-    log "starting $OUT/runtime serve (Ctrl-C to stop); in another terminal: ./build.sh demo"
-    "$OUT/runtime" serve --endpoints 127.0.0.1:8001,127.0.0.1:8002,127.0.0.1:8003 --secure-serving=false -v 2 "$@"
+    # The edge example: the pool, its three "pods", objectives, rewrites and base-model mappings
+    # come from a manifests directory; edit it while running and the picker reconciles.
+    log "starting $OUT/runtime serve on examples/edge/manifests (Ctrl-C to stop); in another terminal: ./build.sh demo"
+    "$OUT/runtime" serve --manifests-dir examples/edge/manifests --pool-name vllm-sim --secure-serving=false -v 2 "$@"
     ;;
   demo)
     need_node

@@ -181,6 +181,11 @@ internal static class ServeCommand
             errorList.Add("--endpoints and --endpoints-file are static endpoint lists; they cannot be combined with --pool-name, --endpoint-selector or --manifests-dir");
         }
 
+        if (o.UsesControlPlane && (objectives.Count > 0 || rewrites.Count > 0))
+        {
+            errorList.Add("--objective and --model-rewrite are for static endpoints; with a control plane, objectives and rewrites come from InferenceObjective and InferenceModelRewrite resources");
+        }
+
         if (!string.IsNullOrEmpty(o.PoolName) && !string.IsNullOrEmpty(o.EndpointSelector))
         {
             errorList.Add("--pool-name and --endpoint-selector are exclusive: pick the InferencePool or standalone mode");

@@ -56,6 +56,7 @@ public class FlagSetTests
     [InlineData("--pool-name=p", "--endpoint-selector=app=x", "exclusive")]
     [InlineData("--endpoint-selector=app=x", "--v=1", "go together")]
     [InlineData("--manifests-dir=/tmp/x", "--v=1", "needs --pool-name")]
+    [InlineData("--pool-name=p", "--objective=premium=10", "for static endpoints")]
     public void TryParse_ConflictingControlPlaneFlags_Rejected(string first, string second, string expected)
     {
         Assert.False(ServeCommand.TryParse([first, second], out _, out var errors, out _));
