@@ -7,7 +7,8 @@ namespace Runtime.ControlPlane.Reconcile;
 /// The one reconcile loop. It waits for the world cache to change, then runs a round on the
 /// latest snapshot: diff against the last reconciled world, build the topology, run the workflow.
 /// Changes that land during a round coalesce into the next one, so a burst of a thousand events
-/// costs a handful of rounds. The request path never waits on this loop: the workflow's tasks
+/// costs a handful of rounds: an isolated change is reconciled at once, but rounds start no more
+/// often than <see cref="MinRoundInterval"/>. The request path never waits on this loop: the workflow's tasks
 /// publish immutable snapshots that readers pick up atomically.
 /// </summary>
 public sealed partial class Reconciler : IAsyncDisposable
@@ -38,6 +39,9 @@ public sealed partial class Reconciler : IAsyncDisposable
         _logger = logger;
         _time = time ?? TimeProvider.System;
     }
+
+    /// <summary>Least time between the starts of two rounds, so a burst of events batches into few rounds.</summary>
+    public TimeSpan MinRoundInterval { get; init; } = TimeSpan.FromMilliseconds(10);
 
     public ControlPlaneStatus Status => Volatile.Read(ref _status);
 
@@ -104,6 +108,7 @@ public sealed partial class Reconciler : IAsyncDisposable
         while (!cancellationToken.IsCancellationRequested)
         {
             var version = _cache.Version;
+            var started = _time.GetTimestamp();
             try
             {
                 ReconcileOnce();
@@ -132,6 +137,11 @@ public sealed partial class Reconciler : IAsyncDisposable
                 {
                     _retryDelay = s_firstRetry;
                     await _cache.WaitForChangeAsync(version, cancellationToken).ConfigureAwait(false);
+                    var sinceStart = _time.GetElapsedTime(started);
+                    if (sinceStart < MinRoundInterval)
+                    {
+                        await Task.Delay(MinRoundInterval - sinceStart, _time, cancellationToken).ConfigureAwait(false);
+                    }
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -112,6 +112,33 @@ public sealed class ModelBasedReconcileTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task BurstOfAThousandPodEventsThroughTheWatch_AHandfulOfRounds()
+    {
+        await using var api = await FakeKubeApiServer.StartAsync();
+        await using var plane = new Plane();
+        var random = new Random(7);
+        var model = new WorldModel();
+        Apply(api, model.CreatePool(random));
+        var options = WorldSources.KubernetesOptions(new Serve.ServeOptions(), PoolSelection.ForPool("pool", Ns));
+        await using var source = new KubernetesSource(new KubernetesAccess(api.Url), options, plane.Cache, NullLogger<KubernetesSource>.Instance);
+        source.Start();
+        plane.Start();
+        await plane.AssertConvergesAsync(model, output);
+        await api.WaitForWatchesAsync(options.Kinds.Count, s_converge);
+        var roundsBefore = plane.Status.Rounds;
+
+        for (var i = 0; i < 1000; i++)
+        {
+            Apply(api, model.ReadyPod(i));
+        }
+
+        await plane.AssertConvergesAsync(model, output);
+        var rounds = plane.Status.Rounds - roundsBefore;
+        output.WriteLine($"1,000 pod events → {rounds} reconcile rounds");
+        Assert.InRange(rounds, 1, 30);
+    }
+
     private static void Apply(FakeKubeApiServer api, Change change)
     {
         if (change.Json is null)
@@ -221,6 +248,25 @@ public sealed class ModelBasedReconcileTests(ITestOutputHelper output)
             });
         }
 
+        /// <summary>A ready pod that the current pool selects.</summary>
+        public Change ReadyPod(int i)
+        {
+            var name = string.Create(CultureInfo.InvariantCulture, $"burst-{i}");
+            var json = new JsonObject
+            {
+                ["apiVersion"] = "v1",
+                ["kind"] = "Pod",
+                ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = Ns, ["labels"] = new JsonObject { ["app"] = _poolApp } },
+                ["status"] = new JsonObject
+                {
+                    ["podIP"] = string.Create(CultureInfo.InvariantCulture, $"10.9.{i / 250}.{(i % 250) + 1}"),
+                    ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Ready", ["status"] = "True" }),
+                },
+            };
+            _pods[name] = json;
+            return new Change("v1", "Pod", name, json);
+        }
+
         /// <summary>A manifests directory rejects objectives whose pool is missing, so a final world must keep its pool.</summary>
         public bool DanglingObjectives => _poolApp is null && _objectives.Count > 0;
 
@@ -269,6 +315,8 @@ public sealed class ModelBasedReconcileTests(ITestOutputHelper output)
         }
 
         public WorldCache Cache { get; } = new();
+
+        public ControlPlaneStatus Status => _reconciler.Status;
 
         public void Start() => _reconciler.Start();
 
