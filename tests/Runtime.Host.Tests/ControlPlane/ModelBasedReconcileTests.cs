@@ -127,6 +127,7 @@ public sealed class ModelBasedReconcileTests(ITestOutputHelper output)
         await plane.AssertConvergesAsync(model, output);
         await api.WaitForWatchesAsync(options.Kinds.Count, s_converge);
         var roundsBefore = plane.Status.Rounds;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
 
         for (var i = 0; i < 1000; i++)
         {
@@ -135,8 +136,26 @@ public sealed class ModelBasedReconcileTests(ITestOutputHelper output)
 
         await plane.AssertConvergesAsync(model, output);
         var rounds = plane.Status.Rounds - roundsBefore;
-        output.WriteLine($"1,000 pod events → {rounds} reconcile rounds");
+        output.WriteLine($"1,000 pod events → {rounds} reconcile rounds, published in {clock.ElapsedMilliseconds} ms");
         Assert.InRange(rounds, 1, 30);
+
+        // Figures only (not asserted; the machine is shared): one event's way from the API server to the data plane.
+        var latencies = new List<double>();
+        for (var i = 1000; i < 1020; i++)
+        {
+            clock.Restart();
+            Apply(api, model.ReadyPod(i));
+            while (!plane.HasEndpoint($"burst-{i}-rank-0") && clock.Elapsed < s_converge)
+            {
+                await Task.Yield();
+            }
+
+            latencies.Add(clock.Elapsed.TotalMilliseconds);
+        }
+
+        await plane.AssertConvergesAsync(model, output);
+        latencies.Sort();
+        output.WriteLine($"one pod event to published endpoints: median {latencies[10]:F1} ms, max {latencies[^1]:F1} ms");
     }
 
     private static void Apply(FakeKubeApiServer api, Change change)
@@ -318,6 +337,8 @@ public sealed class ModelBasedReconcileTests(ITestOutputHelper output)
 
         public ControlPlaneStatus Status => _reconciler.Status;
 
+        public bool HasEndpoint(string name) => _store.Current.Endpoints.Any(e => e.Endpoint.Name == name);
+
         public void Start() => _reconciler.Start();
 
         public async Task AssertConvergesAsync(WorldModel model, ITestOutputHelper output)
@@ -338,7 +359,7 @@ public sealed class ModelBasedReconcileTests(ITestOutputHelper output)
                 }
 
                 Assert.True(DateTime.UtcNow < deadline, "did not converge: " + describe);
-                await Task.Delay(50);
+                await Task.Delay(2);
             }
         }
 
