@@ -211,6 +211,20 @@ public sealed class ControlPlaneTests : IAsyncLifetime
         server.EnsureRunning();
     }
 
+    [Theory]
+    [InlineData("--pool-name=p", "--kubeconfig=/no/such/kubeconfig", "cannot reach the Kubernetes API")]
+    [InlineData("--endpoint-selector=app", "--endpoint-target-ports=8000", "--endpoint-selector: selector entry")]
+    [InlineData("--endpoint-selector=app=x", "--endpoint-target-ports=http", "--endpoint-target-ports: \"http\" is not a port")]
+    public async Task BadControlPlaneFlags_RefuseToStartWithTheReason(string first, string second, string expected)
+    {
+        var binary = Environment.GetEnvironmentVariable(BinaryRuntimeServer.BinaryVariable)
+            ?? throw new InvalidOperationException($"{BinaryRuntimeServer.BinaryVariable} is not set; publish the binary first.");
+        await using var process = RuntimeProcess.Start(binary, ["serve", "--grpc-port=0", first, second]);
+
+        Assert.Equal(1, await process.WaitForExitAsync(s_timeout));
+        Assert.Contains(expected, process.Output, StringComparison.Ordinal);
+    }
+
     private string PodJson(int i, bool ready) => $$$"""
         {"apiVersion":"v1","kind":"Pod","metadata":{"name":"sim-{{{i}}}","namespace":"ml","labels":{"app":"sim"},
           "annotations":{"inference.networking.k8s.io/active-ports":"{{{Port(i).ToString(CultureInfo.InvariantCulture)}}}"}},
