@@ -24,9 +24,9 @@ namespace Runtime.Host.Serve;
 
 /// <summary>
 /// Composes the endpoint picker from a validated configuration and the serve flags: the endpoint
-/// store (static endpoints, or the control plane's), the configured plugins, the scheduler and saturation detector,
-/// flow control when its gate is on, the metrics scraper (reading only what the plugins use),
-/// objectives and model rewrites, and the ext_proc processor that ties them together.
+/// store (static endpoints, or the control plane's), the configured plugins, the scheduler and
+/// saturation detector, flow control when its gate is on, the metrics scraper (reading only what
+/// the plugins use), objectives and model rewrites, and the ext_proc processor that ties them together.
 /// </summary>
 internal sealed partial class EndpointPickerHost : IAsyncDisposable
 {
