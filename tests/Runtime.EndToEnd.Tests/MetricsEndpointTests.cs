@@ -18,7 +18,7 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
 
     private SimulatorFarm _farm = null!;
 
-    public async Task InitializeAsync() => _farm = await SimulatorFarm.StartAsync(3);
+    public async Task InitializeAsync() => _farm = await SimulatorFarm.StartAsync(3, new SimulatorOptions());
 
     public async Task DisposeAsync() => await _farm.DisposeAsync();
 

@@ -9,8 +9,8 @@ using Runtime.Telemetry.Prometheus;
 namespace Runtime.Telemetry.Hosting;
 
 /// <summary>
-/// Serves an exporter's page as <c>GET /metrics</c> on its own plain-HTTP Kestrel listener (HTTP/1.1,
-/// and HTTP/2 with prior knowledge), next to listeners that serve something else: connections
+/// Serves an exporter's page as <c>GET /metrics</c> on its own plain HTTP/1.1 Kestrel listener (what
+/// Prometheus speaks; Kestrel cannot offer cleartext HTTP/2 next to HTTP/1.1 on one port), next to listeners that serve something else: connections
 /// accepted on the metrics listener are tagged, and <see cref="IsMetricsRequest"/> routes on the tag.
 /// </summary>
 public sealed class PrometheusEndpoint(PrometheusExporter exporter)
@@ -26,7 +26,7 @@ public sealed class PrometheusEndpoint(PrometheusExporter exporter)
         ArgumentNullException.ThrowIfNull(kestrel);
         kestrel.Listen(address, port, listen =>
         {
-            listen.Protocols = HttpProtocols.Http1AndHttp2;
+            listen.Protocols = HttpProtocols.Http1;
             listen.Use(next => connection =>
             {
                 connection.Items[s_connectionTag] = s_connectionTag;
