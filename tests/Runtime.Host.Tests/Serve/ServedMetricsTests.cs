@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using Runtime.Endpoints;
 using Runtime.Host.Serve;
 using Runtime.Telemetry.Prometheus;
+using Xunit;
 
 namespace Runtime.Host.Tests.Serve;
 
