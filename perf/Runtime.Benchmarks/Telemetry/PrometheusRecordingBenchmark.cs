@@ -9,7 +9,8 @@ namespace Runtime.Benchmarks.Telemetry;
 /// What the request path pays per measurement once the Prometheus exporter listens: one counter
 /// increment and one histogram observation with a two-tag set already seen (the picker's
 /// <c>model_name</c>/<c>target_model_name</c>). The tag values are fresh string instances per call,
-/// as parsed request fields are, so the lookup hashes and compares content. Must stay at 0 B/op.
+/// as parsed request fields are, so the lookup hashes and compares content. Must stay at 0 B/op;
+/// measured 67 ns (counter) and 79 ns (histogram) on the 2 vCPU VM (perf/README.md).
 /// </summary>
 [MemoryDiagnoser]
 public class PrometheusRecordingBenchmark
