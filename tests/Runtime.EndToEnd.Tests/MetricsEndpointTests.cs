@@ -62,6 +62,17 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
         server.EnsureRunning();
     }
 
+    [Fact]
+    public async Task MetricsPortZero_ServesNothing()
+    {
+        // The fixture passes a free --metrics-port first; the later flag wins.
+        await using var server = await BinaryRuntimeServer.StartFromEnvironmentAsync("serve", ["--endpoints", _farm.Servers[0].Address, "--metrics-port", "0"]);
+        using var http = new HttpClient { Timeout = s_timeout };
+
+        await Assert.ThrowsAsync<HttpRequestException>(() => http.GetAsync(new Uri($"http://127.0.0.1:{server.MetricsPort}/metrics")));
+        server.EnsureRunning();
+    }
+
     private static double Sample(string page, string series)
     {
         var line = page.Split('\n').SingleOrDefault(l => l.StartsWith(series + " ", StringComparison.Ordinal));
