@@ -9,6 +9,7 @@ using Runtime.Host.Config;
 using Runtime.Host.Serve;
 using Runtime.Plugins;
 using Runtime.Plugins.Activation;
+using Runtime.Telemetry.Prometheus;
 
 namespace Runtime.Host.Bbr;
 
@@ -29,7 +30,7 @@ internal static class BbrCommand
         var flags = new FlagSet();
         flags.Int("grpc-port", options.GrpcPort, "The gRPC port used for communicating with Envoy proxy", v => options = options with { GrpcPort = v });
         flags.Int("grpc-health-port", options.GrpcHealthPort, "The port used for gRPC liveness and readiness probes", v => options = options with { GrpcHealthPort = v });
-        flags.Int("metrics-port", options.MetricsPort, "The metrics port (exposition arrives with the metrics capability)", v => options = options with { MetricsPort = v });
+        flags.Int("metrics-port", options.MetricsPort, "The port serving Prometheus metrics on /metrics (0 = off)", v => options = options with { MetricsPort = v });
         flags.Bool("secure-serving", options.SecureServing, "Enables secure serving (TLS) of the ext_proc port", v => options = options with { SecureServing = v });
         flags.String("cert-path", string.Empty, "Directory holding tls.crt and tls.key", v => options = options with { CertPath = v });
         flags.String("bind-address", string.Empty, "IP address to listen on (default: all interfaces)", v => options = options with { BindAddress = string.IsNullOrEmpty(v) ? null : System.Net.IPAddress.Parse(v) });
@@ -55,6 +56,7 @@ internal static class BbrCommand
         options = options with { Grpc = grpc, DefaultRequestBodyMode = mode, DefaultResponseBodyMode = mode };
 
         using var loggers = LoggerFactory.Create(logging => logging.AddSimpleConsole(c => c.SingleLine = true));
+        using var exporter = options.MetricsPort > 0 ? new PrometheusExporter() : null;
         using var metrics = new BbrMetrics();
         using var mappings = string.IsNullOrEmpty(mappingsDir)
             ? new BaseModelMappingSource(BaseModelMappings.Empty)
@@ -85,7 +87,7 @@ internal static class BbrCommand
         RuntimeServer server;
         try
         {
-            server = RuntimeServer.Create(options, processor);
+            server = RuntimeServer.Create(options, processor, exporter);
         }
         catch (InvalidOperationException ex)
         {

@@ -19,6 +19,7 @@ using Runtime.Plugins.Registry;
 using Runtime.Plugins.Validation;
 using Runtime.Scheduling;
 using Runtime.Scheduling.Saturation;
+using Runtime.Telemetry.Prometheus;
 
 namespace Runtime.Host.Serve;
 
@@ -34,10 +35,13 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
     private readonly EndpointMetricsScraper _scraper;
     private readonly StaticEndpointFile? _endpointFile;
     private readonly ITimer? _capacityTicker;
+    private readonly EndpointStore _store;
+    private IDisposable? _servedMetrics;
 
-    private EndpointPickerHost(EndpointPickerProcessor processor, EndpointMetricsScraper scraper, FlowController? flowControl, StaticEndpointFile? endpointFile, ControlPlaneHost? controlPlane, EndpointPickerMetrics metrics, TimeSpan interval)
+    private EndpointPickerHost(EndpointPickerProcessor processor, EndpointStore store, EndpointMetricsScraper scraper, FlowController? flowControl, StaticEndpointFile? endpointFile, ControlPlaneHost? controlPlane, EndpointPickerMetrics metrics, TimeSpan interval)
     {
         Processor = processor;
+        _store = store;
         ControlPlane = controlPlane;
         _scraper = scraper;
         FlowControl = flowControl;
@@ -160,7 +164,18 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
             StalenessThreshold = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(200).Ticks, options.RefreshMetricsInterval.Ticks * 4)),
         };
         Log.Composed(logger, store.Current.Count, kinds.ToString(), flowControl is null ? "off (legacy shedding)" : "on", objectives.Current.Count, rewrites.Count);
-        return new EndpointPickerHost(new EndpointPickerProcessor(context), scraper, flowControl, endpointFile, controlPlane, metrics, options.RefreshMetricsInterval);
+        return new EndpointPickerHost(new EndpointPickerProcessor(context), store, scraper, flowControl, endpointFile, controlPlane, metrics, options.RefreshMetricsInterval);
+    }
+
+    /// <summary>
+    /// Adds the scrape-time families to <paramref name="exporter"/>: the <c>inference_pool_*</c>
+    /// gauges labelled with <paramref name="poolName"/>, flow control's queues when it is on, and the
+    /// control plane's status when there is one.
+    /// </summary>
+    public void RegisterMetrics(PrometheusExporter exporter, string poolName)
+    {
+        _servedMetrics?.Dispose();
+        _servedMetrics = ServedMetrics.Register(exporter, poolName, _store, FlowControl, ControlPlane?.Reconciler);
     }
 
     public void Start()
@@ -172,6 +187,7 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
+        _servedMetrics?.Dispose();
         _capacityTicker?.Dispose();
         _endpointFile?.Dispose();
         if (ControlPlane is not null)

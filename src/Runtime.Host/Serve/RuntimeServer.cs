@@ -6,6 +6,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Runtime.ExtProc.Codec;
 using Runtime.ExtProc.Stream;
+using Runtime.Telemetry.Hosting;
+using Runtime.Telemetry.Prometheus;
 using Runtime.Transport.Grpc;
 using Runtime.Transport.Health;
 using Runtime.Transport.Hosting;
@@ -40,11 +42,14 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
     public sealed record ExtProcListener(IExtProcProcessor Processor, int Listener, int HealthPort, BodySendMode RequestBodyMode, BodySendMode ResponseBodyMode);
 
     /// <summary>Serves one processor on the options' ports.</summary>
-    public static RuntimeServer Create(ServeOptions options, IExtProcProcessor processor) =>
-        Create(options, [new ExtProcListener(processor, options.GrpcPort, options.GrpcHealthPort, options.DefaultRequestBodyMode, options.DefaultResponseBodyMode)]);
+    public static RuntimeServer Create(ServeOptions options, IExtProcProcessor processor, PrometheusExporter? metrics = null) =>
+        Create(options, [new ExtProcListener(processor, options.GrpcPort, options.GrpcHealthPort, options.DefaultRequestBodyMode, options.DefaultResponseBodyMode)], metrics: metrics);
 
-    /// <summary>Serves the listeners; with <paramref name="readiness"/>, every service but liveness reports SERVING only while it is ready.</summary>
-    public static RuntimeServer Create(ServeOptions options, IReadOnlyList<ExtProcListener> services, ReadinessGate? readiness = null)
+    /// <summary>
+    /// Serves the listeners; with <paramref name="readiness"/>, every service but liveness reports SERVING only while it is ready;
+    /// with <paramref name="metrics"/> and a non-zero metrics port, <c>GET /metrics</c> on that port.
+    /// </summary>
+    public static RuntimeServer Create(ServeOptions options, IReadOnlyList<ExtProcListener> services, ReadinessGate? readiness = null, PrometheusExporter? metrics = null)
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore();
@@ -76,11 +81,21 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
             listeners.Add(new(address, service.HealthPort, healthTable));
         }
 
-        builder.WebHost.ConfigureKestrel(kestrel => KestrelGrpcSetup.Configure(kestrel, options.Grpc, listeners));
+        var metricsEndpoint = metrics is not null && options.MetricsPort > 0 ? new PrometheusEndpoint(metrics) : null;
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            KestrelGrpcSetup.Configure(kestrel, options.Grpc, listeners);
+            if (metricsEndpoint is not null)
+            {
+                PrometheusEndpoint.Listen(kestrel, address, options.MetricsPort);
+            }
+        });
 
         var app = builder.Build();
         var dispatcher = new GrpcDispatcher(options.Grpc, app.Services.GetRequiredService<ILogger<GrpcDispatcher>>());
-        app.Run(dispatcher.HandleAsync);
+        app.Run(metricsEndpoint is null
+            ? dispatcher.HandleAsync
+            : context => PrometheusEndpoint.IsMetricsRequest(context) ? metricsEndpoint.HandleAsync(context) : dispatcher.HandleAsync(context));
 
         var logger = app.Services.GetRequiredService<ILogger<RuntimeServer>>();
         app.Lifetime.ApplicationStarted.Register(() =>
@@ -109,6 +124,11 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
             foreach (var service in services)
             {
                 Log.Listening(logger, service.Listener, service.HealthPort, options.SecureServing ? "TLS" : "h2c", service.Processor.Name);
+            }
+
+            if (metricsEndpoint is not null)
+            {
+                Log.ServingMetrics(logger, options.MetricsPort);
             }
 
             Log.Started(logger, (long)startup.TotalMilliseconds);
@@ -171,6 +191,9 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
 
         [LoggerMessage(2, LogLevel.Information, "Shutting down: health set to NOT_SERVING, draining open streams for up to {GraceSeconds} s")]
         public static partial void Draining(ILogger logger, double graceSeconds);
+
+        [LoggerMessage(5, LogLevel.Information, "Serving Prometheus metrics on :{MetricsPort}/metrics")]
+        public static partial void ServingMetrics(ILogger logger, int metricsPort);
 
         [LoggerMessage(3, LogLevel.Warning, "Flag --{Flag} is accepted for compatibility with the Go endpoint picker but has no effect in this build yet")]
         public static partial void FlagNotUsed(ILogger logger, string flag);

@@ -7,6 +7,7 @@ using Runtime.ExtProc.Stream;
 using Runtime.Configuration.Loading;
 using Runtime.Host.Cli;
 using Runtime.Host.Config;
+using Runtime.Telemetry.Prometheus;
 
 namespace Runtime.Host.Serve;
 
@@ -52,9 +53,10 @@ internal static class ServeCommand
         }
 
         using var loggers = RuntimeServer.CreateLoggerFactory(options.Verbosity);
+        using var exporter = options.MetricsPort > 0 ? new PrometheusExporter() : null;
         if (options.Processor == ServeOptions.PassThroughProcessorName)
         {
-            return await ServeAsync(options, [new(new PassThroughProcessor(), options.GrpcPort, options.GrpcHealthPort, options.DefaultRequestBodyMode, options.DefaultResponseBodyMode)], start: null).ConfigureAwait(false);
+            return await ServeAsync(options, [new(new PassThroughProcessor(), options.GrpcPort, options.GrpcHealthPort, options.DefaultRequestBodyMode, options.DefaultResponseBodyMode)], start: null, exporter).ConfigureAwait(false);
         }
 
         var problems = new List<string>();
@@ -73,6 +75,11 @@ internal static class ServeCommand
         }
 
         await using var ownedPicker = picker.ConfigureAwait(false);
+        if (exporter is not null)
+        {
+            picker.RegisterMetrics(exporter, options.PoolName is { Length: > 0 } pool ? pool : options.UsesControlPlane ? string.Empty : "static");
+        }
+
         var listeners = new List<RuntimeServer.ExtProcListener>
         {
             new(picker.Processor, options.GrpcPort, options.GrpcHealthPort, options.DefaultRequestBodyMode, options.DefaultResponseBodyMode),
@@ -84,15 +91,15 @@ internal static class ServeCommand
             listeners.Add(new(bbr, options.BbrGrpcPort, options.BbrGrpcHealthPort, BodySendMode.FullDuplexStreamed, BodySendMode.FullDuplexStreamed));
         }
 
-        return await ServeAsync(options, listeners, picker.Start, picker.Readiness).ConfigureAwait(false);
+        return await ServeAsync(options, listeners, picker.Start, exporter, picker.Readiness).ConfigureAwait(false);
     }
 
-    private static async Task<int> ServeAsync(ServeOptions options, IReadOnlyList<RuntimeServer.ExtProcListener> listeners, Action? start, ReadinessGate? readiness = null)
+    private static async Task<int> ServeAsync(ServeOptions options, IReadOnlyList<RuntimeServer.ExtProcListener> listeners, Action? start, PrometheusExporter? metrics, ReadinessGate? readiness = null)
     {
         RuntimeServer server;
         try
         {
-            server = RuntimeServer.Create(options, listeners, readiness);
+            server = RuntimeServer.Create(options, listeners, readiness, metrics);
         }
         catch (InvalidOperationException ex)
         {
@@ -114,7 +121,7 @@ internal static class ServeCommand
         var flags = new FlagSet();
         flags.Int("grpc-port", o.GrpcPort, "The gRPC port used for communicating with Envoy proxy", v => o = o with { GrpcPort = v });
         flags.Int("grpc-health-port", o.GrpcHealthPort, "The port used for gRPC liveness and readiness probes", v => o = o with { GrpcHealthPort = v });
-        flags.Int("metrics-port", o.MetricsPort, "The metrics port", v => o = o with { MetricsPort = v });
+        flags.Int("metrics-port", o.MetricsPort, "The port serving Prometheus metrics on /metrics (0 = off)", v => o = o with { MetricsPort = v });
         flags.Bool("secure-serving", o.SecureServing, "Enables secure serving (TLS) of the ext_proc port", v => o = o with { SecureServing = v });
         flags.String("cert-path", string.Empty, "Directory holding tls.crt and tls.key; a self-signed certificate is generated when empty", v => o = o with { CertPath = v });
         flags.Int("v", o.Verbosity, "Log verbosity (1 info, 2-3 debug, 4+ trace)", v => o = o with { Verbosity = v });

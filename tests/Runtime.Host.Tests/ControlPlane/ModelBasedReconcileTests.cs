@@ -39,7 +39,7 @@ public sealed class ModelBasedReconcileTests(ITestOutputHelper output)
         var random = new Random(seed);
         await using var api = await FakeKubeApiServer.StartAsync();
         await using var plane = new Plane();
-        var options = WorldSources.KubernetesOptions(new Serve.ServeOptions(), PoolSelection.ForPool("pool", Ns)) with
+        var options = WorldSources.KubernetesOptions(new Runtime.Host.Serve.ServeOptions(), PoolSelection.ForPool("pool", Ns)) with
         {
             InitialBackoff = TimeSpan.FromMilliseconds(20),
             MaxBackoff = TimeSpan.FromMilliseconds(200),
@@ -120,7 +120,7 @@ public sealed class ModelBasedReconcileTests(ITestOutputHelper output)
         var random = new Random(7);
         var model = new WorldModel();
         Apply(api, model.CreatePool(random));
-        var options = WorldSources.KubernetesOptions(new Serve.ServeOptions(), PoolSelection.ForPool("pool", Ns));
+        var options = WorldSources.KubernetesOptions(new Runtime.Host.Serve.ServeOptions(), PoolSelection.ForPool("pool", Ns));
         await using var source = new KubernetesSource(new KubernetesAccess(api.Url), options, plane.Cache, NullLogger<KubernetesSource>.Instance);
         source.Start();
         plane.Start();

@@ -1,0 +1,64 @@
+using System.Diagnostics.Metrics;
+
+namespace Runtime.Telemetry.Prometheus;
+
+/// <summary>Default histogram bucket boundaries, matching what the Go endpoint picker registers.</summary>
+public static class HistogramBuckets
+{
+    /// <summary>GIE's request-latency buckets (5 ms to one hour).</summary>
+    public static IReadOnlyList<double> RequestSeconds { get; } =
+    [
+        0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60,
+        120, 180, 240, 300, 360, 480, 600, 900, 1200, 1800, 2700, 3600,
+    ];
+
+    /// <summary>GIE's scheduler and plugin latency buckets (100 µs to 100 ms).</summary>
+    public static IReadOnlyList<double> SchedulingSeconds { get; } =
+        [0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1];
+
+    /// <summary>GIE's token-count buckets (1 to 1 Mi, with GIE's own 32778).</summary>
+    public static IReadOnlyList<double> Tokens { get; } =
+        [1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32778, 65536, 131072, 262144, 524288, 1048576];
+
+    /// <summary>The Prometheus client libraries' defaults.</summary>
+    public static IReadOnlyList<double> PrometheusDefault { get; } = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+    /// <summary>
+    /// Boundaries for an instrument with no explicit choice: the instrument's advice when it gives
+    /// any, else by name and unit (<c>*_tokens</c>, scheduler/plugin durations, other seconds), else
+    /// the Prometheus defaults.
+    /// </summary>
+    public static IReadOnlyList<double> For(Instrument instrument)
+    {
+        ArgumentNullException.ThrowIfNull(instrument);
+        var advised = instrument switch
+        {
+            Instrument<double> d => d.Advice?.HistogramBucketBoundaries,
+            Instrument<long> l => l.Advice?.HistogramBucketBoundaries?.Select(b => (double)b).ToArray(),
+            Instrument<int> i => i.Advice?.HistogramBucketBoundaries?.Select(b => (double)b).ToArray(),
+            _ => null,
+        };
+        if (advised is { Count: > 0 })
+        {
+            return advised;
+        }
+
+        var name = instrument.Name;
+        if (name.EndsWith("_tokens", StringComparison.Ordinal))
+        {
+            return Tokens;
+        }
+
+        if (name.Contains("scheduler_", StringComparison.Ordinal) || name.Contains("plugin_duration", StringComparison.Ordinal))
+        {
+            return SchedulingSeconds;
+        }
+
+        if (instrument.Unit == "s" || name.EndsWith("_seconds", StringComparison.Ordinal))
+        {
+            return RequestSeconds;
+        }
+
+        return PrometheusDefault;
+    }
+}
