@@ -127,13 +127,16 @@ public sealed class ControlPlaneTests : IAsyncLifetime
     [Fact]
     public async Task Manifests_NotReadyUntilValid_ThenReloadsOnRename_KeepsLastGoodOnInvalid()
     {
-        await using var server = await BinaryRuntimeServer.StartFromEnvironmentAsync("serve", ["--manifests-dir", _dir, "--pool-name", "sims"]);
+        var bbrHealthPort = TestPorts.GetFreeTcpPort();
+        await using var server = await BinaryRuntimeServer.StartFromEnvironmentAsync("serve", ["--manifests-dir", _dir, "--pool-name", "sims", "--bbr-grpc-health-port", bbrHealthPort.ToString(CultureInfo.InvariantCulture)]);
         using var client = new EnvoyExtProcClient(server.ExtProcAddress);
         using var health = new GrpcHealthClient(server.HealthAddress);
+        using var bbrHealth = new GrpcHealthClient(new Uri($"http://127.0.0.1:{bbrHealthPort}"));
 
-        // An empty directory: alive, not ready.
+        // An empty directory: alive, not ready; the body-based router beside it does not wait for the pool.
         await WaitForReadinessAsync(server, ServingStatus.NotServing);
         Assert.Equal(ServingStatus.Serving, (await health.CheckAsync("liveness", s_timeout)).Response?.Status);
+        Assert.Equal(ServingStatus.Serving, (await bbrHealth.CheckAsync("readiness", s_timeout)).Response?.Status);
 
         WriteAtomically("pool.yaml", PoolYaml);
         WriteAtomically("servers.yaml", ServersYaml(0, 1, 2));

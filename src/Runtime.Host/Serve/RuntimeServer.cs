@@ -39,24 +39,27 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
     });
 
     /// <summary>One listener serving one processor: <c>ext_proc</c> on <paramref name="Listener"/>, its health on <paramref name="HealthPort"/>.</summary>
-    public sealed record ExtProcListener(IExtProcProcessor Processor, int Listener, int HealthPort, BodySendMode RequestBodyMode, BodySendMode ResponseBodyMode);
+    public sealed record ExtProcListener(IExtProcProcessor Processor, int Listener, int HealthPort, BodySendMode RequestBodyMode, BodySendMode ResponseBodyMode)
+    {
+        /// <summary>When set, every health service of this listener but liveness follows it (the picker waits for its pool); otherwise SERVING once started.</summary>
+        public ReadinessGate? Readiness { get; init; }
+    }
 
     /// <summary>Serves one processor on the options' ports.</summary>
     public static RuntimeServer Create(ServeOptions options, IExtProcProcessor processor, PrometheusExporter? metrics = null) =>
         Create(options, [new ExtProcListener(processor, options.GrpcPort, options.GrpcHealthPort, options.DefaultRequestBodyMode, options.DefaultResponseBodyMode)], metrics: metrics);
 
     /// <summary>
-    /// Serves the listeners; with <paramref name="readiness"/>, every service but liveness reports SERVING only while it is ready;
-    /// with <paramref name="metrics"/> and a non-zero metrics port, <c>GET /metrics</c> on that port.
+    /// Serves the listeners, each with its own health service; with <paramref name="metrics"/> and a
+    /// non-zero metrics port, <c>GET /metrics</c> on that port.
     /// </summary>
-    public static RuntimeServer Create(ServeOptions options, IReadOnlyList<ExtProcListener> services, ReadinessGate? readiness = null, PrometheusExporter? metrics = null)
+    public static RuntimeServer Create(ServeOptions options, IReadOnlyList<ExtProcListener> services, PrometheusExporter? metrics = null)
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore();
         ConfigureLogging(builder.Logging, options.Verbosity);
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.Grpc.ShutdownGracePeriod);
 
-        var health = HealthStatusRegistry.ForEndpointPicker();
         using var bootstrapLoggers = LoggerFactory.Create(logging => logging.AddSimpleConsole());
         ServerCertificateProvider? certificate = null;
         if (options.SecureServing)
@@ -68,17 +71,19 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
         }
 
         var address = options.BindAddress ?? (System.Net.Sockets.Socket.OSSupportsIPv6 ? System.Net.IPAddress.IPv6Any : System.Net.IPAddress.Any);
-        var healthTable = new HealthService(health).CreateServiceTable();
         var listeners = new List<GrpcListener>();
+        var healths = new List<(HealthStatusRegistry Health, ReadinessGate? Readiness)>();
         foreach (var service in services)
         {
+            var health = HealthStatusRegistry.ForEndpointPicker();
+            healths.Add((health, service.Readiness));
             var extProc = new ExtProcService(service.Processor, new ExtProcOptions
             {
                 DefaultRequestBodyMode = service.RequestBodyMode,
                 DefaultResponseBodyMode = service.ResponseBodyMode,
             });
             listeners.Add(new(address, service.Listener, extProc.CreateServiceTable("ext_proc"), certificate));
-            listeners.Add(new(address, service.HealthPort, healthTable));
+            listeners.Add(new(address, service.HealthPort, new HealthService(health).CreateServiceTable()));
         }
 
         var metricsEndpoint = metrics is not null && options.MetricsPort > 0 ? new PrometheusEndpoint(metrics) : null;
@@ -100,24 +105,9 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
         var logger = app.Services.GetRequiredService<ILogger<RuntimeServer>>();
         app.Lifetime.ApplicationStarted.Register(() =>
         {
-            if (readiness is null)
+            foreach (var (health, readiness) in healths)
             {
-                health.SetAll(ServingStatus.Serving);
-            }
-            else
-            {
-                health.Set(HealthStatusRegistry.Liveness, ServingStatus.Serving);
-                void Apply()
-                {
-                    var status = readiness.IsReady ? ServingStatus.Serving : ServingStatus.NotServing;
-                    foreach (var name in (string[])["", HealthStatusRegistry.ExtProcService, HealthStatusRegistry.Readiness])
-                    {
-                        health.Set(name, status);
-                    }
-                }
-
-                readiness.Changed += Apply;
-                Apply();
+                ReportHealth(health, readiness);
             }
 
             var startup = DateTime.Now - Process.GetCurrentProcess().StartTime;
@@ -136,7 +126,11 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
         app.Lifetime.ApplicationStopping.Register(() =>
         {
             // Tell health checkers first, so load balancers stop sending while streams drain.
-            health.ShutDown();
+            foreach (var (health, _) in healths)
+            {
+                health.ShutDown();
+            }
+
             Log.Draining(logger, options.Grpc.ShutdownGracePeriod.TotalSeconds);
         });
 
@@ -180,6 +174,29 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
         <= 3 => LogLevel.Debug,
         _ => LogLevel.Trace,
     };
+
+    /// <summary>SERVING everywhere, or, with a readiness gate, liveness SERVING and the rest following the gate.</summary>
+    private static void ReportHealth(HealthStatusRegistry health, ReadinessGate? readiness)
+    {
+        if (readiness is null)
+        {
+            health.SetAll(ServingStatus.Serving);
+            return;
+        }
+
+        health.Set(HealthStatusRegistry.Liveness, ServingStatus.Serving);
+        void Apply()
+        {
+            var status = readiness.IsReady ? ServingStatus.Serving : ServingStatus.NotServing;
+            foreach (var name in (string[])["", HealthStatusRegistry.ExtProcService, HealthStatusRegistry.Readiness])
+            {
+                health.Set(name, status);
+            }
+        }
+
+        readiness.Changed += Apply;
+        Apply();
+    }
 
     private static partial class Log
     {

@@ -82,7 +82,8 @@ internal static class ServeCommand
 
         var listeners = new List<RuntimeServer.ExtProcListener>
         {
-            new(picker.Processor, options.GrpcPort, options.GrpcHealthPort, options.DefaultRequestBodyMode, options.DefaultResponseBodyMode),
+            // Only the picker waits for its pool; the body-based router beside it serves at once.
+            new(picker.Processor, options.GrpcPort, options.GrpcHealthPort, options.DefaultRequestBodyMode, options.DefaultResponseBodyMode) { Readiness = picker.Readiness },
         };
         if (options.BbrGrpcPort > 0)
         {
@@ -91,15 +92,15 @@ internal static class ServeCommand
             listeners.Add(new(bbr, options.BbrGrpcPort, options.BbrGrpcHealthPort, BodySendMode.FullDuplexStreamed, BodySendMode.FullDuplexStreamed));
         }
 
-        return await ServeAsync(options, listeners, picker.Start, exporter, picker.Readiness).ConfigureAwait(false);
+        return await ServeAsync(options, listeners, picker.Start, exporter).ConfigureAwait(false);
     }
 
-    private static async Task<int> ServeAsync(ServeOptions options, IReadOnlyList<RuntimeServer.ExtProcListener> listeners, Action? start, PrometheusExporter? metrics, ReadinessGate? readiness = null)
+    private static async Task<int> ServeAsync(ServeOptions options, IReadOnlyList<RuntimeServer.ExtProcListener> listeners, Action? start, PrometheusExporter? metrics)
     {
         RuntimeServer server;
         try
         {
-            server = RuntimeServer.Create(options, listeners, readiness, metrics);
+            server = RuntimeServer.Create(options, listeners, metrics);
         }
         catch (InvalidOperationException ex)
         {
