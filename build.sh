@@ -106,7 +106,7 @@ case "$cmd" in
     log "building and starting 3 model-server simulators on 127.0.0.1:8001-8003"
     dotnet build tests/Runtime.ModelServerSimulator -c Release -v quiet -nologo >/dev/null
     dotnet tests/Runtime.ModelServerSimulator/bin/Release/net10.0/Runtime.ModelServerSimulator.dll \
-      --port 8001 --count 3 --lora sql-lora --time-per-token-ms 5 &
+      --port 8001 --count 3 --lora food-review,cad-fabricator --time-per-token-ms 5 &
     simulators=$!
     trap 'kill $simulators 2>/dev/null || true' EXIT
     for _ in $(seq 1 600); do { : 3<>/dev/tcp/127.0.0.1/8003; } 2>/dev/null && break; sleep 0.1; done

@@ -240,7 +240,8 @@ public sealed class ManifestSetLoaderTests
         Assert.Equal(-1, topology.ObjectivePriorities["batch"]);
         Assert.Equal([-1, 0, 10], topology.DesiredPriorities);
         Assert.NotNull(topology.Rewrites["llama"]);
-        Assert.Equal(2, topology.FallbackRewrite!.Count);
+        Assert.Equal(2, topology.Rewrites["reviews"].Count);
+        Assert.Null(topology.FallbackRewrite);
         Assert.Equal("meta-llama/Llama-3.1-8B-Instruct", Assert.Single(topology.BaseModelConfigMaps).Data["baseModel"]);
     }
 }
