@@ -168,27 +168,8 @@ public sealed class ControlPlaneTests : IAsyncLifetime
     [Fact]
     public async Task Kubernetes_PodChurnThroughWatch_AndWatchExpiryLosesNoUpdate()
     {
-        await using var api = await FakeKubeApiServer.StartAsync();
-        api.RequiredToken = "e2e-token";
-        var kubeconfig = Path.Combine(_dir, "kubeconfig");
-        File.WriteAllText(kubeconfig, $"""
-            apiVersion: v1
-            kind: Config
-            current-context: fake
-            contexts: [{"{"}name: fake, context: {"{"}cluster: fake, user: fake{"}"}{"}"}]
-            clusters: [{"{"}name: fake, cluster: {"{"}server: "{api.Url.ToString().TrimEnd('/')}"{"}"}{"}"}]
-            users: [{"{"}name: fake, user: {"{"}token: e2e-token{"}"}{"}"}]
-            """);
-        var ports = string.Join(",", Enumerable.Range(0, 3).Select(i => "{\"number\":" + Port(i).ToString(CultureInfo.InvariantCulture) + "}"));
-        api.Apply($$$"""
-            {"apiVersion":"inference.networking.k8s.io/v1","kind":"InferencePool","metadata":{"name":"sims","namespace":"ml"},
-             "spec":{"selector":{"matchLabels":{"app":"sim"}},"targetPorts":[{{{ports}}}]}}
-            """);
-        for (var i = 0; i < 3; i++)
-        {
-            api.Apply(PodJson(i, ready: true));
-        }
-
+        await using var api = await StartApiWithPoolAsync();
+        var kubeconfig = Kubeconfig(api);
         await using var server = await BinaryRuntimeServer.StartFromEnvironmentAsync("serve", ["--kubeconfig", kubeconfig, "--pool-name", "sims", "--pool-namespace", "ml"]);
         using var client = new EnvoyExtProcClient(server.ExtProcAddress);
         await WaitForReadinessAsync(server, ServingStatus.Serving);
@@ -214,6 +195,96 @@ public sealed class ControlPlaneTests : IAsyncLifetime
         server.EnsureRunning();
     }
 
+    [Fact]
+    public async Task Kubernetes_ObjectiveBands_ConvergeAndADeletedObjectivesBandDrainsThenGoes()
+    {
+        await using var api = await StartApiWithPoolAsync();
+        api.Apply(ObjectiveJson("batch", 7));
+        await using var server = await BinaryRuntimeServer.StartFromEnvironmentAsync("serve", ["--kubeconfig", Kubeconfig(api), "--pool-name", "sims", "--pool-namespace", "ml", "--config-text", """
+            apiVersion: inference.networking.x-k8s.io/v1alpha1
+            kind: EndpointPickerConfig
+            featureGates: [flowControl]
+            flowControl:
+              defaultRequestTTL: 20s
+            """]);
+        using var client = new EnvoyExtProcClient(server.ExtProcAddress);
+        using var http = new HttpClient();
+        await WaitForReadinessAsync(server, ServingStatus.Serving);
+        await WaitForMetricAsync(http, server, "inference_extension_flow_control_queue_size{priority=\"7\"} 0");
+
+        // A second objective adds its band; the pool saturates and a "batch" request queues in band 7.
+        api.Apply(ObjectiveJson("premium", 10));
+        await WaitForMetricAsync(http, server, "inference_extension_flow_control_queue_size{priority=\"10\"} 0");
+        foreach (var sim in _farm.Servers)
+        {
+            sim.Overrides = new MetricsOverrides { Waiting = 50 };
+        }
+
+        await ScrapedAgainAsync();
+        var phase = new FullDuplexPhase
+        {
+            Headers = ExtProcMessages.FullDuplexRequestHeaders(headers: [.. ExtProcMessages.DefaultRequestHeaders, new("x-gateway-inference-objective", "batch")]),
+            BodyChunks = [Chat("queued while saturated")],
+        };
+        var queued = client.RunFullDuplexAsync(phase, timeout: TimeSpan.FromSeconds(30));
+        await WaitForMetricAsync(http, server, "inference_extension_flow_control_queue_size{priority=\"7\"} 1");
+
+        // Its objective goes: the band drains (still holding the request), then goes once it dispatches.
+        api.Delete("inference.networking.x-k8s.io/v1alpha2", "InferenceObjective", "ml", "batch");
+        await Task.Delay(300);
+        Assert.Contains("inference_extension_flow_control_queue_size{priority=\"7\"} 1", await http.GetStringAsync(MetricsUrl(server)), StringComparison.Ordinal);
+        Assert.False(queued.IsCompleted);
+        foreach (var sim in _farm.Servers)
+        {
+            sim.Overrides = null;
+        }
+
+        var result = (await queued).EnsureValid();
+        Assert.Null(result.ImmediateResponse);
+        await WaitForMetricAsync(http, server, "inference_extension_flow_control_queue_size{priority=\"7\"}", present: false);
+        Assert.Contains("inference_extension_flow_control_queue_size{priority=\"10\"} 0", await http.GetStringAsync(MetricsUrl(server)), StringComparison.Ordinal);
+        server.EnsureRunning();
+    }
+
+    /// <summary>Waits until the picker has scraped every simulator three more times, so overrides are seen.</summary>
+    private async Task ScrapedAgainAsync()
+    {
+        var start = _farm.Servers.Select(s => s.MetricsRequests).ToList();
+        var deadline = DateTime.UtcNow + s_timeout;
+        while (_farm.Servers.Select((s, i) => s.MetricsRequests - start[i]).Any(n => n < 3))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the picker did not scrape the simulators");
+            await Task.Delay(20);
+        }
+
+        await Task.Delay(100);
+    }
+
+    private static Uri MetricsUrl(BinaryRuntimeServer server) => new($"http://127.0.0.1:{server.MetricsPort}/metrics");
+
+    private static async Task WaitForMetricAsync(HttpClient http, BinaryRuntimeServer server, string line, bool present = true)
+    {
+        var deadline = DateTime.UtcNow + s_timeout;
+        var page = string.Empty;
+        while (DateTime.UtcNow < deadline)
+        {
+            page = await http.GetStringAsync(MetricsUrl(server));
+            if (page.Contains(line, StringComparison.Ordinal) == present)
+            {
+                return;
+            }
+
+            await Task.Delay(50);
+        }
+
+        Assert.Fail($"/metrics {(present ? "never showed" : "still shows")} \"{line}\":{Environment.NewLine}{page}");
+    }
+
+    private static string ObjectiveJson(string name, int priority) => $$$"""
+        {"apiVersion":"inference.networking.x-k8s.io/v1alpha2","kind":"InferenceObjective","metadata":{"name":"{{{name}}}","namespace":"ml"},
+         "spec":{"priority":{{{priority}}},"poolRef":{"name":"sims"} } }
+        """;
+
     [Theory]
     [InlineData("--pool-name=p", "--kubeconfig=/no/such/kubeconfig", "cannot reach the Kubernetes API")]
     [InlineData("--endpoint-selector=app", "--endpoint-target-ports=8000", "--endpoint-selector: selector entry")]
@@ -226,6 +297,38 @@ public sealed class ControlPlaneTests : IAsyncLifetime
 
         Assert.Equal(1, await process.WaitForExitAsync(s_timeout));
         Assert.Contains(expected, process.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>A fake API server holding the pool "sims" in namespace ml and a ready pod per simulator.</summary>
+    private async Task<FakeKubeApiServer> StartApiWithPoolAsync()
+    {
+        var api = await FakeKubeApiServer.StartAsync();
+        api.RequiredToken = "e2e-token";
+        var ports = string.Join(",", Enumerable.Range(0, 3).Select(i => "{\"number\":" + Port(i).ToString(CultureInfo.InvariantCulture) + "}"));
+        api.Apply($$$"""
+            {"apiVersion":"inference.networking.k8s.io/v1","kind":"InferencePool","metadata":{"name":"sims","namespace":"ml"},
+             "spec":{"selector":{"matchLabels":{"app":"sim"}},"targetPorts":[{{{ports}}}]}}
+            """);
+        for (var i = 0; i < 3; i++)
+        {
+            api.Apply(PodJson(i, ready: true));
+        }
+
+        return api;
+    }
+
+    private string Kubeconfig(FakeKubeApiServer api)
+    {
+        var path = Path.Combine(_dir, "kubeconfig");
+        File.WriteAllText(path, $"""
+            apiVersion: v1
+            kind: Config
+            current-context: fake
+            contexts: [{"{"}name: fake, context: {"{"}cluster: fake, user: fake{"}"}{"}"}]
+            clusters: [{"{"}name: fake, cluster: {"{"}server: "{api.Url.ToString().TrimEnd('/')}"{"}"}{"}"}]
+            users: [{"{"}name: fake, user: {"{"}token: e2e-token{"}"}{"}"}]
+            """);
+        return path;
     }
 
     private string PodJson(int i, bool ready) => $$$"""
