@@ -167,7 +167,7 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
         {
             _eventStream = stream.ResponseHeaders.TryGetValue(EndpointPickerHeaders.ContentType, out var type) && type.StartsWith("text/event-stream"u8);
             MoveInFlightToServed(stream);
-            if (_restorer.IsActive && stream.ResponseBodyMode == BodySendMode.FullDuplexStreamed && !stream.Message.EndOfStream)
+            if (_restorer.IsActive && stream.ResponseBodyMode is BodySendMode.FullDuplexStreamed or BodySendMode.Buffered or BodySendMode.BufferedPartial && !stream.Message.EndOfStream)
             {
                 // The body will change length: drop content-length so the client does not read a wrong size.
                 stream.BeginResponse(ProcessingResponseKind.ResponseHeaders).RemoveHeader(EndpointPickerHeaders.ContentLength);
@@ -182,8 +182,14 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
             var body = stream.Message.Body;
             var end = stream.Message.EndOfStream;
             CaptureUsage(stream, body, end);
+            if (_restorer.IsActive && stream.ResponseBodyMode is BodySendMode.Buffered or BodySendMode.BufferedPartial)
+            {
+                return RestoreBufferedAsync(stream, body, end);
+            }
+
             if (!_restorer.IsActive || stream.ResponseBodyMode != BodySendMode.FullDuplexStreamed)
             {
+                // STREAMED passes unchanged: holding bytes back across chunks could lose them when trailers follow.
                 return stream.ContinueAsync();
             }
 
@@ -241,6 +247,22 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
             Reset();
             _rewriter.Dispose();
             _restorer.Dispose();
+        }
+
+        /// <summary>
+        /// BUFFERED: the one body message is the whole body (its end flag is false only when trailers
+        /// follow), so the model is restored in it. BUFFERED_PARTIAL cut short passes unchanged.
+        /// </summary>
+        private ValueTask RestoreBufferedAsync(ExtProcStream stream, in ReadOnlySequence<byte> body, bool end)
+        {
+            if (!end && stream.ResponseBodyMode == BodySendMode.BufferedPartial)
+            {
+                return stream.ContinueAsync();
+            }
+
+            var restored = _eventStream ? _restorer.RestoreEvents(body, endOfStream: true) : _restorer.RestoreJson(body);
+            stream.BeginResponse(ProcessingResponseKind.ResponseBody).SetBody(restored);
+            return stream.SendAsync();
         }
 
         private async ValueTask FlushJsonThenContinueAsync(ExtProcStream stream)

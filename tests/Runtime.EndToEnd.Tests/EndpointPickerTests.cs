@@ -250,6 +250,28 @@ public sealed class EndpointPickerTests : IAsyncLifetime
         Assert.Equal(Encoding.UTF8.GetString(response).Replace("meta-llama/Llama-3.1-8B-Instruct", "my-alias", StringComparison.Ordinal), Encoding.UTF8.GetString(result.Response!.StreamedBody));
     }
 
+    [Theory]
+    [InlineData("application/json", "{\"id\":\"x\",\"model\":\"meta-llama/Llama-3.1-8B-Instruct\",\"choices\":[]}")]
+    [InlineData("text/event-stream", "data: {\"model\":\"meta-llama/Llama-3.1-8B-Instruct\"}\n\ndata: [DONE]\n\n")]
+    public async Task ModelRewrite_BufferedResponse_RestoresClientModelAndDropsContentLength(string contentType, string response)
+    {
+        await using var server = await StartPickerAsync("--model-rewrite", "my-alias=meta-llama/Llama-3.1-8B-Instruct");
+        using var client = new EnvoyExtProcClient(server.ExtProcAddress);
+        var responseBytes = Encoding.UTF8.GetBytes(response);
+
+        var result = await client.RunBufferedAsync(
+            ExtProcMessages.RequestHeaders(requestBodyMode: BodySendMode.Buffered, responseBodyMode: BodySendMode.Buffered),
+            Chat("hello", model: "my-alias"),
+            ExtProcMessages.ResponseHeaders(headers: [new("content-type", contentType), new("content-length", responseBytes.Length.ToString(System.Globalization.CultureInfo.InvariantCulture))]),
+            responseBytes,
+            timeout: s_timeout);
+
+        Assert.True(result.Status.IsOk, result.Status.ToString());
+        Assert.Contains("content-length", result.ResponseHeaders!.ResponseHeaders.Response.HeaderMutation.RemoveHeaders);
+        var restored = result.ResponseBody!.ResponseBody.Response.BodyMutation.Body.ToStringUtf8();
+        Assert.Equal(response.Replace("meta-llama/Llama-3.1-8B-Instruct", "my-alias", StringComparison.Ordinal), restored);
+    }
+
     [Fact]
     public async Task FlowControl_QueuesWhileSaturated_DispatchesWhenCapacityReturns_TtlExpiresTo503()
     {
