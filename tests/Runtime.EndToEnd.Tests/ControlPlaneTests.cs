@@ -220,7 +220,7 @@ public sealed class ControlPlaneTests : IAsyncLifetime
             sim.Overrides = new MetricsOverrides { Waiting = 50 };
         }
 
-        await ScrapedAgainAsync();
+        await _farm.WaitForScrapesAsync(3, s_timeout);
         var phase = new FullDuplexPhase
         {
             Headers = ExtProcMessages.FullDuplexRequestHeaders(headers: [.. ExtProcMessages.DefaultRequestHeaders, new("x-gateway-inference-objective", "batch")]),
@@ -244,20 +244,6 @@ public sealed class ControlPlaneTests : IAsyncLifetime
         await WaitForMetricAsync(http, server, "inference_extension_flow_control_queue_size{priority=\"7\"}", present: false);
         Assert.Contains("inference_extension_flow_control_queue_size{priority=\"10\"} 0", await http.GetStringAsync(MetricsUrl(server)), StringComparison.Ordinal);
         server.EnsureRunning();
-    }
-
-    /// <summary>Waits until the picker has scraped every simulator three more times, so overrides are seen.</summary>
-    private async Task ScrapedAgainAsync()
-    {
-        var start = _farm.Servers.Select(s => s.MetricsRequests).ToList();
-        var deadline = DateTime.UtcNow + s_timeout;
-        while (_farm.Servers.Select((s, i) => s.MetricsRequests - start[i]).Any(n => n < 3))
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the picker did not scrape the simulators");
-            await Task.Delay(20);
-        }
-
-        await Task.Delay(100);
     }
 
     private static Uri MetricsUrl(BinaryRuntimeServer server) => new($"http://127.0.0.1:{server.MetricsPort}/metrics");

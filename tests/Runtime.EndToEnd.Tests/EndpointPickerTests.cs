@@ -400,20 +400,7 @@ public sealed class EndpointPickerTests : IAsyncLifetime
     /// Waits until the picker has scraped every running simulator a few times since now (so it has
     /// seen the values just set), however slow the machine: a fixed sleep would race a loaded CI box.
     /// </summary>
-    private async Task MetricsSettledAsync()
-    {
-        var live = _farm.Servers.Where(s => !s.IsStopped).ToList();
-        var start = live.Select(s => s.MetricsRequests).ToList();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (live.Select((s, i) => s.MetricsRequests - start[i]).Any(n => n < 3))
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the picker did not scrape the simulators within 20 s");
-            await Task.Delay(20);
-        }
-
-        // The last scrape's page has been read; give the scraper a moment to publish it.
-        await Task.Delay(100);
-    }
+    private Task MetricsSettledAsync() => _farm.WaitForScrapesAsync(3, TimeSpan.FromSeconds(20));
 
     private static Metadata SubsetHint(params string[] endpoints)
     {

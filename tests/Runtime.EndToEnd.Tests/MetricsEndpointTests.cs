@@ -80,17 +80,5 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
         return double.Parse(line[(series.Length + 1)..], CultureInfo.InvariantCulture);
     }
 
-    /// <summary>Waits until the picker has scraped every simulator a few times since now.</summary>
-    private async Task MetricsSettledAsync()
-    {
-        var start = _farm.Servers.Select(s => s.MetricsRequests).ToList();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (_farm.Servers.Select((s, i) => s.MetricsRequests - start[i]).Any(n => n < 3))
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the picker did not scrape the simulators within 20 s");
-            await Task.Delay(20);
-        }
-
-        await Task.Delay(100);
-    }
+    private Task MetricsSettledAsync() => _farm.WaitForScrapesAsync(3, TimeSpan.FromSeconds(20));
 }

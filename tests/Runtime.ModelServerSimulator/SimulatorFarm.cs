@@ -76,6 +76,28 @@ public sealed class SimulatorFarm : IAsyncDisposable
     public ModelServerSimulator this[int index] => _servers[index];
 
     /// <summary>
+    /// Waits until every running simulator has served <paramref name="scrapes"/> more metrics pages
+    /// (so a scraper has seen their current overrides), then a moment for the last one to be published.
+    /// </summary>
+    public async Task WaitForScrapesAsync(int scrapes, TimeSpan timeout)
+    {
+        var live = _servers.Where(s => !s.IsStopped).ToList();
+        var start = live.Select(s => s.MetricsRequests).ToList();
+        var deadline = DateTime.UtcNow + timeout;
+        while (live.Select((s, i) => s.MetricsRequests - start[i]).Any(n => n < scrapes))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"the simulators were not scraped {scrapes} more times within {timeout}");
+            }
+
+            await Task.Delay(20).ConfigureAwait(false);
+        }
+
+        await Task.Delay(100).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// Starts <paramref name="count"/> servers from <paramref name="template"/>: ports
     /// <c>template.Port + i</c> (all ephemeral when it is 0), names <c>template.Name-i</c>
     /// (or <c>sim-&lt;port&gt;</c> when it has no name).
