@@ -24,8 +24,7 @@ public sealed class WorldSnapshot
 
     public int Count => _byKind.Values.Sum(k => k.Count);
 
-    public IReadOnlyDictionary<ResourceKey, Resource> Of(ResourceKind kind) =>
-        _byKind.TryGetValue(kind, out var resources) ? resources : s_none;
+    public IReadOnlyDictionary<ResourceKey, Resource> Of(ResourceKind kind) => Kind(kind);
 
     public IEnumerable<T> Of<T>(ResourceKind kind) where T : Resource => Of(kind).Values.OfType<T>();
 
