@@ -45,7 +45,7 @@ publish() {
   need_dotnet
   log "publishing the native-AOT binary to out/"
   local logf; logf=$(mktemp)
-  if ! dotnet publish src/Runtime.Host -c Release -f net9.0 -r linux-x64 \
+  if ! dotnet publish src/Runtime.Host -c Release -r linux-x64 \
       -p:StaticWebAssetsEnabled=false -p:CopyOutputSymbolsToPublishDirectory=false \
       -o "$OUT" >"$logf" 2>&1; then
     cat "$logf" >&2; rm -f "$logf"; return 1
@@ -93,8 +93,10 @@ run_tests() {
 
 budget() {
   need_dotnet
-  log "allocation budgets of hot-path benchmarks (short mode)"
-  dotnet run -c Release --project perf/Runtime.Benchmarks -- --budget
+  log "allocation budgets of hot-path benchmarks (current thread, fully optimised JIT)"
+  # No tiering: every method is compiled once, fully optimised (as in the AOT binary), so the
+  # figures cannot move with tier-up timing between runs.
+  DOTNET_TieredCompilation=0 dotnet run -c Release --project perf/Runtime.Benchmarks -- --budget
 }
 
 cmd=${1:-help}; shift || true

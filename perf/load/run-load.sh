@@ -83,7 +83,7 @@ binary="${RUNTIME_BINARY:-$root/out/runtime}"
 if [ ! -x "$binary" ]; then
   [ -z "${RUNTIME_BINARY:-}" ] || die "RUNTIME_BINARY=$RUNTIME_BINARY is not an executable file"
   echo "run-load: publishing the AOT binary to $root/out" >&2
-  dotnet publish "$root/src/Runtime.Host" -c Release -f net9.0 -r linux-x64 \
+  dotnet publish "$root/src/Runtime.Host" -c Release -r linux-x64 \
     -p:StaticWebAssetsEnabled=false -p:CopyOutputSymbolsToPublishDirectory=false -o "$root/out" >&2
 fi
 binary_bytes=$(stat -L -c %s "$binary")

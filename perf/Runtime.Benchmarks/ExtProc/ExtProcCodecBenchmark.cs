@@ -96,19 +96,19 @@ public class ExtProcCodecBenchmark
     }
 
     [Benchmark]
-    [AllocationBudget(0)]
+    [AllocationBudget(0, Outcome = nameof(Decoded))]
     public bool DecodeRequestHeaders() => ProcessingRequestDecoder.TryDecode(_headersMessage, _request, out _);
 
     [Benchmark]
-    [AllocationBudget(0)]
+    [AllocationBudget(0, Outcome = nameof(Decoded))]
     public bool DecodeRequestBody1K_OneSegment() => ProcessingRequestDecoder.TryDecode(_bodyMessage, _request, out _);
 
     [Benchmark]
-    [AllocationBudget(0)]
+    [AllocationBudget(0, Outcome = nameof(Decoded))]
     public bool DecodeRequestBody1K_FourKilobyteSegments() => ProcessingRequestDecoder.TryDecode(_bodyMessageSegmented, _request, out _);
 
     [Benchmark]
-    [AllocationBudget(0)]
+    [AllocationBudget(0, Outcome = nameof(Decoded))]
     public bool DecodeRequestBody62K_FourKilobyteSegments() => ProcessingRequestDecoder.TryDecode(_largeBodyMessageSegmented, _request, out _);
 
     /// <summary>Reference point, not a budgeted path: Google.Protobuf materialising the same message.</summary>
@@ -117,7 +117,7 @@ public class ExtProcCodecBenchmark
 
     /// <summary>The routing reply: destination header + model header, lb metadata, clear_route_cache.</summary>
     [Benchmark]
-    [AllocationBudget(0)]
+    [AllocationBudget(0, Outcome = nameof(Encoded))]
     public int EncodeRequestHeadersResponse()
     {
         ProcessingResponseBuilder builder = _builder;
@@ -134,7 +134,7 @@ public class ExtProcCodecBenchmark
 
     /// <summary>A full-duplex body reply: one GIE-sized chunk copied from 4 KB segments into the output.</summary>
     [Benchmark]
-    [AllocationBudget(0)]
+    [AllocationBudget(0, Outcome = nameof(Encoded))]
     public int EncodeStreamedBodyResponse62K()
     {
         ProcessingResponseBuilder builder = _builder;
@@ -145,6 +145,11 @@ public class ExtProcCodecBenchmark
         builder.WriteTo(_output);
         return size;
     }
+
+    private bool Decoded(bool ok) => ok;
+
+    // The whole reply was written, and it is the size the builder computed.
+    private bool Encoded(int size) => size > 0 && _output.WrittenCount == size;
 
     private static byte[] BodyMessage(int bodyLength)
     {

@@ -32,14 +32,16 @@ public class FlowControlBenchmark
     }
 
     [Benchmark]
-    [AllocationBudget(0)]
+    [AllocationBudget(0, Outcome = nameof(Dispatched))]
     public FlowControlOutcome EnqueueDispatchOne() =>
         Completed(_controller.EnqueueAndWaitAsync(new FlowControlRequest("tenant", 0, 1024))).Outcome;
 
     [Benchmark]
-    [AllocationBudget(0)]
+    [AllocationBudget(0, Outcome = nameof(Dispatched))]
     public FlowControlOutcome EnqueueDispatchOne_Cancellable() =>
         Completed(_controller.EnqueueAndWaitAsync(new FlowControlRequest("tenant", 0, 1024), _cts.Token)).Outcome;
+
+    private static bool Dispatched(FlowControlOutcome outcome) => outcome == FlowControlOutcome.Dispatched;
 }
 
 /// <summary>

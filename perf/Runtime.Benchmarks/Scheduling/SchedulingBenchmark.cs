@@ -70,7 +70,7 @@ public class SchedulingBenchmark
     }
 
     [Benchmark]
-    [AllocationBudget(0)]
+    [AllocationBudget(0, Outcome = nameof(Picked))]
     public EndpointState PickWarm()
     {
         _result.Reset();
@@ -79,13 +79,15 @@ public class SchedulingBenchmark
     }
 
     [Benchmark]
-    [AllocationBudget(0)]
+    [AllocationBudget(0, Outcome = nameof(Picked))]
     public EndpointState PickCold()
     {
         _result.Reset();
         _scheduler.Schedule(_rotating[_next++ & 63], _candidates, _result);
         return _result.Primary;
     }
+
+    private bool Picked(EndpointState? primary) => primary is not null && _result.Primary == primary;
 
     private static SchedulingRequest Request(byte[] prompt) => new() { TargetModel = "meta-llama/Llama-3.1-8B-Instruct", Prompt = new ReadOnlySequence<byte>(prompt) };
 
@@ -116,9 +118,11 @@ public class XxHash64Benchmark
     }
 
     [Benchmark]
-    [AllocationBudget(0)]
+    [AllocationBudget(0, Outcome = nameof(HashedAll))]
     public ulong Hash4K() => XxHash64.Hash(_four);
 
     [Benchmark]
     public ulong HashBlock72() => XxHash64.Hash(_block);
+
+    private bool HashedAll(ulong hash) => hash == XxHash64.Hash(_four) && hash != XxHash64.Hash(_four.AsSpan(1));
 }

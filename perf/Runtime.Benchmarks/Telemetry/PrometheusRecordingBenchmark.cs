@@ -45,12 +45,32 @@ public class PrometheusRecordingBenchmark
     }
 
     [Benchmark]
-    [AllocationBudget(0)]
+    [AllocationBudget(0, Outcome = nameof(CounterGrew))]
     public void CounterAdd() =>
         _counter.Add(1, new KeyValuePair<string, object?>("model_name", _model), new KeyValuePair<string, object?>("target_model_name", _target));
 
     [Benchmark]
-    [AllocationBudget(0)]
+    [AllocationBudget(0, Outcome = nameof(HistogramGrew))]
     public void HistogramRecord() =>
         _histogram.Record(0.42, new KeyValuePair<string, object?>("model_name", _model), new KeyValuePair<string, object?>("target_model_name", _target));
+
+    private double _lastCounter;
+    private double _lastHistogramCount;
+
+    private bool CounterGrew() => Grew("inference_objective_request_total{", ref _lastCounter);
+
+    private bool HistogramGrew() => Grew("inference_objective_request_duration_seconds_count{", ref _lastHistogramCount);
+
+    // The exporter's page shows the series' value higher than at the previous check.
+    private bool Grew(string series, ref double last)
+    {
+        string line = _exporter.Render().Split('\n').FirstOrDefault(l => l.StartsWith(series, StringComparison.Ordinal)) ?? "";
+        if (!double.TryParse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture, out double value) || value <= last)
+        {
+            return false;
+        }
+
+        last = value;
+        return true;
+    }
 }

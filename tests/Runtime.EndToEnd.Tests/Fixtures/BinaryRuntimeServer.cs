@@ -55,7 +55,7 @@ public sealed class BinaryRuntimeServer : IRuntimeServer, IAsyncDisposable
         {
             throw new InvalidOperationException(
                 $"{BinaryVariable} is not set. The end-to-end tests need the runtime binary: publish it "
-                + "(dotnet publish src/Runtime.Host -c Release -f net9.0 -r linux-x64 -p:StaticWebAssetsEnabled=false "
+                + "(dotnet publish src/Runtime.Host -c Release -r linux-x64 -p:StaticWebAssetsEnabled=false "
                 + $"-p:CopyOutputSymbolsToPublishDirectory=false -o out) and export {BinaryVariable}=$PWD/out/runtime.");
         }
 
