@@ -103,7 +103,7 @@ public sealed class FlowControllerShardScalingTests
     [Fact]
     public async Task SetShardCount_ShrinkWhileRequestWaits_ExpiresThenShardDropped()
     {
-        var time = new ManualTimeProvider();
+        var time = new TimerCountingTimeProvider();
         var (controller, _, _) = Create(new FlowControlOptions { ShardCount = 2, DefaultRequestTtl = TimeSpan.FromSeconds(1) }, time);
         Task<FlowControlResult> waiting = Enqueue(controller, FlowOn(controller, 1), 0, 1);
 

@@ -344,7 +344,7 @@ public sealed class FlowControllerTests
     [Fact]
     public async Task EnqueueAndWaitAsync_TtlExpires_EvictedAndCapacityReleased()
     {
-        var time = new ManualTimeProvider();
+        var time = new TimerCountingTimeProvider();
         var (controller, _, _) = Create(new FlowControlOptions { DefaultRequestTtl = TimeSpan.FromMilliseconds(50) }, time: time);
         Task<FlowControlResult> expiring = Enqueue(controller, "a", 0, 10);
         Task<FlowControlResult> longer = Enqueue(controller, "a", 0, 10, ttl: TimeSpan.FromMilliseconds(150));
@@ -367,7 +367,7 @@ public sealed class FlowControllerTests
     [Fact]
     public async Task Dispatch_FlowIdlePastTimeout_CollectedWhileRecentlyBusyFlowKept()
     {
-        var time = new ManualTimeProvider();
+        var time = new TimerCountingTimeProvider();
         var (controller, _, _) = Create(new FlowControlOptions { FlowIdleTimeout = TimeSpan.FromMinutes(5) }, slots: int.MaxValue, time: time);
         await Enqueue(controller, "idle", 0, 1);
         await Enqueue(controller, "busy", 0, 2);
@@ -382,8 +382,11 @@ public sealed class FlowControllerTests
         Assert.Equal(1, FlowCount(controller));
         Assert.Equal(1, time.ArmedTimers);
 
-        // The next scans come every half timeout; "busy" goes once it has been empty 5 minutes.
-        time.Advance(TimeSpan.FromMinutes(4.5));
+        // The next scans come every half timeout; "busy" goes once it has been empty 5 minutes. The
+        // fake clock fires a due timer at the time advanced to, so step onto each scan.
+        time.Advance(TimeSpan.FromMinutes(2.5));
+        Assert.Equal(1, FlowCount(controller));
+        time.Advance(TimeSpan.FromMinutes(2));
         Assert.Equal(1, FlowCount(controller));
         time.Advance(TimeSpan.FromMinutes(0.5));
         Assert.Equal(0, FlowCount(controller));
@@ -394,7 +397,7 @@ public sealed class FlowControllerTests
     public async Task Dispatch_EdfGlobalStrictManyFlowsSomeCancelled_EarliestDeadlineAcrossFlows()
     {
         // Clock stands still: deadline order is exactly TTL order, ties in admission order.
-        var time = new ManualTimeProvider();
+        var time = new TimerCountingTimeProvider();
         var band = new PriorityBandOptions { OrderingPolicy = EdfOrderingPolicy.Instance };
         var (controller, gate, observer) = Create(new FlowControlOptions { DefaultPriorityBand = band }, time: time);
         var random = new Random(11);

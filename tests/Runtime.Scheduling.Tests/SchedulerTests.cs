@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Runtime.Configuration.Loading;
 using Runtime.Configuration.Model;
 using Runtime.Endpoints;
@@ -15,7 +16,7 @@ namespace Runtime.Scheduling.Tests;
 
 public class SchedulerTests
 {
-    private readonly ManualTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = new();
     private readonly EndpointStore _store = new();
 
     private (EndpointPickerConfig Config, IReadOnlyDictionary<string, IPlugin> Plugins) Load(string? yaml = null)

@@ -1,3 +1,4 @@
+using System.IO.Hashing;
 using System.Buffers;
 using BenchmarkDotNet.Attributes;
 using Runtime.Benchmarks.Infrastructure;
@@ -119,10 +120,10 @@ public class XxHash64Benchmark
 
     [Benchmark]
     [AllocationBudget(0, Outcome = nameof(HashedAll))]
-    public ulong Hash4K() => XxHash64.Hash(_four);
+    public ulong Hash4K() => XxHash64.HashToUInt64(_four);
 
     [Benchmark]
-    public ulong HashBlock72() => XxHash64.Hash(_block);
+    public ulong HashBlock72() => XxHash64.HashToUInt64(_block);
 
-    private bool HashedAll(ulong hash) => hash == XxHash64.Hash(_four) && hash != XxHash64.Hash(_four.AsSpan(1));
+    private bool HashedAll(ulong hash) => hash == XxHash64.HashToUInt64(_four) && hash != XxHash64.HashToUInt64(_four.AsSpan(1));
 }

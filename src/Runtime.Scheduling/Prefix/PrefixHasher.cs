@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.IO.Hashing;
 using System.Text;
 
 namespace Runtime.Scheduling.Prefix;
@@ -25,7 +26,7 @@ internal static class PrefixHasher
         EnsureCapacity(ref scratch, Math.Max(blockBytes + sizeof(ulong), modelBytes + (int)Math.Min(cacheSalt.Length, int.MaxValue / 2)));
         var seedLength = Encoding.UTF8.GetBytes(model, scratch);
         cacheSalt.CopyTo(scratch.AsSpan(seedLength));
-        var previous = XxHash64.Hash(scratch.AsSpan(0, seedLength + (int)cacheSalt.Length));
+        var previous = XxHash64.HashToUInt64(scratch.AsSpan(0, seedLength + (int)cacheSalt.Length));
 
         var buffer = scratch.AsSpan(0, blockBytes + sizeof(ulong));
         if (prompt.IsSingleSegment)
@@ -54,7 +55,7 @@ internal static class PrefixHasher
     private static ulong HashBlock(Span<byte> buffer, int blockBytes, ulong previous)
     {
         BinaryPrimitives.WriteUInt64LittleEndian(buffer[blockBytes..], previous);
-        return XxHash64.Hash(buffer);
+        return XxHash64.HashToUInt64(buffer);
     }
 
     private static void EnsureCapacity(ref byte[] scratch, int length)

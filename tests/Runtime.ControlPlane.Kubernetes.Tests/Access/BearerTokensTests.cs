@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Runtime.ControlPlane.Kubernetes.Access;
 
 namespace Runtime.ControlPlane.Kubernetes.Tests.Access;
@@ -13,7 +14,7 @@ public sealed class BearerTokensTests : IDisposable
     {
         var file = Path.Combine(_directory.FullName, "token");
         File.WriteAllText(file, "one\n");
-        var time = new ManualTime();
+        var time = new FakeTimeProvider();
         var tokens = new BearerTokens(new KubernetesAccess(new Uri("https://kube")) { TokenFile = file, TokenRefreshInterval = TimeSpan.FromMinutes(1) }, time);
 
         Assert.Equal("one", tokens.Current());
@@ -29,7 +30,7 @@ public sealed class BearerTokensTests : IDisposable
     {
         var file = Path.Combine(_directory.FullName, "token");
         File.WriteAllText(file, "one");
-        var tokens = new BearerTokens(new KubernetesAccess(new Uri("https://kube")) { TokenFile = file }, new ManualTime());
+        var tokens = new BearerTokens(new KubernetesAccess(new Uri("https://kube")) { TokenFile = file }, new FakeTimeProvider());
         Assert.Equal("one", tokens.Current());
 
         File.WriteAllText(file, "two");
@@ -43,7 +44,7 @@ public sealed class BearerTokensTests : IDisposable
     {
         var file = Path.Combine(_directory.FullName, "token");
         File.WriteAllText(file, "one");
-        var tokens = new BearerTokens(new KubernetesAccess(new Uri("https://kube")) { TokenFile = file }, new ManualTime());
+        var tokens = new BearerTokens(new KubernetesAccess(new Uri("https://kube")) { TokenFile = file }, new FakeTimeProvider());
         Assert.Equal("one", tokens.Current());
 
         File.Delete(file);
@@ -55,20 +56,9 @@ public sealed class BearerTokensTests : IDisposable
     [Fact]
     public void Current_StaticToken_NeedsNoFile()
     {
-        var tokens = new BearerTokens(new KubernetesAccess(new Uri("https://kube")) { Token = "fixed" }, new ManualTime());
+        var tokens = new BearerTokens(new KubernetesAccess(new Uri("https://kube")) { Token = "fixed" }, new FakeTimeProvider());
 
         Assert.Equal("fixed", tokens.Current());
         Assert.False(tokens.CanRefresh);
-    }
-
-    private sealed class ManualTime : TimeProvider
-    {
-        private long _ticks = 1_000_000;
-
-        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
-
-        public override long GetTimestamp() => _ticks;
-
-        public void Advance(TimeSpan by) => _ticks += by.Ticks;
     }
 }

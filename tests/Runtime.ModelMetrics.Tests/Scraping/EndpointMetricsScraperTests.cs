@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Runtime.Endpoints;
 using Runtime.ModelMetrics.Mapping;
 using Runtime.ModelMetrics.Scraping;
@@ -27,6 +28,30 @@ public class EndpointMetricsScraperTests
             Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
             await Task.Delay(10);
         }
+    }
+
+    /// <summary>
+    /// Moves the fake clock one scrape interval at a time, <paramref name="ticks"/> times, giving the
+    /// scrape loop a moment to run after each tick (the clock, not that pause, decides what is due).
+    /// </summary>
+    private static async Task Advance(FakeTimeProvider time, int ticks, TimeSpan? by = null)
+    {
+        for (var i = 0; i < ticks; i++)
+        {
+            time.Advance(by ?? Options().Interval);
+            await Task.Delay(5);
+        }
+    }
+
+    /// <summary>Ticks the fake clock until <paramref name="condition"/> holds (at most 400 ticks).</summary>
+    private static async Task AdvanceUntil(FakeTimeProvider time, Func<bool> condition, string what)
+    {
+        for (var i = 0; i < 400 && !condition(); i++)
+        {
+            await Advance(time, 1);
+        }
+
+        Assert.True(condition(), $"{what} did not happen within 400 ticks");
     }
 
     [Fact]
@@ -78,24 +103,31 @@ public class EndpointMetricsScraperTests
         await using var server = await FakeMetricsServer.StartAsync(1, _ => ModelServerPages.Utf8(ModelServerPages.Vllm(waiting: 5)));
         var store = new EndpointStore();
         store.Publish(Endpoints(server));
-        await using var scraper = new EndpointMetricsScraper(store, ModelServerMetricsMappings.BuiltIn, Options(timeout: TimeSpan.FromMilliseconds(150)));
+        var time = new FakeTimeProvider();
+        await using var scraper = new EndpointMetricsScraper(store, ModelServerMetricsMappings.BuiltIn, Options(timeout: TimeSpan.FromMilliseconds(150)), time);
         scraper.Start();
         var state = store.Current.Endpoints[0];
-        await Until(() => state.Metrics.WaitingQueueSize == 5, "first scrape");
+        await AdvanceUntil(time, () => state.Metrics.WaitingQueueSize == 5, "first scrape");
 
         var good = state.Metrics;
         server.Servers[0].Hang = true;
-        await Until(() => scraper.Metrics.FailuresOf(ScrapeFailure.Timeout) >= 2, "timed-out scrapes");
-        Assert.Same(good, state.Metrics);
-
-        // One scrape at a time per endpoint: a hanging server sees about one request per timeout, not one per tick.
         var requests = server.Servers[0].Requests;
-        await Task.Delay(300);
-        Assert.InRange(server.Servers[0].Requests - requests, 0, 4);
+        await Advance(time, 1);
+        await Until(() => server.Servers[0].Requests == requests + 1, "the scrape that hangs");
+
+        // One scrape at a time per endpoint: ticks within the 150 ms timeout start no second request.
+        await Advance(time, 6);
+        Assert.Equal(requests + 1, server.Servers[0].Requests);
+        Assert.Equal(0, scraper.Metrics.FailuresOf(ScrapeFailure.Timeout));
+
+        // The clock passes the timeout: the scrape fails, the old metrics stay, the next tick retries.
+        await Advance(time, 2);
+        await Until(() => scraper.Metrics.FailuresOf(ScrapeFailure.Timeout) == 1, "the timed-out scrape");
+        Assert.Same(good, state.Metrics);
 
         server.Servers[0].Hang = false;
         server.Servers[0].Page = ModelServerPages.Utf8(ModelServerPages.Vllm(waiting: 8));
-        await Until(() => state.Metrics.WaitingQueueSize == 8, "recovery after the hang");
+        await AdvanceUntil(time, () => state.Metrics.WaitingQueueSize == 8, "recovery after the hang");
     }
 
     [Fact]
@@ -105,16 +137,18 @@ public class EndpointMetricsScraperTests
         var endpoints = Endpoints(server);
         var store = new EndpointStore();
         store.Publish(endpoints[..2]);
-        await using var scraper = new EndpointMetricsScraper(store, ModelServerMetricsMappings.BuiltIn, Options());
+        var time = new FakeTimeProvider();
+        await using var scraper = new EndpointMetricsScraper(store, ModelServerMetricsMappings.BuiltIn, Options(), time);
         scraper.Start();
-        await Until(() => server.Servers[0].Requests > 2 && server.Servers[1].Requests > 2, "both scraped");
+        await AdvanceUntil(time, () => server.Servers[0].Requests >= 1 && server.Servers[1].Requests >= 1, "both scraped");
         Assert.Equal(0, server.Servers[2].Requests);
 
         store.Publish([endpoints[1], endpoints[2]]);
-        await Until(() => server.Servers[2].Requests > 2, "the new endpoint scraped");
         var removedCount = server.Servers[0].Requests;
-        await Task.Delay(200);
-        Assert.InRange(server.Servers[0].Requests - removedCount, 0, 1);
+        await AdvanceUntil(time, () => server.Servers[2].Requests >= 5, "five scrapes of the new endpoint");
+
+        // Five scrape rounds for the new endpoint, none for the removed one.
+        Assert.Equal(removedCount, server.Servers[0].Requests);
         Assert.Equal(2, scraper.EndpointCount);
     }
 
@@ -170,12 +204,13 @@ public class EndpointMetricsScraperTests
         await using var server = await FakeMetricsServer.StartAsync(1, _ => ModelServerPages.Utf8(ModelServerPages.Vllm()));
         var store = new EndpointStore();
         store.Publish(Endpoints(server));
-        var scraper = new EndpointMetricsScraper(store, ModelServerMetricsMappings.BuiltIn, Options());
+        var time = new FakeTimeProvider();
+        var scraper = new EndpointMetricsScraper(store, ModelServerMetricsMappings.BuiltIn, Options(), time);
         scraper.Start();
-        await Until(() => server.Servers[0].Requests > 1, "scrapes");
+        await AdvanceUntil(time, () => server.Servers[0].Requests >= 2, "two scrapes");
         await scraper.DisposeAsync();
         var count = server.Servers[0].Requests;
-        await Task.Delay(150);
+        await Advance(time, 10);
         Assert.Equal(count, server.Servers[0].Requests);
     }
 }

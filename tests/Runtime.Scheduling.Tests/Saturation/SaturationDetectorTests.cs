@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Runtime.Endpoints;
 using Runtime.Plugins.BuiltIn.Parameters;
 using Runtime.Plugins.Values;
@@ -9,7 +10,7 @@ namespace Runtime.Scheduling.Tests.Saturation;
 
 public class SaturationDetectorTests
 {
-    private readonly ManualTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = new();
     private readonly EndpointStore _store = new();
 
     private EndpointState[] Pool(int count)

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Runtime.Endpoints;
 using Runtime.Scheduling.Framework;
 using Runtime.Scheduling.Scorers;
@@ -7,7 +8,7 @@ namespace Runtime.Scheduling.Tests.Scorers;
 
 public class ScorerTests
 {
-    private readonly ManualTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = new();
     private readonly SchedulingContext _context = new();
 
     private double[] Run(IScorer scorer, SchedulingRequest request, params EndpointState[] candidates)

@@ -4,18 +4,6 @@ using Runtime.Endpoints;
 
 namespace Runtime.Scheduling.Tests.Support;
 
-/// <summary>A clock the tests move by hand (Microsoft.Extensions.TimeProvider.Testing is not available here).</summary>
-internal sealed class ManualTimeProvider : TimeProvider
-{
-    private long _ticks = 1_000_000_000;
-
-    public override long TimestampFrequency => TimeSpan.TicksPerSecond;
-
-    public override long GetTimestamp() => Volatile.Read(ref _ticks);
-
-    public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
-}
-
 internal static class TestEndpoints
 {
     public static EndpointState State(int i) => new(new Endpoint($"pod-{i:D3}", $"10.0.{i / 250}.{(i % 250) + 1}", 8000));
