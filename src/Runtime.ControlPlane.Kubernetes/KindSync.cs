@@ -79,19 +79,46 @@ internal sealed class KindSync(KubernetesSource source, KubernetesKindOptions ki
                     _resourceVersion = null;
                 }
 
+                if (ex is KubernetesApiException { StatusCode: 403 })
+                {
+                    // Not granted by the Role: serve without this kind rather than never become ready.
+                    _resourceVersion = null;
+                    if (source.OnForbidden(kind.Kind))
+                    {
+                        KubernetesLog.KindForbidden(Logger, kind.Kind, source.Options.MaxBackoff, Describe(ex));
+                    }
+
+                    if (!await DelayAsync(source.Options.MaxBackoff, cancellationToken).ConfigureAwait(false))
+                    {
+                        return;
+                    }
+
+                    continue;
+                }
+
                 var delay = _backoff.Next();
                 var message = Describe(ex);
                 KubernetesLog.SyncFailed(Logger, kind.Kind, delay, message);
                 source.OnError(kind.Kind, message);
-                try
-                {
-                    await Task.Delay(delay, source.Time, cancellationToken).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
+                if (!await DelayAsync(delay, cancellationToken).ConfigureAwait(false))
                 {
                     return;
                 }
             }
+        }
+    }
+
+    /// <summary>Waits; false when cancelled.</summary>
+    private async Task<bool> DelayAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(delay, source.Time, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 
@@ -137,6 +164,7 @@ internal sealed class KindSync(KubernetesSource source, KubernetesKindOptions ki
             throw new InvalidDataException("a list response has no metadata.resourceVersion");
         }
 
+        source.OnPermitted(kind.Kind);
         World.Replace(kind.Kind, items);
         _resourceVersion = resourceVersion;
         KubernetesLog.Listed(Logger, items.Count, kind.Kind, pages, resourceVersion);

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Runtime.ControlPlane.Kubernetes.Access;
@@ -12,6 +13,12 @@ namespace Runtime.ControlPlane.Kubernetes;
 /// synced once every kind listed once; failures are reported to the cache and retried with
 /// jittered exponential back-off, and the last good view stays in the cache meanwhile.
 /// </summary>
+/// <remarks>
+/// A kind the API server refuses with 403 Forbidden (the deployment's Role does not grant it, as
+/// the GIE Helm chart grants no ConfigMaps) does not hold readiness back: it counts as listed and
+/// empty, is logged once and shown by <c>runtime_control_plane_forbidden_kinds</c>, and is retried
+/// at the longest back-off so a Role granted later takes effect.
+/// </remarks>
 public sealed class KubernetesSource : IAsyncDisposable
 {
     public const string Name = "kubernetes";
@@ -23,6 +30,8 @@ public sealed class KubernetesSource : IAsyncDisposable
     private readonly KubernetesApiClient _client;
     private readonly Lock _lock = new();
     private readonly HashSet<ResourceKind> _listed = [];
+    private readonly HashSet<ResourceKind> _forbidden = [];
+    private readonly Meter _meter = new("Runtime.ControlPlane.Kubernetes");
     private readonly List<KindSync> _kinds = [];
     private CancellationTokenSource? _stopping;
     private Task _running = Task.CompletedTask;
@@ -49,6 +58,19 @@ public sealed class KubernetesSource : IAsyncDisposable
         }
 
         _world.RegisterSource(Name);
+        _meter.CreateObservableGauge("runtime_control_plane_forbidden_kinds", ObserveForbidden, description: "Kinds the API server refuses to list (403): served as empty until the Role grants them.");
+    }
+
+    /// <summary>Kinds currently refused with 403 Forbidden.</summary>
+    public IReadOnlyCollection<ResourceKind> ForbiddenKinds
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _forbidden];
+            }
+        }
     }
 
     /// <summary>Starts every kind's loop; they run until <paramref name="cancellationToken"/> fires or the source is disposed.</summary>
@@ -90,6 +112,7 @@ public sealed class KubernetesSource : IAsyncDisposable
         }
 
         _client.Dispose();
+        _meter.Dispose();
     }
 
     internal KubernetesSourceOptions Options => _options;
@@ -119,4 +142,39 @@ public sealed class KubernetesSource : IAsyncDisposable
     }
 
     internal void OnError(ResourceKind kind, string message) => _world.ReportError(Name, $"{kind}: {message}");
+
+    /// <summary>The kind is not permitted: serve it as empty; true the first time (to log once).</summary>
+    internal bool OnForbidden(ResourceKind kind)
+    {
+        bool first;
+        lock (_lock)
+        {
+            first = _forbidden.Add(kind);
+        }
+
+        if (first)
+        {
+            _world.Replace(kind, []);
+        }
+
+        OnListed(kind);
+        return first;
+    }
+
+    /// <summary>A forbidden kind listed after all (the Role changed).</summary>
+    internal void OnPermitted(ResourceKind kind)
+    {
+        lock (_lock)
+        {
+            _forbidden.Remove(kind);
+        }
+    }
+
+    private IEnumerable<Measurement<int>> ObserveForbidden()
+    {
+        foreach (var kind in ForbiddenKinds)
+        {
+            yield return new Measurement<int>(1, new KeyValuePair<string, object?>("kind", kind.ToString()));
+        }
+    }
 }

@@ -9,6 +9,36 @@ public sealed class KubernetesSourceTests
 {
     private const int SyncFailedEvent = 5105;
     private const int SkippedObjectEvent = 5106;
+    private const int KindForbiddenEvent = 5108;
+
+    /// <summary>
+    /// The GIE v1.5.0 inferencepool chart's Role (config/charts/epplib/templates/_rbac.yaml and
+    /// config/charts/inferencepool/templates/rbac.yaml @v1.5.0) grants pods, inferencepools,
+    /// inferenceobjectives and inferencemodelrewrites, and no ConfigMaps.
+    /// </summary>
+    private static readonly HashSet<string> s_chartRole = ["pods", "inferencepools", "inferenceobjectives", "inferencemodelrewrites"];
+
+    [Fact]
+    public async Task Start_KindTheRoleDoesNotGrant_SyncsWithoutItLogsOnceAndRetriesLater()
+    {
+        var options = SourceHarness.FastOptions(new(ResourceKind.Pod), new(ResourceKind.ConfigMap)) with { MaxBackoff = TimeSpan.FromMilliseconds(200) };
+        await using var h = await SourceHarness.StartAsync(options, seed: server =>
+        {
+            server.AllowedResources = s_chartRole;
+            server.Apply(KubeObjects.Pod("pod-1", "10.0.0.1"));
+        });
+
+        await h.SyncedAsync();
+        Assert.Single(h.Of(ResourceKind.Pod));
+        Assert.Equal([ResourceKind.ConfigMap], h.Source.ForbiddenKinds);
+        await SourceHarness.EventuallyAsync(() => h.Server.ListRequests("configmaps") == 0 && h.Server.Requests > 4, "retries of the forbidden kind");
+        Assert.Equal(1, h.Log.Count(KindForbiddenEvent));
+        Assert.Equal(0, h.Log.Count(SyncFailedEvent));
+
+        // The Role is widened: the kind is listed on the next retry and stops being reported.
+        h.Server.AllowedResources = null;
+        await SourceHarness.EventuallyAsync(() => h.Server.ListRequests("configmaps") >= 1 && h.Source.ForbiddenKinds.Count == 0, "the kind listed once granted");
+    }
 
     [Fact]
     public async Task Start_MoreObjectsThanOnePage_ListsEveryPageAndSyncs()

@@ -56,6 +56,12 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
         set => Volatile.Write(ref _requiredToken, value);
     }
 
+    /// <summary>
+    /// When set, the only resources (plurals, e.g. <c>pods</c>) the caller may list and watch, as a
+    /// Role grants them; any other gets 403 Forbidden like the real server's authorizer.
+    /// </summary>
+    public IReadOnlySet<string>? AllowedResources { get; set; }
+
     /// <summary>How an expired watch resourceVersion is refused: an ERROR event with a 410 Status (true) or HTTP 410 (false).</summary>
     public bool GoneAsErrorEvent { get; set; }
 
@@ -285,6 +291,12 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
         if (!HttpMethods.IsGet(context.Request.Method) || !TryParsePath(context.Request.Path.Value ?? string.Empty, out var type, out var ns))
         {
             await WriteStatusAsync(context, 404, "NotFound", "the server could not find the requested resource").ConfigureAwait(false);
+            return;
+        }
+
+        if (AllowedResources is { } allowed && !allowed.Contains(Plural(type)))
+        {
+            await WriteStatusAsync(context, 403, "Forbidden", $"{Plural(type)} is forbidden: User \"system:serviceaccount:default:epp\" cannot list resource \"{Plural(type)}\"").ConfigureAwait(false);
             return;
         }
 
