@@ -7,6 +7,7 @@
 #   ./build.sh budget                 allocation-budget check of the hot-path benchmarks (short mode)
 #   ./build.sh bench [args]           BenchmarkDotNet (e.g. --filter '*Codec*')
 #   ./build.sh load [args]            h2load against the AOT binary (perf/load/run-load.sh)
+#   ./build.sh image [tag]            container images runtime:TAG and runtime-bbr:TAG from Dockerfile.aot (needs a container engine)
 #   ./build.sh ci                     what CI runs: test + publish + budget, one summary line
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -71,8 +72,12 @@ run_tests() {
     TEST_FAILED=1; rm -f "$logf"; return 1
   fi
   # The end-to-end suites drive the AOT binary, as users run it.
+  # Callers run this in an `||` context, where set -e is off: a failed publish must stop here.
   if [ -z "${RUNTIME_BINARY:-}" ]; then
-    publish
+    if ! publish; then
+      echo "error: the AOT publish failed; not running the tests against a stale binary" >&2
+      TEST_FAILED=1; rm -f "$logf"; return 1
+    fi
     export RUNTIME_BINARY="$OUT/runtime"
   fi
   log "testing"
@@ -130,6 +135,18 @@ case "$cmd" in
   budget) budget ;;
   bench) need_dotnet; dotnet run -c Release --project perf/Runtime.Benchmarks -- "$@" ;;
   load) exec perf/load/run-load.sh "$@" ;;
+  image)
+    tag=${1:-latest}
+    engine=$(command -v docker || command -v podman || true)
+    if [ -z "$engine" ] || ! "$engine" info >/dev/null 2>&1; then
+      echo "error: no running container engine (docker or podman) here; build Dockerfile.aot where one exists" >&2
+      exit 1
+    fi
+    for target in runtime runtime-bbr; do
+      log "$engine build --target $target -t $target:$tag"
+      "$engine" build -f Dockerfile.aot --target "$target" -t "$target:$tag" .
+    done
+    ;;
   ci)
     passed=0; failed=0
     # Publish first: the end-to-end tests run this binary, and warnings must fail CI.
@@ -141,6 +158,6 @@ case "$cmd" in
     [ "$failed" -eq 0 ]
     ;;
   *)
-    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+    awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
     ;;
 esac

@@ -30,7 +30,10 @@ public sealed record EndpointPickerContext(
     /// dead server's last metrics would otherwise look good forever. When all are stale (startup,
     /// or the scraper cannot reach anyone) all stay candidates.
     /// </summary>
-    public TimeSpan StalenessThreshold { get; init; } = TimeSpan.FromMilliseconds(200);
+    public TimeSpan StalenessThreshold { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Ignore the gateway's subset hint (<c>--disable-endpoint-subset-filter</c>).</summary>
+    public bool DisableSubsetFilter { get; init; }
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
 }
@@ -360,7 +363,7 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
             }
 
             ReadOnlySpan<EndpointState> candidates = snapshot.Endpoints;
-            if (TryGetSubsetHint(stream, out var subset))
+            if (!_context.DisableSubsetFilter && TryGetSubsetHint(stream, out var subset))
             {
                 var count = FilterToSubset(snapshot, subset);
                 if (count == 0)

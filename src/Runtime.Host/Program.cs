@@ -17,13 +17,24 @@ internal static class Program
                                     list plugin types (kind, stability, feature gate, deprecation) and removed types
           runtime version           print the version
           runtime help              this text; `runtime serve --help` lists the flags
+
+        Role without a subcommand (the Helm charts pass flags only): the endpoint picker, or the
+        body-based router when the executable is named runtime-bbr or RUNTIME_ROLE=bbr.
         """;
+
+    /// <summary>The environment variable that makes flag-only args start the body-based router.</summary>
+    public const string RoleVariable = "RUNTIME_ROLE";
 
     public static async Task<int> Main(string[] args)
     {
-        // The Go binary is started with flags only, so no subcommand means serve.
+        // The Go binaries are started with flags only, so no subcommand means this image's role.
         if (args.Length == 0 || args[0].StartsWith('-'))
         {
+            if (IsBbrRole())
+            {
+                return await Bbr.BbrCommand.RunAsync(args).ConfigureAwait(false);
+            }
+
             return args is ["--help"] or ["-h"] or ["-help"] ? PrintServeUsage() : await ServeCommand.RunAsync(args).ConfigureAwait(false);
         }
 
@@ -48,6 +59,19 @@ internal static class Program
                 await Console.Error.WriteLineAsync($"unknown command \"{args[0]}\"\n\n{Help}").ConfigureAwait(false);
                 return 2;
         }
+    }
+
+    /// <summary>One image, both roles: the executable's name or <see cref="RoleVariable"/> picks the body-based router.</summary>
+    private static bool IsBbrRole()
+    {
+        var role = Environment.GetEnvironmentVariable(RoleVariable);
+        if (!string.IsNullOrEmpty(role))
+        {
+            return role.Equals("bbr", StringComparison.OrdinalIgnoreCase);
+        }
+
+        var executable = Path.GetFileNameWithoutExtension(Environment.ProcessPath ?? string.Empty);
+        return executable.EndsWith("-bbr", StringComparison.Ordinal) || executable == "bbr";
     }
 
     private static int PrintServeUsage()

@@ -22,40 +22,27 @@ internal static class BbrCommand
 {
     public static async Task<int> RunAsync(IReadOnlyList<string> args)
     {
-        var options = new ServeOptions { GrpcPort = 9004, GrpcHealthPort = 9005 };
-        var grpc = options.Grpc;
-        var streaming = false;
-        var pluginFlags = new List<string>();
-        string? mappingsDir = null, configFile = null, configText = null;
-        var flags = new FlagSet();
-        flags.Int("grpc-port", options.GrpcPort, "The gRPC port used for communicating with Envoy proxy", v => options = options with { GrpcPort = v });
-        flags.Int("grpc-health-port", options.GrpcHealthPort, "The port used for gRPC liveness and readiness probes", v => options = options with { GrpcHealthPort = v });
-        flags.Int("metrics-port", options.MetricsPort, "The port serving Prometheus metrics on /metrics (0 = off)", v => options = options with { MetricsPort = v });
-        flags.Bool("secure-serving", options.SecureServing, "Enables secure serving (TLS) of the ext_proc port", v => options = options with { SecureServing = v });
-        flags.String("cert-path", string.Empty, "Directory holding tls.crt and tls.key", v => options = options with { CertPath = v });
-        flags.String("bind-address", string.Empty, "IP address to listen on (default: all interfaces)", v => options = options with { BindAddress = string.IsNullOrEmpty(v) ? null : System.Net.IPAddress.Parse(v) });
-        flags.Int("v", options.Verbosity, "Log verbosity", v => options = options with { Verbosity = v });
-        flags.Bool("streaming", false, "FULL_DUPLEX_STREAMED when Envoy sends no protocol_config (else BUFFERED)", v => streaming = v);
-        flags.Repeated("plugin", "A request processor as type:name[:json parameters]; repeat in chain order (default: body-field-to-header, base-model-to-header)", pluginFlags);
-        flags.String("base-model-mappings-dir", string.Empty, "Directory of bbr-managed ConfigMap YAML files mapping LoRA adapters to base models (reloaded on change)", v => mappingsDir = v);
-        flags.String("config-file", string.Empty, "EndpointPickerConfig whose body-based routing plugins form the chain", v => configFile = v);
-        flags.String("config-text", string.Empty, "The same, inline", v => configText = v);
-        flags.Duration("shutdown-grace-period", grpc.ShutdownGracePeriod, "How long open streams may finish after SIGTERM", v => grpc = grpc with { ShutdownGracePeriod = v });
-        if (!flags.Parse(args))
+        if (args is ["--help"] or ["-h"] or ["-help"])
         {
-            foreach (var error in flags.Errors)
+            _ = TryParse([], out _, out _, out var help);
+            await Console.Out.WriteLineAsync("Usage of runtime bbr:\n" + help).ConfigureAwait(false);
+            return 0;
+        }
+
+        if (!TryParse(args, out var parsed, out var errors, out var usage))
+        {
+            foreach (var error in errors)
             {
                 await Console.Error.WriteLineAsync(error).ConfigureAwait(false);
             }
 
-            await Console.Error.WriteLineAsync("Usage of runtime bbr:\n" + flags.Usage()).ConfigureAwait(false);
+            await Console.Error.WriteLineAsync("Usage of runtime bbr:\n" + usage).ConfigureAwait(false);
             return 2;
         }
 
-        var mode = streaming ? BodySendMode.FullDuplexStreamed : BodySendMode.Buffered;
-        options = options with { Grpc = grpc, DefaultRequestBodyMode = mode, DefaultResponseBodyMode = mode };
+        var (options, _, pluginFlags, mappingsDir, configFile, configText) = parsed;
 
-        using var loggers = LoggerFactory.Create(logging => logging.AddSimpleConsole(c => c.SingleLine = true));
+        using var loggers = RuntimeLogging.CreateFactory(options.Logging);
         using var exporter = options.MetricsPort > 0 ? new PrometheusExporter() : null;
         using var metrics = new BbrMetrics();
         using var mappings = string.IsNullOrEmpty(mappingsDir)
@@ -101,6 +88,60 @@ internal static class BbrCommand
         }
 
         return 0;
+    }
+
+    /// <summary>What <c>runtime bbr</c>'s flags bind.</summary>
+    internal sealed record BbrArguments(ServeOptions Options, bool Streaming, List<string> PluginFlags, string? MappingsDir, string? ConfigFile, string? ConfigText);
+
+    /// <summary>
+    /// The Go body-based router's flags (GIE v1.5.0 pkg/bbr/server/options.go and its logging
+    /// flags, Go help texts and validation), then ours.
+    /// </summary>
+    internal static bool TryParse(IReadOnlyList<string> args, out BbrArguments parsed, out List<string> errors, out string usage)
+    {
+        var options = new ServeOptions { GrpcPort = 9004, GrpcHealthPort = 9005 };
+        var grpc = options.Grpc;
+        var logging = options.Logging;
+        var streaming = false;
+        var pluginFlags = new List<string>();
+        string? mappingsDir = null, configFile = null, configText = null;
+        var flags = new FlagSet();
+        flags.Int("grpc-port", options.GrpcPort, "The gRPC port used for communicating with Envoy proxy.", v => options = options with { GrpcPort = v });
+        flags.Int("grpc-health-port", options.GrpcHealthPort, "The port used for gRPC liveness and readiness probes.", v => options = options with { GrpcHealthPort = v });
+        flags.Int("metrics-port", options.MetricsPort, "The metrics port exposed by BBR.", v => options = options with { MetricsPort = v });
+        CommonFlags.Observability(flags);
+        flags.Bool("streaming", false, "Enables streaming support for Envoy full-duplex streaming mode.", v => streaming = v);
+        flags.Bool("secure-serving", options.SecureServing, "Enables secure serving.", v => options = options with { SecureServing = v });
+        flags.Repeated("plugin", "Repeatable. --plugin <type>:<name>[:<json>] (default chain: body-field-to-header, base-model-to-header)", pluginFlags);
+        CommonFlags.Logging(flags, () => logging, v => logging = v);
+
+        // Ours.
+        flags.String("cert-path", string.Empty, "Directory holding tls.crt and tls.key (default: a self-signed certificate)", v => options = options with { CertPath = v });
+        flags.String("bind-address", string.Empty, "IP address to listen on (default: all interfaces)", v => options = options with { BindAddress = string.IsNullOrEmpty(v) ? null : System.Net.IPAddress.Parse(v) });
+        flags.String("base-model-mappings-dir", string.Empty, "Directory of bbr-managed ConfigMap YAML files mapping LoRA adapters to base models (reloaded on change)", v => mappingsDir = v);
+        flags.String("config-file", string.Empty, "EndpointPickerConfig whose body-based routing plugins form the chain", v => configFile = v);
+        flags.String("config-text", string.Empty, "The same, inline", v => configText = v);
+        flags.Duration("shutdown-grace-period", grpc.ShutdownGracePeriod, "How long open streams may finish after SIGTERM", v => grpc = grpc with { ShutdownGracePeriod = v });
+        flags.Parse(args);
+        errors = [.. flags.Errors];
+        foreach (var (name, port) in (ReadOnlySpan<(string, int)>)[("grpc-port", options.GrpcPort), ("grpc-health-port", options.GrpcHealthPort), ("metrics-port", options.MetricsPort)])
+        {
+            if (port is < 1 or > 65535)
+            {
+                errors.Add($"invalid value {port} for flag \"{name}\": must be between 1 and 65535");
+            }
+        }
+
+        if (options.GrpcPort == options.GrpcHealthPort || options.GrpcPort == options.MetricsPort || options.GrpcHealthPort == options.MetricsPort)
+        {
+            errors.Add($"port conflict: grpc-port ({options.GrpcPort}), grpc-health-port ({options.GrpcHealthPort}), and metrics-port ({options.MetricsPort}) must all be different");
+        }
+
+        var mode = streaming ? BodySendMode.FullDuplexStreamed : BodySendMode.Buffered;
+        options = options with { Grpc = grpc, Logging = logging, DefaultRequestBodyMode = mode, DefaultResponseBodyMode = mode, FlagNotes = [.. flags.Notes] };
+        parsed = new BbrArguments(options, streaming, pluginFlags, mappingsDir, configFile, configText);
+        usage = flags.Usage();
+        return errors.Count == 0;
     }
 
     internal static BbrChain? BuildChain(

@@ -7,7 +7,9 @@ namespace Runtime.Host.Cli;
 /// Command-line flags parsed the way Go's <c>flag</c> package does, so the Go endpoint
 /// picker's container args work unchanged: <c>-name value</c>, <c>--name value</c>,
 /// <c>-name=value</c>, <c>--name=value</c>; a boolean flag alone means true and takes a value
-/// only with <c>=</c>. Every problem is collected, not just the first.
+/// only with <c>=</c>. Every problem is collected, not just the first. A flag can carry a
+/// deprecation message (printed when it is used, as pflag does) and a note saying what it does
+/// here when that differs from the Go binary (shown by <c>--help</c>; see <see cref="Notes"/>).
 /// </summary>
 internal sealed class FlagSet
 {
@@ -18,6 +20,26 @@ internal sealed class FlagSet
 
     /// <summary>Flags given on the command line (by name), in order.</summary>
     public List<string> Given { get; } = [];
+
+    /// <summary>Deprecation and "no effect" notices for the flags given, one line each, for the start-up log.</summary>
+    public IEnumerable<string> Notes => Given.Distinct().Select(name => _flags[name]).SelectMany(Notices);
+
+    /// <summary>True when <paramref name="name"/> was given on the command line.</summary>
+    public bool IsSet(string name) => Given.Contains(name);
+
+    /// <summary>Marks a flag deprecated: still parsed, and using it prints <c>Flag --name has been deprecated, message</c>.</summary>
+    public FlagSet Deprecate(string name, string message)
+    {
+        _flags[name] = _flags[name] with { Deprecation = message };
+        return this;
+    }
+
+    /// <summary>Says what a flag does here when it differs from the Go binary (e.g. "no effect: …").</summary>
+    public FlagSet Note(string name, string note)
+    {
+        _flags[name] = _flags[name] with { Note = note };
+        return this;
+    }
 
     public void String(string name, string defaultValue, string usage, Action<string> set) =>
         Add(name, usage, defaultValue, isBool: false, value =>
@@ -31,6 +53,24 @@ internal sealed class FlagSet
         Add(name, usage, "none", isBool: false, value =>
         {
             into.Add(value);
+            return true;
+        });
+
+    /// <summary>A comma-separated list of integers, as pflag's <c>ints</c>.</summary>
+    public void Ints(string name, string usage, Action<int[]> set) =>
+        Add(name, usage, "[]", isBool: false, value =>
+        {
+            var parts = value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            var parsed = new int[parts.Length];
+            for (var i = 0; i < parts.Length; i++)
+            {
+                if (!int.TryParse(parts[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out parsed[i]))
+                {
+                    return false;
+                }
+            }
+
+            set(parsed);
             return true;
         });
 
@@ -147,13 +187,27 @@ internal sealed class FlagSet
         foreach (var (name, flag) in _flags.OrderBy(f => f.Key, StringComparer.Ordinal))
         {
             lines.Add($"  --{name}{(flag.IsBool ? string.Empty : " value")}\n        {flag.Usage} (default {flag.Default})");
+            lines.AddRange(Notices(flag).Select(notice => "        " + notice[(notice.IndexOf(',', StringComparison.Ordinal) + 2)..]));
         }
 
         return string.Join('\n', lines);
     }
 
+    private static IEnumerable<string> Notices(Flag flag)
+    {
+        if (flag.Deprecation is not null)
+        {
+            yield return $"Flag --{flag.Name} has been deprecated, {flag.Deprecation}";
+        }
+
+        if (flag.Note is not null)
+        {
+            yield return $"Flag --{flag.Name}, here: {flag.Note}";
+        }
+    }
+
     private void Add(string name, string usage, string defaultValue, bool isBool, Func<string, bool> set) =>
-        _flags.Add(name, new Flag(usage, defaultValue, isBool, set));
+        _flags.Add(name, new Flag(name, usage, defaultValue, isBool, set));
 
     private static bool TryParseGoBool(string value, out bool parsed)
     {
@@ -171,5 +225,10 @@ internal sealed class FlagSet
         }
     }
 
-    private sealed record Flag(string Usage, string Default, bool IsBool, Func<string, bool> Set);
+    private sealed record Flag(string Name, string Usage, string Default, bool IsBool, Func<string, bool> Set)
+    {
+        public string? Deprecation { get; init; }
+
+        public string? Note { get; init; }
+    }
 }

@@ -153,15 +153,21 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
 
         var source = plugins.Values.OfType<MetricsDataSourcePlugin>().FirstOrDefault()?.Parameters
             ?? new MetricsDataSourceParameters(options.MetricsScheme, options.MetricsPath, options.MetricsInsecureSkipVerify);
-        var mappings = plugins.Values.OfType<ModelServerMetricsPlugin>().FirstOrDefault()?.Mappings ?? ModelServerMetricsMappings.BuiltIn;
+        var mappings = MetricMappings(options, plugins.Values.OfType<ModelServerMetricsPlugin>().FirstOrDefault(), logger, errors);
+        if (mappings is null)
+        {
+            return null;
+        }
+
         var kinds = scheduler.Scheduler!.RequiredMetrics | detector.RequiredMetrics;
-        var scraper = new EndpointMetricsScraper(store, mappings, MetricsScraperOptions.From(source, options.RefreshMetricsInterval, kinds), loggerFactory: loggers);
+        var scraperOptions = MetricsScraperOptions.From(source, options.RefreshMetricsInterval, kinds) with { Port = options.ModelServerMetricsPort };
+        var scraper = new EndpointMetricsScraper(store, mappings, scraperOptions, loggerFactory: loggers);
 
         var metrics = new EndpointPickerMetrics();
         var context = new EndpointPickerContext(store, scheduler.Scheduler, new RequestAdmission(detector.Detector, flowControl), objectives, rewrites, metrics, logger)
         {
-            // A few missed scrapes make an endpoint stale, never less than GIE's 200 ms.
-            StalenessThreshold = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(200).Ticks, options.RefreshMetricsInterval.Ticks * 4)),
+            StalenessThreshold = options.MetricsStalenessThreshold,
+            DisableSubsetFilter = options.DisableEndpointSubsetFilter,
         };
         Log.Composed(logger, store.Current.Count, kinds.ToString(), flowControl is null ? "off (legacy shedding)" : "on", objectives.Current.Count, rewrites.Count);
         return new EndpointPickerHost(new EndpointPickerProcessor(context), store, scraper, flowControl, endpointFile, controlPlane, metrics, options.RefreshMetricsInterval);
@@ -205,8 +211,46 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
         _stopping.Dispose();
     }
 
+    /// <summary>
+    /// The config's metric mappings; without them, the built-in ones with the deprecated metric-name
+    /// flags applied to the default (vLLM) engine. Null (with the errors) when a flag's spec is invalid.
+    /// </summary>
+    private static ModelServerMetricsMappings? MetricMappings(ServeOptions options, ModelServerMetricsPlugin? configured, ILogger logger, List<string> errors)
+    {
+        if (configured is not null)
+        {
+            if (options.MetricNameFlags.Count > 0)
+            {
+                Log.MetricFlagsIgnored(logger, string.Join(", ", options.MetricNameFlags.Keys.Select(k => "--" + k)));
+            }
+
+            return configured.Mappings;
+        }
+
+        // The Helm chart quotes some values inside the token ("--x=\"sglang:num_queue_reqs\""); an empty value leaves the default.
+        string? Flag(string name) => options.MetricNameFlags.TryGetValue(name, out var value) && value.Trim('"') is { Length: > 0 } spec ? spec : null;
+        var parameters = new ModelServerMetricsExtractorParameters
+        {
+            QueuedRequestsSpec = Flag("total-queued-requests-metric"),
+            RunningRequestsSpec = Flag("total-running-requests-metric"),
+            KvUsageSpec = Flag("kv-cache-usage-percentage-metric"),
+            LoraSpec = Flag("lora-info-metric"),
+            CacheInfoSpec = Flag("cache-info-metric"),
+        };
+        if (!ModelServerMetricsMappings.TryCreate(parameters, out var mappings, out var problems))
+        {
+            errors.AddRange(problems.Select(p => "deprecated metric-name flag: " + p));
+            return null;
+        }
+
+        return mappings;
+    }
+
     private static partial class Log
     {
+        [LoggerMessage(21, LogLevel.Warning, "The config's metrics extractor sets the metric names; the deprecated flags {Flags} are ignored")]
+        public static partial void MetricFlagsIgnored(ILogger logger, string flags);
+
         [LoggerMessage(20, LogLevel.Information, "Endpoint picker ready: {Endpoints} endpoints, scraping [{Metrics}], flow control {FlowControl}, {Objectives} objectives, {Rewrites} model rewrite rules")]
         public static partial void Composed(ILogger logger, int endpoints, string metrics, string flowControl, int objectives, int rewrites);
     }

@@ -33,10 +33,6 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
     public CancellationToken Stopping => _app.Lifetime.ApplicationStopping;
 
     /// <summary>The process's loggers: single-line console with UTC timestamps, at the level <c>-v</c> asks for.</summary>
-    public static ILoggerFactory CreateLoggerFactory(int verbosity) => LoggerFactory.Create(logging =>
-    {
-        ConfigureLogging(logging, verbosity);
-    });
 
     /// <summary>One listener serving one processor: <c>ext_proc</c> on <paramref name="Listener"/>, its health on <paramref name="HealthPort"/>.</summary>
     public sealed record ExtProcListener(IExtProcProcessor Processor, int Listener, int HealthPort, BodySendMode RequestBodyMode, BodySendMode ResponseBodyMode)
@@ -57,7 +53,7 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore();
-        ConfigureLogging(builder.Logging, options.Verbosity);
+        Cli.RuntimeLogging.Configure(builder.Logging, options.Logging);
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.Grpc.ShutdownGracePeriod);
 
         using var bootstrapLoggers = LoggerFactory.Create(logging => logging.AddSimpleConsole());
@@ -66,7 +62,7 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
         {
             var certLogger = bootstrapLoggers.CreateLogger<ServerCertificateProvider>();
             certificate = options.CertPath is { Length: > 0 } path
-                ? ServerCertificateProvider.FromDirectory(path, TimeSpan.FromSeconds(5), certLogger)
+                ? ServerCertificateProvider.FromDirectory(path, options.EnableCertReload ? TimeSpan.FromSeconds(5) : Timeout.InfiniteTimeSpan, certLogger)
                 : ServerCertificateProvider.SelfSigned(certLogger);
         }
 
@@ -134,9 +130,14 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
             Log.Draining(logger, options.Grpc.ShutdownGracePeriod.TotalSeconds);
         });
 
-        foreach (var flag in options.AcceptedButUnused)
+        foreach (var note in options.FlagNotes)
         {
-            Log.FlagNotUsed(logger, flag);
+            Log.FlagNote(logger, note);
+        }
+
+        if (options.LeaderElection)
+        {
+            Log.NoLeaderElection(logger);
         }
 
         return new RuntimeServer(app, certificate);
@@ -150,30 +151,6 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
         await _app.DisposeAsync().ConfigureAwait(false);
         _certificate?.Dispose();
     }
-
-    private static void ConfigureLogging(ILoggingBuilder logging, int verbosity)
-    {
-        logging.SetMinimumLevel(LogLevelFor(verbosity));
-        logging.AddSimpleConsole(console =>
-        {
-            console.SingleLine = true;
-            console.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-            console.UseUtcTimestamp = true;
-        });
-
-        // Kestrel logs per-connection noise at Information; keep it at Warning unless -v is high.
-        if (verbosity < 4)
-        {
-            logging.AddFilter("Microsoft", LogLevel.Warning);
-        }
-    }
-
-    private static LogLevel LogLevelFor(int verbosity) => verbosity switch
-    {
-        <= 1 => LogLevel.Information,
-        <= 3 => LogLevel.Debug,
-        _ => LogLevel.Trace,
-    };
 
     /// <summary>SERVING everywhere, or, with a readiness gate, liveness SERVING and the rest following the gate.</summary>
     private static void ReportHealth(HealthStatusRegistry health, ReadinessGate? readiness)
@@ -212,7 +189,10 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
         [LoggerMessage(5, LogLevel.Information, "Serving Prometheus metrics on :{MetricsPort}/metrics")]
         public static partial void ServingMetrics(ILogger logger, int metricsPort);
 
-        [LoggerMessage(3, LogLevel.Warning, "Flag --{Flag} is accepted for compatibility with the Go endpoint picker but has no effect in this build yet")]
-        public static partial void FlagNotUsed(ILogger logger, string flag);
+        [LoggerMessage(3, LogLevel.Warning, "{Note}")]
+        public static partial void FlagNote(ILogger logger, string note);
+
+        [LoggerMessage(6, LogLevel.Warning, "--ha-enable-leader-election: this build has no leader election yet, so this replica acts as leader; health answers liveness/readiness as the Go picker's leader does")]
+        public static partial void NoLeaderElection(ILogger logger);
     }
 }

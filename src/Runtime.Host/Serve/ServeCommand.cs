@@ -8,21 +8,13 @@ using Runtime.Configuration.Loading;
 using Runtime.Host.Cli;
 using Runtime.Host.Config;
 using Runtime.Telemetry.Prometheus;
+using Runtime.Transport.Grpc;
 
 namespace Runtime.Host.Serve;
 
 /// <summary><c>runtime serve</c>: binds the Go endpoint picker's flags and runs the server.</summary>
 internal static class ServeCommand
 {
-    /// <summary>Go endpoint picker flags that later capabilities will act on; accepted now so its container args work.</summary>
-    private static readonly string[] s_compatibilityFlags =
-    [
-        "model-server-metrics-port", "ha-enable-leader-election",
-        "enable-pprof", "tracing", "kube-api-qps", "kube-api-burst", "total-queued-requests-metric",
-        "total-running-requests-metric", "kv-cache-usage-percentage-metric", "lora-info-metric", "cache-info-metric",
-        "metrics-endpoint-auth", "zap-log-level", "zap-encoder", "zap-devel", "zap-stacktrace-level", "zap-time-encoding",
-    ];
-
     public static async Task<int> RunAsync(IReadOnlyList<string> args)
     {
         if (!TryParse(args, out var options, out var errors, out var usage))
@@ -52,7 +44,7 @@ internal static class ServeCommand
             return 1;
         }
 
-        using var loggers = RuntimeServer.CreateLoggerFactory(options.Verbosity);
+        using var loggers = RuntimeLogging.CreateFactory(options.Logging);
         using var exporter = options.MetricsPort > 0 ? new PrometheusExporter() : null;
         if (options.Processor == ServeOptions.PassThroughProcessorName)
         {
@@ -115,26 +107,90 @@ internal static class ServeCommand
         return 0;
     }
 
+    /// <summary>The deprecated metric-name flags (Go v1.5.0 refuses them; we apply them with a warning) and the engine field each sets.</summary>
+    internal static readonly IReadOnlyList<(string Flag, string Default, string Usage)> MetricNameFlags =
+    [
+        ("total-queued-requests-metric", "vllm:num_requests_waiting", "Prometheus metric for the number of queued requests."),
+        ("total-running-requests-metric", "vllm:num_requests_running", "Prometheus metric for the number of running requests."),
+        ("kv-cache-usage-percentage-metric", "vllm:kv_cache_usage_perc", "Prometheus metric for the fraction of KV-cache blocks currently in use (from 0 to 1)."),
+        ("lora-info-metric", "vllm:lora_requests_info", "Prometheus metric for the LoRA info metrics (must be in vLLM label format)."),
+        ("cache-info-metric", "vllm:cache_config_info", "Prometheus metric for the cache info metrics."),
+    ];
+
     public static bool TryParse(IReadOnlyList<string> args, out ServeOptions options, out IReadOnlyList<string> errors, out string usage)
     {
         var o = new ServeOptions();
         var grpc = o.Grpc;
         var flags = new FlagSet();
-        flags.Int("grpc-port", o.GrpcPort, "The gRPC port used for communicating with Envoy proxy", v => o = o with { GrpcPort = v });
-        flags.Int("grpc-health-port", o.GrpcHealthPort, "The port used for gRPC liveness and readiness probes", v => o = o with { GrpcHealthPort = v });
-        flags.Int("metrics-port", o.MetricsPort, "The port serving Prometheus metrics on /metrics (0 = off)", v => o = o with { MetricsPort = v });
-        flags.Bool("secure-serving", o.SecureServing, "Enables secure serving (TLS) of the ext_proc port", v => o = o with { SecureServing = v });
-        flags.String("cert-path", string.Empty, "Directory holding tls.crt and tls.key; a self-signed certificate is generated when empty", v => o = o with { CertPath = v });
-        flags.Int("v", o.Verbosity, "Log verbosity (1 info, 2-3 debug, 4+ trace)", v => o = o with { Verbosity = v });
+        var metricNames = new Dictionary<string, string>(StringComparer.Ordinal);
+        var errorList = new List<string>();
+
+        // The Go endpoint picker's flags (GIE v1.5.0 pkg/epp/server/options.go, then llm-d v0.10's additions), Go help texts.
+        flags.Int("grpc-port", o.GrpcPort, "gRPC port used for communicating with Envoy proxy.", v => o = o with { GrpcPort = v });
+        flags.Bool("ha-enable-leader-election", false, "Enables leader election for high availability. When enabled, readiness probes will only pass on the leader.", v => o = o with { LeaderElection = v });
+        flags.Note("ha-enable-leader-election", "accepted; there is no leader election yet, so every replica acts as leader (health answers liveness/readiness as the Go leader does)");
+        flags.Duration("drain-timeout", grpc.ShutdownGracePeriod, "Graceful shutdown drain window. On SIGTERM the EPP goes NotServing and keeps serving ext_proc for this duration so in-flight requests are not rejected.", v => grpc = grpc with { ShutdownGracePeriod = v });
+        flags.String("grpc-max-recv-msg-size", string.Empty, "Maximum size of a gRPC message to receive (e.g., 10MiB, 25MB).", v => grpc = v.Length == 0 ? grpc : grpc with { MaxReceiveMessageSize = ByteSize.Parse(v) });
+        flags.String("grpc-max-send-msg-size", string.Empty, "Maximum size of a gRPC message to send (e.g., 10MiB, 25MB).", v => _ = v.Length == 0 ? 0 : ByteSize.Parse(v));
+        flags.Note("grpc-max-send-msg-size", "validated but not enforced yet: replies are never larger than the request chunks they answer");
+        flags.String("pool-group", o.PoolGroup, "Kubernetes resource group of the InferencePool this Endpoint Picker is associated with.", v => o = o with { PoolGroup = v });
+        flags.String("pool-namespace", string.Empty, "Namespace of the InferencePool this Endpoint Picker is associated with (default: $NAMESPACE, else \"default\").", v => o = o with { PoolNamespace = v });
+        flags.String("pool-name", string.Empty, "Name of the InferencePool this Endpoint Picker is associated with.", v => o = o with { PoolName = v });
+        flags.String("endpoint-selector", string.Empty, "Selector to filter model server pods on, only 'key=value' pairs are supported. Format: a comma-separated list of key=value pairs without whitespace (e.g., 'app=vllm-qwen3-32b,env=prod').", v => o = o with { EndpointSelector = v });
+        flags.Ints("endpoint-target-ports", "Target ports of model server pods. Format: a comma-separated list of numbers without whitespace (e.g., '3000,3001,3002').", v => o = o with { EndpointTargetPorts = string.Join(',', v.Distinct()) });
+        flags.Bool("disable-endpoint-subset-filter", false, "Disables respecting the x-gateway-destination-endpoint-subset metadata for dispatching requests in EPP.", v => o = o with { DisableEndpointSubsetFilter = v });
+        flags.Bool("emit-endpoint-scores", false, "Enables emitting the scheduler's per-endpoint scores in the request-path dynamic metadata under the 'x-gateway-destination-endpoint-scores' key of the 'envoy.lb' namespace.", _ => { });
+        flags.Note("emit-endpoint-scores", "not implemented yet: no scores are added to envoy.lb");
+        flags.String("model-server-metrics-scheme", o.MetricsScheme, "Protocol scheme used in scraping metrics from endpoints.", v => o = o with { MetricsScheme = v });
+        flags.String("model-server-metrics-path", o.MetricsPath, "URL path used in scraping metrics from endpoints.", v => o = o with { MetricsPath = v });
+        flags.Int("model-server-metrics-port", 0, "Port to scrape metrics from endpoints. Set to the InferencePool.Spec.TargetPorts[0].Number if not defined.", v => o = o with { ModelServerMetricsPort = v });
+        flags.Bool("model-server-metrics-https-insecure-skip-verify", o.MetricsInsecureSkipVerify, "Disable certificate verification when using 'https' scheme for 'model-server-metrics-scheme'.", v => o = o with { MetricsInsecureSkipVerify = v });
+        flags.Deprecate("model-server-metrics-scheme", "This flag is deprecated. Configure via EndpointPickerConfig data layer plugin parameters instead.")
+            .Deprecate("model-server-metrics-path", "This flag is deprecated. Configure via EndpointPickerConfig data layer plugin parameters instead.")
+            .Deprecate("model-server-metrics-port", "This flag is deprecated and will be removed in a future release.")
+            .Deprecate("model-server-metrics-https-insecure-skip-verify", "This flag is deprecated. Configure via EndpointPickerConfig data layer plugin parameters instead.");
+        flags.Duration("refresh-metrics-interval", o.RefreshMetricsInterval, "Interval to refresh metrics.", v => o = o with { RefreshMetricsInterval = v });
+        flags.Duration("refresh-prometheus-metrics-interval", TimeSpan.FromSeconds(5), "Interval to flush Prometheus metrics.", _ => { });
+        flags.Note("refresh-prometheus-metrics-interval", "no effect needed: pool gauges are computed from live endpoint state when /metrics is scraped");
+        flags.Duration("metrics-staleness-threshold", o.MetricsStalenessThreshold, "Duration after which metrics are considered stale. This is used to determine if an endpoint's metrics are fresh enough.", v => o = o with { MetricsStalenessThreshold = v });
+        foreach (var (name, defaultValue, help) in MetricNameFlags)
+        {
+            flags.String(name, defaultValue, help, v => metricNames[name] = v);
+            flags.Deprecate(name, "use engineConfigs in EndpointPickerConfig instead (applied here to the built-in vllm mapping unless the config sets engines)");
+        }
+
+        var logging = o.Logging;
+        CommonFlags.Logging(flags, () => logging, v => logging = v);
+        CommonFlags.Observability(flags);
+        flags.Bool("health-checking", false, "Enables health checking.", v => o = o with { HealthCheckingOnExtProcPort = v });
+        flags.Int("metrics-port", o.MetricsPort, "The metrics port exposed by EPP.", v => o = o with { MetricsPort = v });
+        flags.Int("grpc-health-port", o.GrpcHealthPort, "The port used for gRPC liveness and readiness probes.", v => o = o with { GrpcHealthPort = v });
+        flags.String("cert-path", string.Empty, "The path to the certificate for secure serving. The certificate and private key files are assumed to be named tls.crt and tls.key, respectively. If not set, and secureServing is enabled, then a self-signed certificate is used.", v => o = o with { CertPath = v });
+        flags.Bool("enable-cert-reload", false, "Enables certificate reloading of the certificates specified in --cert-path.", v => o = o with { EnableCertReload = v });
+        flags.Bool("enable-grpc-stream-metrics", false, "Enables ext_proc gRPC stream metrics (in-flight gauge, hold-duration histogram, completions counter by code).", _ => { });
+        flags.Note("enable-grpc-stream-metrics", "not implemented yet: no stream metrics are added");
+        flags.Bool("secure-serving", o.SecureServing, "Enables secure serving.", v => o = o with { SecureServing = v });
+        flags.String("tls-min-version", string.Empty, "Minimum TLS version (VersionTLS10, VersionTLS11, VersionTLS12, VersionTLS13).", _ => { });
+        flags.String("tls-cipher-suites", string.Empty, "Comma-separated list of TLS cipher suites (Go crypto/tls names).", _ => { });
+        flags.Note("tls-min-version", "not implemented yet: TLS 1.2 and 1.3 are offered, as the platform allows")
+            .Note("tls-cipher-suites", "not implemented yet: the platform's default suites are offered");
+        flags.String("metrics-cert-dir", string.Empty, "Directory with the metrics server certificates. Enables TLS on the metrics endpoint.", _ => { });
+        flags.String("metrics-client-ca-file", string.Empty, "PEM CA for metrics mTLS: require verified client certs.", _ => { });
+        flags.Note("metrics-cert-dir", "not implemented yet: /metrics is served over plain HTTP")
+            .Note("metrics-client-ca-file", "not implemented yet: /metrics is served over plain HTTP");
+        flags.String("config-file", string.Empty, "The path to the configuration file.", v => o = o with { ConfigFile = v });
+        flags.String("config-text", string.Empty, "The configuration specified as text, in lieu of a file.", v => o = o with { ConfigText = v });
+        flags.Bool("allow-experimental-plugins", false, "Allows loading of experimental Alpha plugins.", _ => { });
+        flags.Note("allow-experimental-plugins", "not enforced yet: Alpha plugins load without it, behind their feature gate where they have one");
+
+        // Ours: listeners and transport tuning, static endpoints, the edge control plane, the body-based router beside the picker.
         flags.String("bind-address", string.Empty, "IP address to listen on (default: all interfaces)", v => o = o with { BindAddress = string.IsNullOrEmpty(v) ? null : IPAddress.Parse(v) });
-        flags.Int("grpc-max-message-size", grpc.MaxReceiveMessageSize, "Largest accepted gRPC request message in bytes", v => grpc = grpc with { MaxReceiveMessageSize = v });
+        flags.Int("grpc-max-message-size", grpc.MaxReceiveMessageSize, "Largest accepted gRPC request message in bytes (the same as --grpc-max-recv-msg-size)", v => grpc = grpc with { MaxReceiveMessageSize = v });
         flags.Int("grpc-max-concurrent-streams", grpc.MaxStreamsPerConnection, "HTTP/2 concurrent streams allowed per connection", v => grpc = grpc with { MaxStreamsPerConnection = v });
         flags.Int("http2-connection-window", grpc.InitialConnectionWindowSize, "HTTP/2 receive window per connection in bytes", v => grpc = grpc with { InitialConnectionWindowSize = v });
         flags.Int("http2-stream-window", grpc.InitialStreamWindowSize, "HTTP/2 receive window per stream in bytes", v => grpc = grpc with { InitialStreamWindowSize = v });
-        flags.Duration("shutdown-grace-period", grpc.ShutdownGracePeriod, "How long open streams may finish after SIGTERM", v => grpc = grpc with { ShutdownGracePeriod = v });
+        flags.Duration("shutdown-grace-period", grpc.ShutdownGracePeriod, "How long open streams may finish after SIGTERM (the same as --drain-timeout)", v => grpc = grpc with { ShutdownGracePeriod = v });
         flags.String("default-request-body-mode", "FULL_DUPLEX_STREAMED", "Request body mode when Envoy sends no protocol_config", v => o = o with { DefaultRequestBodyMode = ParseMode(v) });
-        flags.String("config-file", string.Empty, "The path to the EndpointPickerConfig file; without it and --config-text, the built-in default configuration is used", v => o = o with { ConfigFile = v });
-        flags.String("config-text", string.Empty, "The EndpointPickerConfig as text, in lieu of a file", v => o = o with { ConfigText = v });
         flags.String("default-response-body-mode", "FULL_DUPLEX_STREAMED", "Response body mode when Envoy sends no protocol_config", v => o = o with { DefaultResponseBodyMode = ParseMode(v) });
         flags.String("processor", o.Processor, "endpoint-picker, or pass-through (echo everything; the baseline for load tests)", v => o = o with { Processor = v });
         var objectives = new List<string>();
@@ -143,30 +199,58 @@ internal static class ServeCommand
         flags.String("endpoints-file", string.Empty, "File of static endpoints, one ip:port [key=value...] per line; reloaded when it changes", v => o = o with { EndpointsFile = v });
         flags.Repeated("objective", "An InferenceObjective as name=priority (higher first; negative is sheddable); repeat for more", objectives);
         flags.Repeated("model-rewrite", "An InferenceModelRewrite rule as model=target[:weight][,target[:weight]...]; repeat for more", rewrites);
-        flags.Duration("refresh-metrics-interval", o.RefreshMetricsInterval, "Interval to refresh each endpoint's metrics", v => o = o with { RefreshMetricsInterval = v });
-        flags.String("model-server-metrics-scheme", o.MetricsScheme, "Scheme to scrape model-server metrics with (http or https)", v => o = o with { MetricsScheme = v });
-        flags.String("model-server-metrics-path", o.MetricsPath, "Path of the model servers' Prometheus metrics", v => o = o with { MetricsPath = v });
-        flags.Bool("model-server-metrics-https-insecure-skip-verify", o.MetricsInsecureSkipVerify, "Skip TLS verification when scraping over https", v => o = o with { MetricsInsecureSkipVerify = v });
         flags.Int("bbr-grpc-port", o.BbrGrpcPort, "Port of the body-based router served alongside the endpoint picker (0: off)", v => o = o with { BbrGrpcPort = v });
         flags.Int("bbr-grpc-health-port", o.BbrGrpcHealthPort, "gRPC health port of the body-based router", v => o = o with { BbrGrpcHealthPort = v });
-        flags.String("pool-name", string.Empty, "Name of the InferencePool this endpoint picker is associated with", v => o = o with { PoolName = v });
-        flags.String("pool-namespace", string.Empty, "Namespace of the InferencePool (default: $NAMESPACE, else \"default\")", v => o = o with { PoolNamespace = v });
-        flags.String("pool-group", o.PoolGroup, "API group of the InferencePool", v => o = o with { PoolGroup = v });
-        flags.String("endpoint-selector", string.Empty, "Standalone mode without an InferencePool: label selector of the model-server pods (a=b,c=d)", v => o = o with { EndpointSelector = v });
-        flags.String("endpoint-target-ports", string.Empty, "Standalone mode: comma-separated target ports of the model-server pods", v => o = o with { EndpointTargetPorts = v });
         flags.String("manifests-dir", string.Empty, "Read InferencePools, objectives, rewrites, pods and ConfigMaps from this directory of YAML manifests instead of the Kubernetes API", v => o = o with { ManifestsDir = v });
         flags.String("kubeconfig", string.Empty, "Kubeconfig to reach the API server from outside a cluster (default: in-cluster, then $KUBECONFIG)", v => o = o with { Kubeconfig = v });
         flags.Duration("kube-relist-interval", TimeSpan.Zero, "0 watches the Kubernetes API; a positive interval re-lists every kind that often instead (state-reconciler mode)", v => o = o with { KubeRelistInterval = v });
-        foreach (var name in s_compatibilityFlags)
-        {
-            flags.String(name, string.Empty, "Accepted for compatibility with the Go endpoint picker; no effect yet", _ => { });
-        }
+        flags.String("kube-api-qps", string.Empty, "Accepted for old Go endpoint picker args", _ => { });
+        flags.String("kube-api-burst", string.Empty, "Accepted for old Go endpoint picker args", _ => { });
+        flags.Note("kube-api-qps", "no effect: the control plane opens one list/watch per kind, far below any client rate limit")
+            .Note("kube-api-burst", "no effect: the control plane opens one list/watch per kind, far below any client rate limit");
 
         flags.Parse(args);
-        var errorList = new List<string>(flags.Errors);
+        errorList.AddRange(flags.Errors);
+        Validate(o, grpc, objectives, rewrites, flags, errorList);
+        options = o with
+        {
+            Grpc = grpc,
+            Logging = logging,
+            Objectives = objectives,
+            ModelRewrites = rewrites,
+            MetricNameFlags = metricNames,
+            FlagNotes = [.. flags.Notes],
+        };
+        errors = errorList;
+        usage = flags.Usage();
+        return errorList.Count == 0;
+    }
+
+    private static void Validate(ServeOptions o, GrpcServerOptions grpc, List<string> objectives, List<string> rewrites, FlagSet flags, List<string> errorList)
+    {
         if (grpc.MaxReceiveMessageSize <= 0)
         {
             errorList.Add("--grpc-max-message-size must be positive");
+        }
+
+        if (flags.IsSet("config-file") && flags.IsSet("config-text"))
+        {
+            errorList.Add("both the \"config-file\" and \"config-text\" flags cannot be set at the same time");
+        }
+
+        if (o.EndpointTargetPorts is { Length: > 0 } ports && ports.Split(',') is var list && (list.Length > 8 || list.Any(p => int.Parse(p, System.Globalization.CultureInfo.InvariantCulture) is < 0 or > 65535)))
+        {
+            errorList.Add("flag \"endpoint-target-ports\" should have length from 1 to 8, each port in 0..65535");
+        }
+
+        if (o.ModelServerMetricsPort is < 0 or > 65535)
+        {
+            errorList.Add("--model-server-metrics-port must be in 0..65535");
+        }
+
+        if (o.MetricsStalenessThreshold <= TimeSpan.Zero)
+        {
+            errorList.Add("--metrics-staleness-threshold must be positive");
         }
 
         if (o.Processor is not (ServeOptions.EndpointPickerProcessorName or ServeOptions.PassThroughProcessorName))
@@ -181,7 +265,7 @@ internal static class ServeCommand
 
         if (o.MetricsScheme is not ("http" or "https"))
         {
-            errorList.Add($"--model-server-metrics-scheme must be http or https, got \"{o.MetricsScheme}\"");
+            errorList.Add($"unexpected \"{o.MetricsScheme}\" value for \"model-server-metrics-scheme\" flag, it can only be set to 'http' or 'https'");
         }
 
         if (o.UsesControlPlane && (!string.IsNullOrEmpty(o.Endpoints) || !string.IsNullOrEmpty(o.EndpointsFile)))
@@ -208,17 +292,6 @@ internal static class ServeCommand
         {
             errorList.Add("--manifests-dir needs --pool-name (or --endpoint-selector with --endpoint-target-ports) to know which pool to serve");
         }
-
-        options = o with
-        {
-            Grpc = grpc,
-            Objectives = objectives,
-            ModelRewrites = rewrites,
-            AcceptedButUnused = flags.Given.Where(s_compatibilityFlags.Contains).ToArray(),
-        };
-        errors = errorList;
-        usage = flags.Usage();
-        return errorList.Count == 0;
     }
 
     private static BodySendMode ParseMode(string value) => value.ToUpperInvariant() switch

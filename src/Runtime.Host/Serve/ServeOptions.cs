@@ -16,7 +16,8 @@ internal sealed record ServeOptions
     /// <summary>Null = every interface (IPv6 dual-stack where available), as the Go binary binds ":port".</summary>
     public IPAddress? BindAddress { get; init; }
 
-    public int Verbosity { get; init; } = 1;
+    /// <summary><c>-v</c> and <c>--zap-*</c>.</summary>
+    public Cli.LoggingOptions Logging { get; init; } = new();
     public BodySendMode DefaultRequestBodyMode { get; init; } = BodySendMode.FullDuplexStreamed;
     public BodySendMode DefaultResponseBodyMode { get; init; } = BodySendMode.FullDuplexStreamed;
     public GrpcServerOptions Grpc { get; init; } = new();
@@ -24,7 +25,7 @@ internal sealed record ServeOptions
     /// <summary>EndpointPickerConfig file (<c>--config-file</c>); neither this nor <see cref="ConfigText"/> → the default configuration.</summary>
     public string? ConfigFile { get; init; }
 
-    /// <summary>EndpointPickerConfig as text (<c>--config-text</c>); wins over <see cref="ConfigFile"/>, as in the Go binary.</summary>
+    /// <summary>EndpointPickerConfig as text (<c>--config-text</c>); giving both it and <see cref="ConfigFile"/> is an error, as in the Go binary.</summary>
     public string? ConfigText { get; init; }
 
     /// <summary>
@@ -89,6 +90,33 @@ internal sealed record ServeOptions
     /// <summary>True when a control-plane source (Kubernetes or manifests) owns the endpoints.</summary>
     public bool UsesControlPlane => !string.IsNullOrEmpty(PoolName) || !string.IsNullOrEmpty(EndpointSelector) || !string.IsNullOrEmpty(ManifestsDir);
 
-    /// <summary>Go endpoint picker flags this build accepts for compatibility but does not act on yet.</summary>
-    public IReadOnlyList<string> AcceptedButUnused { get; init; } = [];
+    /// <summary>
+    /// <c>--ha-enable-leader-election</c>: health distinguishes liveness from readiness as the Go
+    /// picker does with leader election on. There is no election yet: every replica is leader.
+    /// </summary>
+    public bool LeaderElection { get; init; }
+
+    /// <summary><c>--health-checking</c>: the standard health service on the ext_proc port too.</summary>
+    public bool HealthCheckingOnExtProcPort { get; init; }
+
+    /// <summary><c>--disable-endpoint-subset-filter</c>: ignore the gateway's subset hint.</summary>
+    public bool DisableEndpointSubsetFilter { get; init; }
+
+    /// <summary><c>--metrics-staleness-threshold</c>: endpoints with older metrics are left out while any is fresh.</summary>
+    public TimeSpan MetricsStalenessThreshold { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary><c>--model-server-metrics-port</c> (deprecated): scrape this port instead of the endpoint's; 0 keeps the endpoint's.</summary>
+    public int ModelServerMetricsPort { get; init; }
+
+    /// <summary>
+    /// The deprecated metric-name flags given (flag name → metric), applied to the built-in engine
+    /// mapping unless the config sets engines itself.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> MetricNameFlags { get; init; } = new Dictionary<string, string>();
+
+    /// <summary><c>--enable-cert-reload</c>: watch <see cref="CertPath"/> and reload on change; otherwise loaded once.</summary>
+    public bool EnableCertReload { get; init; }
+
+    /// <summary>Deprecation and "no effect" notices of the flags given, logged at start.</summary>
+    public IReadOnlyList<string> FlagNotes { get; init; } = [];
 }

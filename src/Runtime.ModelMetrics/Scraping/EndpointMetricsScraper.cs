@@ -230,7 +230,11 @@ public sealed class EndpointMetricsScraper : IAsyncDisposable
         Volatile.Write(ref _order, [.. _entries.Values]);
     }
 
-    private Uri BuildUri(Endpoint endpoint) => new($"{_options.Scheme}://{endpoint.HostPort}{_options.Path}", UriKind.Absolute);
+    private Uri BuildUri(Endpoint endpoint)
+    {
+        var hostPort = _options.Port > 0 ? new Endpoint(endpoint.Name, endpoint.Address, _options.Port).HostPort : endpoint.HostPort;
+        return new($"{_options.Scheme}://{hostPort}{_options.Path}", UriKind.Absolute);
+    }
 
     private async Task ScrapeAsync(Entry entry)
     {

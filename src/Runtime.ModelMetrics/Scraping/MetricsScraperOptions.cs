@@ -34,6 +34,9 @@ public sealed record MetricsScraperOptions
     /// <summary>Accept any server certificate over https (model servers use self-signed ones).</summary>
     public bool InsecureSkipVerify { get; init; } = true;
 
+    /// <summary>Scrape this port instead of each endpoint's own (the deprecated <c>--model-server-metrics-port</c>); 0 keeps the endpoint's.</summary>
+    public int Port { get; init; }
+
     /// <summary>A larger page is an error, not a buffer that grows without bound.</summary>
     public int MaxPageBytes { get; init; } = MetricsPageBuffer.DefaultMaxBytes;
 

@@ -45,12 +45,12 @@ public class PluginsCommandTests
     }
 
     [Fact]
-    public void ServeTryParse_ConfigFlags_BoundAndNoLongerReportedAsUnused()
+    public void ServeTryParse_ConfigFileAndText_RejectedTogetherAsInGo()
     {
-        Assert.True(ServeCommand.TryParse(["--config-file", "/etc/epp/config.yaml", "--config-text=x", "--pool-name", "p"], out var options, out _, out _));
-
+        Assert.True(ServeCommand.TryParse(["--config-file", "/etc/epp/config.yaml", "--pool-name", "p"], out var options, out _, out _));
         Assert.Equal("/etc/epp/config.yaml", options.ConfigFile);
-        Assert.Equal("x", options.ConfigText);
-        Assert.Empty(options.AcceptedButUnused);
+
+        Assert.False(ServeCommand.TryParse(["--config-file", "/etc/epp/config.yaml", "--config-text=x", "--pool-name", "p"], out _, out var errors, out _));
+        Assert.Contains("both the \"config-file\" and \"config-text\" flags cannot be set at the same time", errors);
     }
 }

@@ -1,0 +1,52 @@
+namespace Runtime.Host.Cli;
+
+/// <summary>
+/// Flags both Go binaries (the endpoint picker and the body-based router) define, written once and
+/// composed by <c>serve</c> and <c>bbr</c>; help texts are the Go ones.
+/// </summary>
+internal static class CommonFlags
+{
+    /// <summary><c>-v</c> and the controller-runtime <c>--zap-*</c> flags.</summary>
+    public static void Logging(FlagSet flags, Func<LoggingOptions> get, Action<LoggingOptions> set)
+    {
+        flags.Int("v", get().Verbosity, "Number for the log level verbosity.", v => set(get() with { Verbosity = v < 0 ? 2 : v }));
+        flags.String("zap-log-level", string.Empty, "Zap Level to configure the verbosity of logging. Can be one of 'debug', 'info', 'error', 'panic' or any integer value > 0 which corresponds to custom debug levels of increasing verbosity.", v =>
+        {
+            if (!LoggingOptions.IsValidZapLevel(v))
+            {
+                throw new FormatException($"invalid log level \"{v}\"");
+            }
+
+            set(get() with { ZapLogLevel = v });
+        });
+        flags.String("zap-encoder", string.Empty, "Zap log encoding (one of 'json' or 'console')", v => set(get() with
+        {
+            Json = v.ToLowerInvariant() switch
+            {
+                "json" => true,
+                "console" => false,
+                _ => throw new FormatException("must be 'json' or 'console'"),
+            },
+        }));
+        flags.Bool("zap-devel", true, "Development Mode defaults(encoder=consoleEncoder,logLevel=Debug,stackTraceLevel=Warn). Production Mode defaults(encoder=jsonEncoder,logLevel=Info,stackTraceLevel=Error)", _ => { });
+        flags.String("zap-stacktrace-level", string.Empty, "Zap Level at and above which stacktraces are captured (one of 'info', 'error', 'panic').", _ => { });
+        flags.String("zap-time-encoding", string.Empty, "Zap time encoding (one of 'epoch', 'millis', 'nano', 'iso8601', 'rfc3339' or 'rfc3339nano'). Defaults to 'epoch'.", _ => { });
+        flags.Note("zap-devel", "no effect (as in the Go binaries, whose logger ignores it)")
+            .Note("zap-stacktrace-level", "no effect: .NET log lines carry the exception's stack trace whenever there is one")
+            .Note("zap-time-encoding", "no effect: timestamps are ISO 8601 UTC");
+    }
+
+    /// <summary>
+    /// <c>--tracing</c>, <c>--metrics-endpoint-auth</c>, <c>--enable-pprof</c>: defined by both Go
+    /// binaries; what each does here is in its note.
+    /// </summary>
+    public static void Observability(FlagSet flags)
+    {
+        flags.Bool("tracing", true, "Enables emitting traces.", _ => { });
+        flags.Bool("metrics-endpoint-auth", true, "Enables authentication and authorization of the metrics endpoint.", _ => { });
+        flags.Bool("enable-pprof", true, "Enables pprof handlers. Defaults to true. Set to false to disable pprof handlers.", _ => { });
+        flags.Note("tracing", "not implemented yet: no spans are exported (OpenTelemetry export is planned)")
+            .Note("metrics-endpoint-auth", "not implemented yet: /metrics is served without TokenReview/SubjectAccessReview checks; bind it to a private interface or network policy")
+            .Note("enable-pprof", "no effect: pprof is Go's profiler; use dotnet-counters/dotnet-trace-compatible tooling or perf on the AOT binary");
+    }
+}
