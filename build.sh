@@ -120,7 +120,7 @@ case "$cmd" in
     # The edge example: the pool, its three "pods", objectives, rewrites and base-model mappings
     # come from a manifests directory; edit it while running and the picker reconciles.
     log "starting $OUT/runtime serve on examples/edge/manifests (Ctrl-C to stop); in another terminal: ./build.sh demo"
-    "$OUT/runtime" serve --manifests-dir examples/edge/manifests --pool-name vllm-sim --secure-serving=false -v 2 "$@"
+    "$OUT/runtime" serve --manifests-dir examples/edge/manifests --pool-name vllm-sim --secure-serving=false -v 3 "$@"
     ;;
   demo)
     need_node

@@ -185,7 +185,7 @@ public sealed class BodyBasedRoutingTests : IAsyncLifetime
     {
         await using var process = RuntimeProcess.Start(
             Environment.GetEnvironmentVariable(BinaryRuntimeServer.BinaryVariable)!,
-            ["bbr", "--plugin", "no-such-plugin:x", "--grpc-port", "0"]);
+            ["bbr", "--plugin", "no-such-plugin:x", "--grpc-port", "19004"]);
 
         var exitCode = await process.WaitForExitAsync(s_timeout);
 

@@ -382,7 +382,7 @@ public sealed class EndpointPickerTests : IAsyncLifetime
         // The best endpoint by queue depth dies; the others are worse but alive.
         _farm[1].Overrides = new MetricsOverrides { Waiting = 5 };
         _farm[2].Overrides = new MetricsOverrides { Waiting = 5 };
-        await using var server = await StartPickerAsync();
+        await using var server = await StartPickerAsync("--metrics-staleness-threshold=200ms");
         using var client = new EnvoyExtProcClient(server.ExtProcAddress);
         await MetricsSettledAsync();
         Assert.Equal(_farm[0].Address, await PickAsync(client, Chat(Unique())));

@@ -30,7 +30,7 @@ public sealed class TlsTests : IDisposable
     public async Task Serve_CertPathRotated_NewConnectionsGetTheNewCertificate()
     {
         WriteCertificate("CN=first");
-        await using var server = await BinaryRuntimeServer.StartFromEnvironmentAsync(["--secure-serving=true", "--cert-path", _certDirectory]);
+        await using var server = await BinaryRuntimeServer.StartFromEnvironmentAsync(["--secure-serving=true", "--cert-path", _certDirectory, "--enable-cert-reload"]);
         Assert.True((await RunExchangeOverTlsAsync(server.ExtProcPort)).IsOk, server.Diagnostics);
         Assert.Equal("CN=first", _seenSubjects[^1]);
 
