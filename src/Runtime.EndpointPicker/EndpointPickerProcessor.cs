@@ -104,6 +104,7 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
         private readonly SseTail _sseTail = new();
         private readonly TokenUsageReader _usage = new();
         private readonly RequestHeaders _requestHeaders = new();
+        private readonly VllmGrpcRequestParser _grpcParser = new();
         private EndpointState[] _candidates = new EndpointState[16];
         private byte[] _destination = new byte[256];
         private int _destinationLength;
@@ -321,7 +322,19 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
             string clientModel = string.Empty, targetModel = string.Empty;
 
             // passthrough-parser: the body is forwarded unread, so there is no model or prompt to route on.
+            // vllmgrpc-parser: a gRPC frame with a prompt but no model field.
             var parse = hasBody && _context.Parsing == RequestParsing.OpenAI;
+            var grpc = hasBody && _context.Parsing == RequestParsing.VllmGrpc;
+            if (grpc)
+            {
+                headers.TryGetValue(EndpointPickerHeaders.Path, out var grpcPath);
+                if (!_grpcParser.TryParse(grpcPath, body, out var grpcError))
+                {
+                    await RejectAsync(stream, new EndpointPickerError(400, grpcError), clientModel).ConfigureAwait(false);
+                    return;
+                }
+            }
+
             if (parse)
             {
                 headers.TryGetValue(EndpointPickerHeaders.Path, out var path);
@@ -350,8 +363,8 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
             _request.TargetModel = targetModel;
             _request.Priority = effectivePriority;
             _request.BodyBytes = body.Length;
-            _request.Streaming = parse && _parser.IsStreaming;
-            _request.Prompt = parse ? _parser.PromptBytes(api) : default;
+            _request.Streaming = parse ? _parser.IsStreaming : grpc && _grpcParser.IsStreaming;
+            _request.Prompt = parse ? _parser.PromptBytes(api) : grpc ? _grpcParser.Prompt : default;
             _request.CacheSalt = parse ? _parser.CacheSaltBytes() : default;
             _requestHeaders.List = headers;
             _request.Headers = _requestHeaders;
@@ -647,7 +660,11 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
             if (end)
             {
                 var json = _eventStream ? _sseTail.LastEventJson() : stream.ResponseBody.AsSequence();
-                if (!_usageTooLarge && _usage.TryRead(json, out var usage))
+                TokenUsage usage = default;
+                var read = !_usageTooLarge && (_context.Parsing == RequestParsing.VllmGrpc
+                    ? VllmGrpcRequestParser.TryReadUsage(json, _grpcParser.IsEmbed, out usage)
+                    : _usage.TryRead(json, out usage));
+                if (read)
                 {
                     _context.Metrics.Usage(_clientModel, usage.PromptTokens, usage.CompletionTokens);
                 }

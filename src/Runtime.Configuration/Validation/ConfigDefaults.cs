@@ -69,7 +69,9 @@ internal static class ConfigDefaults
 
         profiles = profiles.Select(profile =>
         {
+            // A member that is no filter, scorer or picker is ignored, as GIE's loader does (validation warned).
             var refs = profile.Plugins
+                .Where(r => r.PluginRef is null || !kinds.TryGetValue(r.PluginRef, out var k) || (k & PluginKinds.SchedulingProfilePlugins) != 0)
                 .Select(r => Has(r.PluginRef, PluginKinds.Scorer) && r.Weight is null ? r with { Weight = ConfigDefaultNames.ScorerWeight } : r)
                 .ToList();
             if (!refs.Any(r => Has(r.PluginRef, PluginKinds.Picker)))

@@ -18,6 +18,9 @@ public enum RequestParsing
 
     /// <summary><c>passthrough-parser</c>: the body is not read; requests are scheduled without model or prompt.</summary>
     Passthrough,
+
+    /// <summary><c>vllmgrpc-parser</c>: vLLM's gRPC Generate/Embed requests (a gRPC frame; prompt, stream, no model).</summary>
+    VllmGrpc,
 }
 
 /// <summary>A configured parser (<c>openai-parser</c>, <c>passthrough-parser</c>): the one the configuration's parser reference names is used.</summary>
@@ -114,6 +117,7 @@ public static class EndpointPickerPlugins
     public static PluginRegistryBuilder UseEndpointPickerFactories(this PluginRegistryBuilder builder) => builder
         .UseFactory(BuiltInPlugins.OpenAIParser, static (name, _, _) => PluginResult.Success(new RequestParserPlugin(BuiltInPlugins.OpenAIParser, name, RequestParsing.OpenAI)))
         .UseFactory(BuiltInPlugins.PassthroughParser, static (name, _, _) => PluginResult.Success(new RequestParserPlugin(BuiltInPlugins.PassthroughParser, name, RequestParsing.Passthrough)))
+        .UseFactory(BuiltInPlugins.VllmGrpcParser, static (name, _, _) => PluginResult.Success(new RequestParserPlugin(BuiltInPlugins.VllmGrpcParser, name, RequestParsing.VllmGrpc)))
         .UseFactory(BuiltInPlugins.DestinationEndpointServedVerifier, static (name, _, _) => PluginResult.Success(new DestinationEndpointServedVerifier(name)))
         .UseFactory(BuiltInPlugins.RequestAttributeReporter, CreateReporter);
 

@@ -113,7 +113,7 @@ public static class BuiltInPlugins
         // Request parsing.
         Stable(OpenAIParser, PluginKinds.Parser, "Parses OpenAI-style bodies by path suffix: /chat/completions, /completions, /responses, /conversations, /embeddings."),
         Beta(PassthroughParser, PluginKinds.Parser, "Does not read the body: requests are scheduled without a model or prompt (no prefix affinity), and the body passes unchanged."),
-        Unavailable(VllmGrpcParser, PluginKinds.Parser, "Parses vLLM gRPC Generate/Embed requests.", "the vLLM gRPC protocol (protobuf bodies of /vllm.grpc.engine.VllmEngine/Generate and /Embed) is not implemented in this build; use openai-parser with vLLM's HTTP API"),
+        Beta(VllmGrpcParser, PluginKinds.Parser, "Parses vLLM's gRPC engine API: /vllm.grpc.engine.VllmEngine/Generate (text or tokenized input, stream) and /Embed; the prompt feeds prefix affinity, the response frames the token usage."),
 
         // Scheduling: scorers (score in [0, 1], weighted per profile), pickers, profile handlers, filters.
         Stable(QueueScorer, PluginKinds.Scorer, "Prefers endpoints with short waiting queues (min-max normalised; all equal scores 1)."),
