@@ -24,6 +24,9 @@ internal static partial class KubernetesLog
     [LoggerMessage(5106, LogLevel.Warning, "Skipped a malformed {Kind} object: {Error}")]
     public static partial void SkippedObject(ILogger logger, ResourceKind kind, string error);
 
+    [LoggerMessage(5108, LogLevel.Information, "{Kind} is not served by this cluster ({Path} answered 404 Not Found); treating it as empty and looking again at each relist")]
+    public static partial void NotInstalled(ILogger logger, string kind, string path);
+
     [LoggerMessage(5107, LogLevel.Debug, "{Kind} watch event {Type} for {Namespace}/{Name} at resourceVersion {ResourceVersion}")]
     public static partial void Event(ILogger logger, ResourceKind kind, string type, string @namespace, string name, string resourceVersion);
 }

@@ -22,7 +22,7 @@ public sealed class KubernetesSource : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly KubernetesApiClient _client;
     private readonly Lock _lock = new();
-    private readonly HashSet<ResourceKind> _listed = [];
+    private readonly HashSet<KindSync> _listed = [];
     private readonly List<KindSync> _kinds = [];
     private CancellationTokenSource? _stopping;
     private Task _running = Task.CompletedTask;
@@ -103,12 +103,12 @@ public sealed class KubernetesSource : IAsyncDisposable
     internal KubernetesApiClient Client => _client;
 
     /// <summary>Records a kind's successful list; once every kind has listed, every list reports the source synced.</summary>
-    internal void OnListed(ResourceKind kind)
+    internal void OnListed(KindSync sync)
     {
         bool all;
         lock (_lock)
         {
-            _listed.Add(kind);
+            _listed.Add(sync);
             all = _listed.Count == _kinds.Count;
         }
 
@@ -118,5 +118,5 @@ public sealed class KubernetesSource : IAsyncDisposable
         }
     }
 
-    internal void OnError(ResourceKind kind, string message) => _world.ReportError(Name, $"{kind}: {message}");
+    internal void OnError(string kind, string message) => _world.ReportError(Name, $"{kind}: {message}");
 }
