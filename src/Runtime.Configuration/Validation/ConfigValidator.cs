@@ -25,6 +25,7 @@ internal sealed class ConfigValidator(PluginRegistry registry)
         var plugins = CheckPlugins(config, gates, minimum, errors, deprecated);
         var context = new References(plugins, errors);
         CheckProfiles(config, plugins, context, errors);
+        CheckPrefixProducerReferences(config, plugins, errors);
         CheckSaturationDetector(config, context, errors);
         CheckParser(config, context, errors);
         CheckDataLayer(config, gates, context, errors);
@@ -295,6 +296,26 @@ internal sealed class ConfigValidator(PluginRegistry registry)
             }
         }
 
+    }
+
+    /// <summary>llm-d's prefixMatchInfoProducerName must name a declared approx-prefix-cache-producer, or every request would fail.</summary>
+    private static void CheckPrefixProducerReferences(EndpointPickerConfig config, Dictionary<string, DeclaredPlugin> plugins, ValidationErrors errors)
+    {
+        foreach (var plugin in plugins.Values.Where(p => p.Registration?.TypeName == BuiltInPlugins.PrefixCacheScorer))
+        {
+            var path = plugin.Path + ".parameters";
+            if (!BuiltInParameterBinders.PrefixCacheScorer.TryBind(config.Plugins[plugin.Index].Parameters ?? default, path, new ValidationErrors(), out var parameters)
+                || parameters?.PrefixMatchInfoProducerName is not { Length: > 0 } producer)
+            {
+                continue;
+            }
+
+            if (!plugins.TryGetValue(producer, out var target) || target.Registration?.TypeName != BuiltInPlugins.ApproxPrefixCacheProducer)
+            {
+                var producers = plugins.Values.Where(p => p.Registration?.TypeName == BuiltInPlugins.ApproxPrefixCacheProducer).Select(p => p.Name).ToArray();
+                errors.Report(FieldPath.Field(path, "prefixMatchInfoProducerName"), $"no {BuiltInPlugins.ApproxPrefixCacheProducer} plugin named \"{producer}\"{NameSuggestions.Hint(producer, producers)}");
+            }
+        }
     }
 
     private static void CheckSaturationDetector(EndpointPickerConfig config, References references, ValidationErrors errors)

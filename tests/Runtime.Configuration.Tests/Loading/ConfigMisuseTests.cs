@@ -465,6 +465,20 @@ public class ConfigMisuseTests
 
 
     [Fact]
+    public void Load_PrefixScorerNamingMissingProducer_ErrorWithSuggestion()
+    {
+        var error = TestConfigs.SingleError(TestConfigs.Header + """
+            plugins:
+            - name: producer-a
+              type: approx-prefix-cache-producer
+            - type: prefix-cache-scorer
+              parameters: {prefixMatchInfoProducerName: producer-b}
+            """);
+
+        Assert.Equal("test.yaml:7:16: plugins[1].parameters.prefixMatchInfoProducerName: no approx-prefix-cache-producer plugin named \"producer-b\"; did you mean \"producer-a\"?", error);
+    }
+
+    [Fact]
     public void Load_EmptyText_Error()
     {
         Assert.Equal("test.yaml: the configuration is empty", TestConfigs.SingleError("# nothing here\n"));
