@@ -21,7 +21,7 @@ public sealed class UpstreamConfigServeTests : IAsyncLifetime
 
     private SimulatorFarm _farm = null!;
 
-    public async Task InitializeAsync() => _farm = await SimulatorFarm.StartAsync(3);
+    public async Task InitializeAsync() => _farm = await SimulatorFarm.StartAsync(3, new SimulatorOptions());
 
     public async Task DisposeAsync() => await _farm.DisposeAsync();
 
@@ -29,8 +29,8 @@ public sealed class UpstreamConfigServeTests : IAsyncLifetime
     [
         .. Directory.EnumerateFiles(s_folder, "*.yaml")
             .Where(f => File.ReadAllText(f).Contains("# expect: valid", StringComparison.Ordinal))
-            .Select(Path.GetFileName)
-            .Order(StringComparer.Ordinal)!,
+            .Select(f => Path.GetFileName(f))
+            .Order(StringComparer.Ordinal),
     ];
 
     private Task<BinaryRuntimeServer> StartAsync(string fixture) =>
