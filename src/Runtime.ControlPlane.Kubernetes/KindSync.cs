@@ -15,9 +15,17 @@ namespace Runtime.ControlPlane.Kubernetes;
 /// the watch missed; a clean close re-watches from the last resourceVersion seen (events and
 /// bookmarks advance it); anything else is reported, backed off and retried.
 /// </summary>
+/// <remarks>
+/// When several syncs feed one kind (objectives from GIE's and llm-d's groups), each replaces and
+/// deletes only the keys it published itself. An optional kind whose CRD is not installed (404),
+/// or any kind the Role does not grant (403), lists as empty and is looked for again every relist
+/// interval.
+/// </remarks>
 internal sealed class KindSync(KubernetesSource source, KubernetesKindOptions kind)
 {
-    private readonly string _path = source.Options.CollectionPath(kind.Kind);
+    private readonly string _path = source.Options.CollectionPath(kind);
+    private readonly bool _shared = source.Options.Kinds.Count(k => k.Kind == kind.Kind) > 1;
+    private readonly HashSet<ResourceKey> _owned = [];
     private readonly string _defaultNamespace = string.IsNullOrEmpty(source.Options.Namespace) ? "default" : source.Options.Namespace;
     private readonly Backoff _backoff = new(source.Options.InitialBackoff, source.Options.MaxBackoff, source.Options.BackoffJitter);
 
@@ -36,9 +44,9 @@ internal sealed class KindSync(KubernetesSource source, KubernetesKindOptions ki
             {
                 if (_resourceVersion is null)
                 {
-                    await ListAsync(cancellationToken).ConfigureAwait(false);
+                    var installed = await ListAsync(cancellationToken).ConfigureAwait(false);
                     _backoff.Reset();
-                    if (kind.Mode == KubernetesSyncMode.Relist)
+                    if (kind.Mode == KubernetesSyncMode.Relist || !installed)
                     {
                         await Task.Delay(kind.RelistInterval ?? source.Options.RelistInterval, source.Time, cancellationToken).ConfigureAwait(false);
                         _resourceVersion = null;
@@ -79,28 +87,15 @@ internal sealed class KindSync(KubernetesSource source, KubernetesKindOptions ki
                     _resourceVersion = null;
                 }
 
-                if (ex is KubernetesApiException { StatusCode: 403 })
-                {
-                    // Not granted by the Role: serve without this kind rather than never become ready.
-                    _resourceVersion = null;
-                    if (source.OnForbidden(kind.Kind))
-                    {
-                        KubernetesLog.KindForbidden(Logger, kind.Kind, source.Options.MaxBackoff, Describe(ex));
-                    }
-
-                    if (!await DelayAsync(source.Options.MaxBackoff, cancellationToken).ConfigureAwait(false))
-                    {
-                        return;
-                    }
-
-                    continue;
-                }
-
                 var delay = _backoff.Next();
                 var message = Describe(ex);
                 KubernetesLog.SyncFailed(Logger, kind.Kind, delay, message);
-                source.OnError(kind.Kind, message);
-                if (!await DelayAsync(delay, cancellationToken).ConfigureAwait(false))
+                source.OnError(kind.Describe(), message);
+                try
+                {
+                    await Task.Delay(delay, source.Time, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
                 {
                     return;
                 }
@@ -108,21 +103,8 @@ internal sealed class KindSync(KubernetesSource source, KubernetesKindOptions ki
         }
     }
 
-    /// <summary>Waits; false when cancelled.</summary>
-    private async Task<bool> DelayAsync(TimeSpan delay, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await Task.Delay(delay, source.Time, cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-    }
-
-    private async Task ListAsync(CancellationToken cancellationToken)
+    /// <summary>Lists and replaces; false when the kind is optional and its CRD is not installed (then it is empty).</summary>
+    private async Task<bool> ListAsync(CancellationToken cancellationToken)
     {
         var items = new List<Resource>();
         string? resourceVersion;
@@ -135,7 +117,32 @@ internal sealed class KindSync(KubernetesSource source, KubernetesKindOptions ki
                 ("continue", next),
                 ("labelSelector", kind.LabelSelector),
                 ("fieldSelector", kind.FieldSelector));
-            using var page = await source.Client.GetJsonAsync(_path + query, cancellationToken).ConfigureAwait(false);
+            JsonDocument page;
+            try
+            {
+                page = await source.Client.GetJsonAsync(_path + query, cancellationToken).ConfigureAwait(false);
+            }
+            catch (KubernetesApiException ex) when (ex.StatusCode == 404 && kind.Optional)
+            {
+                Publish([]);
+                KubernetesLog.NotInstalled(Logger, kind.Describe(), _path);
+                source.OnListed(this);
+                return false;
+            }
+            catch (KubernetesApiException ex) when (ex.StatusCode == 403)
+            {
+                // Not granted by the Role (the GIE chart grants no ConfigMaps): serve without it rather than never become ready.
+                Publish([]);
+                if (source.OnForbidden(kind.Kind))
+                {
+                    KubernetesLog.KindForbidden(Logger, kind.Describe(), Describe(ex));
+                }
+
+                source.OnListed(this);
+                return false;
+            }
+
+            using var _ = page;
             pages++;
             var root = page.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
@@ -165,10 +172,25 @@ internal sealed class KindSync(KubernetesSource source, KubernetesKindOptions ki
         }
 
         source.OnPermitted(kind.Kind);
-        World.Replace(kind.Kind, items);
+        Publish(items);
         _resourceVersion = resourceVersion;
         KubernetesLog.Listed(Logger, items.Count, kind.Kind, pages, resourceVersion);
-        source.OnListed(kind.Kind);
+        source.OnListed(this);
+        return true;
+    }
+
+    /// <summary>A re-list: the whole kind, or (when several syncs share the kind) only what this one published.</summary>
+    private void Publish(List<Resource> items)
+    {
+        if (!_shared)
+        {
+            World.Replace(kind.Kind, items);
+            return;
+        }
+
+        World.ReplaceOwned(kind.Kind, _owned, items);
+        _owned.Clear();
+        _owned.UnionWith(items.Select(r => r.Key));
     }
 
     /// <summary>Applies one watch until it ends; returns whether it ended in 410 Gone, and how many events it carried.</summary>
@@ -276,18 +298,19 @@ internal sealed class KindSync(KubernetesSource source, KubernetesKindOptions ki
                     if (Decode(obj) is { } resource)
                     {
                         World.Upsert(resource);
+                        _owned.Add(resource.Key);
                     }
                     else if (name.Length > 0)
                     {
                         // It no longer decodes: drop it, as a re-list would.
-                        World.Delete(new ResourceKey(kind.Kind, ns, name));
+                        Remove(new ResourceKey(kind.Kind, ns, name));
                     }
 
                     break;
                 case "DELETED":
                     if (name.Length > 0)
                     {
-                        World.Delete(new ResourceKey(kind.Kind, ns, name));
+                        Remove(new ResourceKey(kind.Kind, ns, name));
                     }
 
                     break;
@@ -308,6 +331,15 @@ internal sealed class KindSync(KubernetesSource source, KubernetesKindOptions ki
             }
 
             return false;
+        }
+    }
+
+    /// <summary>Deletes a resource this sync published; another group's resource under the same key is left alone.</summary>
+    private void Remove(ResourceKey key)
+    {
+        if (!_shared || _owned.Remove(key))
+        {
+            World.Delete(key);
         }
     }
 

@@ -24,8 +24,11 @@ internal static partial class KubernetesLog
     [LoggerMessage(5106, LogLevel.Warning, "Skipped a malformed {Kind} object: {Error}")]
     public static partial void SkippedObject(ILogger logger, ResourceKind kind, string error);
 
-    [LoggerMessage(5108, LogLevel.Warning, "The API server refuses to list {Kind} (403 Forbidden): serving without it, checking again every {Retry}. Grant list/watch on it to use it. {Error}")]
-    public static partial void KindForbidden(ILogger logger, ResourceKind kind, TimeSpan retry, string error);
+    [LoggerMessage(5108, LogLevel.Information, "{Kind} is not served by this cluster ({Path} answered 404 Not Found); treating it as empty and looking again at each relist")]
+    public static partial void NotInstalled(ILogger logger, string kind, string path);
+
+    [LoggerMessage(5109, LogLevel.Warning, "The API server refuses to list {Kind} (403 Forbidden): serving without it, checking again at each relist. Grant list/watch on it to use it. {Error}")]
+    public static partial void KindForbidden(ILogger logger, string kind, string error);
 
     [LoggerMessage(5107, LogLevel.Debug, "{Kind} watch event {Type} for {Namespace}/{Name} at resourceVersion {ResourceVersion}")]
     public static partial void Event(ILogger logger, ResourceKind kind, string type, string @namespace, string name, string resourceVersion);

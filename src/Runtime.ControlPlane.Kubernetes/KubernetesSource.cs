@@ -16,8 +16,8 @@ namespace Runtime.ControlPlane.Kubernetes;
 /// <remarks>
 /// A kind the API server refuses with 403 Forbidden (the deployment's Role does not grant it, as
 /// the GIE Helm chart grants no ConfigMaps) does not hold readiness back: it counts as listed and
-/// empty, is logged once and shown by <c>runtime_control_plane_forbidden_kinds</c>, and is retried
-/// at the longest back-off so a Role granted later takes effect.
+/// empty, is logged once and shown by <c>runtime_control_plane_forbidden_kinds</c>, and is listed
+/// again every relist interval so a Role granted later takes effect.
 /// </remarks>
 public sealed class KubernetesSource : IAsyncDisposable
 {
@@ -29,10 +29,10 @@ public sealed class KubernetesSource : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly KubernetesApiClient _client;
     private readonly Lock _lock = new();
-    private readonly HashSet<ResourceKind> _listed = [];
+    private readonly HashSet<KindSync> _listed = [];
+    private readonly List<KindSync> _kinds = [];
     private readonly HashSet<ResourceKind> _forbidden = [];
     private readonly Meter _meter = new("Runtime.ControlPlane.Kubernetes");
-    private readonly List<KindSync> _kinds = [];
     private CancellationTokenSource? _stopping;
     private Task _running = Task.CompletedTask;
 
@@ -126,12 +126,12 @@ public sealed class KubernetesSource : IAsyncDisposable
     internal KubernetesApiClient Client => _client;
 
     /// <summary>Records a kind's successful list; once every kind has listed, every list reports the source synced.</summary>
-    internal void OnListed(ResourceKind kind)
+    internal void OnListed(KindSync sync)
     {
         bool all;
         lock (_lock)
         {
-            _listed.Add(kind);
+            _listed.Add(sync);
             all = _listed.Count == _kinds.Count;
         }
 
@@ -141,27 +141,18 @@ public sealed class KubernetesSource : IAsyncDisposable
         }
     }
 
-    internal void OnError(ResourceKind kind, string message) => _world.ReportError(Name, $"{kind}: {message}");
+    internal void OnError(string kind, string message) => _world.ReportError(Name, $"{kind}: {message}");
 
-    /// <summary>The kind is not permitted: serve it as empty; true the first time (to log once).</summary>
+    /// <summary>The kind is not permitted (403); true the first time, to log once.</summary>
     internal bool OnForbidden(ResourceKind kind)
     {
-        bool first;
         lock (_lock)
         {
-            first = _forbidden.Add(kind);
+            return _forbidden.Add(kind);
         }
-
-        if (first)
-        {
-            _world.Replace(kind, []);
-        }
-
-        OnListed(kind);
-        return first;
     }
 
-    /// <summary>A forbidden kind listed after all (the Role changed).</summary>
+    /// <summary>The kind listed (again): the Role grants it.</summary>
     internal void OnPermitted(ResourceKind kind)
     {
         lock (_lock)

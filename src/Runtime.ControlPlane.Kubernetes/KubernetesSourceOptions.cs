@@ -27,17 +27,38 @@ public sealed record KubernetesKindOptions(ResourceKind Kind)
 
     /// <summary>Overrides <see cref="KubernetesSourceOptions.RelistInterval"/> for this kind.</summary>
     public TimeSpan? RelistInterval { get; init; }
+
+    /// <summary>
+    /// For objectives and rewrites: the API group to read (null: GIE's <c>inference.networking.x-k8s.io</c>;
+    /// <c>llm-d.ai</c>: llm-d's CRDs). The same kind from several groups shares the world; each sync
+    /// replaces only what it listed.
+    /// </summary>
+    public string? ApiGroup { get; init; }
+
+    /// <summary>
+    /// The CRD may not be installed: a 404 Not Found lists as empty (the source can still sync) and
+    /// is checked again every relist interval, instead of being an error retried with back-off.
+    /// </summary>
+    public bool Optional { get; init; }
+
+    /// <summary>How logs and errors name this sync: the kind, with its group when it is not the default.</summary>
+    public string Describe() => ApiGroup is null ? Kind.ToString() : $"{Kind} ({ApiGroup})";
 }
 
 /// <summary>Tuning of <see cref="KubernetesSource"/>.</summary>
 public sealed record KubernetesSourceOptions
 {
-    /// <summary>The kinds the endpoint picker needs: pools, objectives, rewrites and pods, all watched.</summary>
+    /// <summary>
+    /// The kinds the endpoint picker needs: pools, objectives, rewrites and pods, all watched; objectives
+    /// and rewrites also from llm-d's own group (llm-d.ai/v1alpha2) when its CRDs are installed.
+    /// </summary>
     public static readonly IReadOnlyList<KubernetesKindOptions> DefaultKinds =
     [
         new(ResourceKind.InferencePool),
         new(ResourceKind.InferenceObjective),
         new(ResourceKind.InferenceModelRewrite),
+        new(ResourceKind.InferenceObjective) { ApiGroup = ResourceDecoder.LlmDGroup, Optional = true },
+        new(ResourceKind.InferenceModelRewrite) { ApiGroup = ResourceDecoder.LlmDGroup, Optional = true },
         new(ResourceKind.Pod),
     ];
 
@@ -82,9 +103,14 @@ public sealed record KubernetesSourceOptions
             errors.Add("Kinds: at least one kind is needed");
         }
 
-        foreach (var duplicate in Kinds.GroupBy(k => k.Kind).Where(g => g.Count() > 1))
+        foreach (var duplicate in Kinds.GroupBy(k => (k.Kind, k.ApiGroup)).Where(g => g.Count() > 1))
         {
-            errors.Add($"Kinds: {duplicate.Key} is listed more than once");
+            errors.Add($"Kinds: {duplicate.First().Describe()} is listed more than once");
+        }
+
+        foreach (var kind in Kinds.Where(k => k.ApiGroup is not null && k.Kind is not (ResourceKind.InferenceObjective or ResourceKind.InferenceModelRewrite)))
+        {
+            errors.Add($"Kinds: {kind.Describe()}: an API group can be chosen for objectives and rewrites only");
         }
 
         for (var i = 0; i < Kinds.Count; i++)
@@ -128,5 +154,5 @@ public sealed record KubernetesSourceOptions
         return errors;
     }
 
-    internal string CollectionPath(ResourceKind kind) => KubernetesPaths.Collection(kind, Namespace, PoolGroup);
+    internal string CollectionPath(KubernetesKindOptions kind) => KubernetesPaths.Collection(kind.Kind, Namespace, PoolGroup, kind.ApiGroup);
 }

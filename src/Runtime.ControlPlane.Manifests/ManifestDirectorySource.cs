@@ -8,7 +8,7 @@ namespace Runtime.ControlPlane.Manifests;
 /// The <c>files</c> source: keeps the world cache equal to a directory of manifests. A change
 /// event (debounced, so a burst of writes is one reload) or the periodic rescan recomputes a cheap
 /// stamp of the directory; when it moved, the whole set is read and validated, and only a valid set
-/// replaces the five kinds at once. An invalid set (a half-written file, a dangling poolRef, a
+/// replaces the five kinds at once. An invalid set (a half-written file, a
 /// duplicate) publishes nothing: the last good world stays and every error is reported with its
 /// file and line.
 /// </summary>
@@ -149,6 +149,11 @@ public sealed partial class ManifestDirectorySource : IDisposable
             foreach (var ignored in set.Ignored)
             {
                 Log.IgnoredKind(_logger, ignored.Kind, ignored.File, ignored.Line);
+            }
+
+            foreach (var warning in set.Warnings)
+            {
+                Log.ManifestWarning(_logger, warning.ToString());
             }
 
             if (!set.IsValid)
@@ -371,6 +376,9 @@ public sealed partial class ManifestDirectorySource : IDisposable
 
         [LoggerMessage(6008, LogLevel.Warning, "File watcher on {Directory} failed ({Reason}); rescanning")]
         public static partial void WatcherError(ILogger logger, string directory, string reason);
+
+        [LoggerMessage(6010, LogLevel.Warning, "Manifest warning: {Warning}")]
+        public static partial void ManifestWarning(ILogger logger, string warning);
 
         [LoggerMessage(6009, LogLevel.Error, "Reloading manifests from {Directory} failed unexpectedly")]
         public static partial void ReloadCrashed(ILogger logger, string directory, Exception exception);

@@ -17,6 +17,9 @@ public sealed class ManifestSet
 
     public IReadOnlyList<IgnoredManifest> Ignored { get; init; } = [];
 
+    /// <summary>Problems that do not stop the set from being published (an objective naming a pool that is not there).</summary>
+    public IReadOnlyList<ManifestError> Warnings { get; init; } = [];
+
     /// <summary>How many manifest files were read.</summary>
     public int Files { get; init; }
 

@@ -68,8 +68,8 @@ public static partial class ManifestSetLoader
             }
         }
 
-        ManifestSetValidator.Validate(context.Items, context.Errors);
-        return new ManifestSet { Items = context.Items, Errors = context.Errors, Ignored = context.Ignored, Files = files, Incomplete = incomplete };
+        ManifestSetValidator.Validate(context.Items, context.Errors, context.Warnings);
+        return new ManifestSet { Items = context.Items, Errors = context.Errors, Warnings = context.Warnings, Ignored = context.Ignored, Files = files, Incomplete = incomplete };
     }
 
     /// <summary>Loads manifests given as text (one file's worth); for tests and tools.</summary>
@@ -85,8 +85,8 @@ public static partial class ManifestSetLoader
             LoadYaml(context, fileName, text);
         }
 
-        ManifestSetValidator.Validate(context.Items, context.Errors);
-        return new ManifestSet { Items = context.Items, Errors = context.Errors, Ignored = context.Ignored, Files = 1 };
+        ManifestSetValidator.Validate(context.Items, context.Errors, context.Warnings);
+        return new ManifestSet { Items = context.Items, Errors = context.Errors, Warnings = context.Warnings, Ignored = context.Ignored, Files = 1 };
     }
 
     /// <summary>The manifest files of the directory's top level, by name (ordinal), as (name, path).</summary>
@@ -237,6 +237,8 @@ public static partial class ManifestSetLoader
         public List<ManifestItem> Items { get; } = [];
 
         public List<ManifestError> Errors { get; } = [];
+
+        public List<ManifestError> Warnings { get; } = [];
 
         public List<IgnoredManifest> Ignored { get; } = [];
 

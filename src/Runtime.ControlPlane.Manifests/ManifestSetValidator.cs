@@ -3,12 +3,14 @@ using Runtime.ControlPlane.World;
 namespace Runtime.ControlPlane.Manifests;
 
 /// <summary>
-/// Checks that hold across files: no (kind, namespace, name) twice, and every objective's and
-/// rewrite's poolRef names an InferencePool of the set in its namespace and API group.
+/// Checks that hold across files: no (kind, namespace, name) twice (an error: which one wins would
+/// be an accident). An objective or rewrite whose poolRef names no InferencePool of the set (in its
+/// namespace and API group) is not an error: Kubernetes accepts it and the Go endpoint picker
+/// ignores it, so it is published, matches no pool, and is reported as a warning.
 /// </summary>
 internal static class ManifestSetValidator
 {
-    public static void Validate(List<ManifestItem> items, List<ManifestError> errors)
+    public static void Validate(List<ManifestItem> items, List<ManifestError> errors, List<ManifestError> warnings)
     {
         var first = new Dictionary<ResourceKey, ManifestItem>();
         var duplicates = new HashSet<ManifestItem>();
@@ -39,13 +41,13 @@ internal static class ManifestSetValidator
             var poolKey = new ResourceKey(ResourceKind.InferencePool, item.Resource.Meta.Namespace, poolRef.Name);
             if (!first.TryGetValue(poolKey, out var pool))
             {
-                errors.Add(new ManifestError(item.File, item.Line,
-                    $"{Describe(item.Resource.Key)}: spec.poolRef names InferencePool \"{poolRef.Name}\", which is not in namespace \"{item.Resource.Meta.Namespace}\" of the manifests"));
+                warnings.Add(new ManifestError(item.File, item.Line,
+                    $"{Describe(item.Resource.Key)}: ignored: spec.poolRef names InferencePool \"{poolRef.Name}\", which is not in namespace \"{item.Resource.Meta.Namespace}\" of the manifests"));
             }
             else if (pool.Resource is InferencePoolResource { Group: var group } && group != poolRef.Group)
             {
-                errors.Add(new ManifestError(item.File, item.Line,
-                    $"{Describe(item.Resource.Key)}: spec.poolRef.group is \"{poolRef.Group}\" but InferencePool \"{poolRef.Name}\" is in group \"{group}\""));
+                warnings.Add(new ManifestError(item.File, item.Line,
+                    $"{Describe(item.Resource.Key)}: ignored: spec.poolRef.group is \"{poolRef.Group}\" but InferencePool \"{poolRef.Name}\" is in group \"{group}\""));
             }
         }
     }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.ObjectPool;
 using Runtime.BodyParsing;
 using Runtime.EndpointPicker.Admission;
+using Runtime.EndpointPicker.Plugins;
 using Runtime.EndpointPicker.Requests;
 using Runtime.EndpointPicker.Responses;
 using Runtime.Endpoints;
@@ -36,6 +37,15 @@ public sealed record EndpointPickerContext(
     public bool DisableSubsetFilter { get; init; }
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>How request bodies are read: the configured parser plugin.</summary>
+    public RequestParsing Parsing { get; init; } = RequestParsing.OpenAI;
+
+    /// <summary>A <c>destination-endpoint-served-verifier</c> is configured: echo the served endpoint in a response header.</summary>
+    public bool VerifyServedEndpoint { get; init; }
+
+    /// <summary>Configured <c>request-attribute-reporter</c> plugins, run when the response ends.</summary>
+    public IReadOnlyList<RequestAttributeReporter> Reporters { get; init; } = [];
 }
 
 /// <summary>
@@ -96,6 +106,8 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
         private readonly ModelRestorer _restorer = new();
         private readonly SseTail _sseTail = new();
         private readonly TokenUsageReader _usage = new();
+        private readonly RequestHeaders _requestHeaders = new();
+        private readonly VllmGrpcRequestParser _grpcParser = new();
         private EndpointState[] _candidates = new EndpointState[16];
         private byte[] _destination = new byte[256];
         private int _destinationLength;
@@ -170,14 +182,44 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
         {
             _eventStream = stream.ResponseHeaders.TryGetValue(EndpointPickerHeaders.ContentType, out var type) && type.StartsWith("text/event-stream"u8);
             MoveInFlightToServed(stream);
-            if (_restorer.IsActive && stream.ResponseBodyMode is BodySendMode.FullDuplexStreamed or BodySendMode.Buffered or BodySendMode.BufferedPartial && !stream.Message.EndOfStream)
+
+            // The body will change length: drop content-length so the client does not read a wrong size.
+            var dropLength = _restorer.IsActive && stream.ResponseBodyMode is BodySendMode.FullDuplexStreamed or BodySendMode.Buffered or BodySendMode.BufferedPartial && !stream.Message.EndOfStream;
+            if (!dropLength && !_context.VerifyServedEndpoint)
             {
-                // The body will change length: drop content-length so the client does not read a wrong size.
-                stream.BeginResponse(ProcessingResponseKind.ResponseHeaders).RemoveHeader(EndpointPickerHeaders.ContentLength);
-                return stream.SendAsync();
+                return stream.ContinueAsync();
             }
 
-            return stream.ContinueAsync();
+            var reply = stream.BeginResponse(ProcessingResponseKind.ResponseHeaders);
+            if (dropLength)
+            {
+                reply.RemoveHeader(EndpointPickerHeaders.ContentLength);
+            }
+
+            if (_context.VerifyServedEndpoint)
+            {
+                reply.SetHeader(EndpointPickerHeaders.ServedVerifierHeader, ServedEndpointResult(stream.Message));
+            }
+
+            return stream.SendAsync();
+        }
+
+        /// <summary>What destination-endpoint-served-verifier reports: the served endpoint, or why it is unknown.</summary>
+        private static ReadOnlySpan<byte> ServedEndpointResult(ExtProcRequest message)
+        {
+            if (!message.HasMetadataContext)
+            {
+                return "fail: missing envoy lb metadata"u8;
+            }
+
+            var metadata = message.MetadataContext;
+            var bytes = metadata.IsSingleSegment ? metadata.FirstSpan : metadata.ToArray();
+            if (MetadataReader.TryFindValue(bytes, EndpointPickerHeaders.LbNamespace, EndpointPickerHeaders.ServedEndpointKey, out var value) && MetadataReader.TryGetString(value, out var served))
+            {
+                return served;
+            }
+
+            return MetadataReader.HasNamespace(bytes, EndpointPickerHeaders.LbNamespace) ? "fail: missing destination endpoint served metadata"u8 : "fail: missing envoy lb metadata"u8;
         }
 
         public override ValueTask OnResponseBodyAsync(ExtProcStream stream)
@@ -281,7 +323,22 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
             var headers = stream.RequestHeaders;
             var api = InferenceApi.Other;
             string clientModel = string.Empty, targetModel = string.Empty;
-            if (hasBody)
+
+            // passthrough-parser: the body is forwarded unread, so there is no model or prompt to route on.
+            // vllmgrpc-parser: a gRPC frame with a prompt but no model field.
+            var parse = hasBody && _context.Parsing == RequestParsing.OpenAI;
+            var grpc = hasBody && _context.Parsing == RequestParsing.VllmGrpc;
+            if (grpc)
+            {
+                headers.TryGetValue(EndpointPickerHeaders.Path, out var grpcPath);
+                if (!_grpcParser.TryParse(grpcPath, body, out var grpcError))
+                {
+                    await RejectAsync(stream, new EndpointPickerError(400, grpcError), clientModel).ConfigureAwait(false);
+                    return;
+                }
+            }
+
+            if (parse)
             {
                 headers.TryGetValue(EndpointPickerHeaders.Path, out var path);
                 api = InferenceApiPaths.Classify(path);
@@ -299,7 +356,7 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
             var fairness = Header(headers, EndpointPickerHeaders.FairnessId, EndpointPickerHeaders.FairnessIdLlmD);
             var fairnessId = fairness.IsEmpty ? EndpointPickerHeaders.DefaultFairnessId : owner._fairnessIds.Get(fairness);
 
-            var (admissionError, effectivePriority) = await _context.Admission.AdmitAsync(fairnessId, priority, body.Length, stream.Cancelled).ConfigureAwait(false);
+            var (admissionError, effectivePriority) = await _context.Admission.AdmitAsync(fairnessId, priority, body.Length, stream.Cancelled, SloTtft(headers)).ConfigureAwait(false);
             if (admissionError is not null)
             {
                 await RejectAsync(stream, admissionError, clientModel).ConfigureAwait(false);
@@ -309,13 +366,17 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
             _request.TargetModel = targetModel;
             _request.Priority = effectivePriority;
             _request.BodyBytes = body.Length;
-            _request.Streaming = hasBody && _parser.IsStreaming;
-            _request.Prompt = hasBody ? _parser.PromptBytes(api) : default;
-            _request.CacheSalt = hasBody ? _parser.CacheSaltBytes() : default;
+            _request.Streaming = parse ? _parser.IsStreaming : grpc && _grpcParser.IsStreaming;
+            _request.Prompt = parse ? _parser.PromptBytes(api) : grpc ? _grpcParser.Prompt : default;
+            _request.CacheSalt = parse ? _parser.CacheSaltBytes() : default;
+            _requestHeaders.List = headers;
+            _request.Headers = _requestHeaders;
 
             var error = Schedule(stream);
             _request.Prompt = default;
             _request.CacheSalt = default;
+            _request.Headers = null;
+            _requestHeaders.List = null;
             if (error is not null)
             {
                 await RejectAsync(stream, error, clientModel).ConfigureAwait(false);
@@ -331,7 +392,7 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
             _context.Metrics.Picked(clientModel, targetModel);
 
             var outgoing = body;
-            var rewritten = hasBody && !ReferenceEquals(clientModel, targetModel) && clientModel != targetModel;
+            var rewritten = parse && !ReferenceEquals(clientModel, targetModel) && clientModel != targetModel;
             if (rewritten)
             {
                 outgoing = RewriteBodyModel(targetModel);
@@ -602,9 +663,25 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
             if (end)
             {
                 var json = _eventStream ? _sseTail.LastEventJson() : stream.ResponseBody.AsSequence();
-                if (!_usageTooLarge && _usage.TryRead(json, out var usage))
+                TokenUsage usage = default;
+                var read = !_usageTooLarge && (_context.Parsing == RequestParsing.VllmGrpc
+                    ? VllmGrpcRequestParser.TryReadUsage(json, _grpcParser.IsEmbed, out usage)
+                    : _usage.TryRead(json, out usage));
+                if (read)
                 {
                     _context.Metrics.Usage(_clientModel, usage.PromptTokens, usage.CompletionTokens);
+                }
+                else
+                {
+                    usage = default;
+                }
+
+                foreach (var reporter in _context.Reporters)
+                {
+                    if (reporter.TryCompute(usage, out var value))
+                    {
+                        stream.AddResponseEndMetadata(reporter.NamespaceUtf8, reporter.KeyUtf8, value);
+                    }
                 }
             }
         }
@@ -647,6 +724,25 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
 
         private static ReadOnlySpan<byte> Header(HeaderList headers, ReadOnlySpan<byte> name, ReadOnlySpan<byte> alternative) =>
             headers.TryGetValue(name, out var value) || headers.TryGetValue(alternative, out value) ? value : default;
+
+        /// <summary>The <c>x-slo-ttft-ms</c> objective (slo-deadline-ordering-policy's deadline); zero when absent or invalid.</summary>
+        private static TimeSpan SloTtft(HeaderList headers) =>
+            headers.TryGetValue(EndpointPickerHeaders.SloTtftMs, out var value)
+            && System.Buffers.Text.Utf8Parser.TryParse(value, out double ms, out var consumed) && consumed == value.Length && ms > 0 && double.IsFinite(ms)
+                ? TimeSpan.FromMilliseconds(Math.Min(ms, TimeSpan.MaxValue.TotalMilliseconds / 2))
+                : TimeSpan.Zero;
+
+        /// <summary>The request headers as scheduling plugins read them (for header-based filters).</summary>
+        private sealed class RequestHeaders : IRequestHeaders
+        {
+            public HeaderList? List { get; set; }
+
+            public bool TryGetValue(ReadOnlySpan<byte> name, out ReadOnlySpan<byte> value)
+            {
+                value = default;
+                return List is not null && List.TryGetValue(name, out value);
+            }
+        }
     }
 
     private static partial class Log

@@ -39,4 +39,5 @@ public readonly record struct FlowControlResult(FlowControlOutcome Outcome, int 
 /// <param name="Priority">Higher is served first.</param>
 /// <param name="ByteSize">Counted against byte limits (the request body size).</param>
 /// <param name="Ttl">How long it may wait; <see cref="TimeSpan.Zero"/> takes the configured default.</param>
-public readonly record struct FlowControlRequest(string FairnessId, int Priority, long ByteSize, TimeSpan Ttl = default);
+/// <param name="SloTtft">The request's time-to-first-token objective (header <c>x-slo-ttft-ms</c>), read by slo-deadline-ordering-policy; zero when absent.</param>
+public readonly record struct FlowControlRequest(string FairnessId, int Priority, long ByteSize, TimeSpan Ttl = default, TimeSpan SloTtft = default);

@@ -165,7 +165,8 @@ public sealed class FlowController : IAsyncDisposable
         long ttlTicks = request.Ttl > TimeSpan.Zero ? ToTicks(request.Ttl) : _defaultTtlTicks;
         long deadline = ttlTicks > 0 ? now + ttlTicks : long.MaxValue;
         FlowItem item = FlowItem.Rent();
-        item.Arm(request.FairnessId, bytes, shard.NextSequence(), now, deadline, band, shard);
+        long sloDeadline = request.SloTtft > TimeSpan.Zero ? now + ToTicks(request.SloTtft) : long.MaxValue;
+        item.Arm(request.FairnessId, bytes, shard.NextSequence(), now, deadline, band, shard, sloDeadline);
         short version = item.Version;
         if (cancellationToken.CanBeCanceled)
         {

@@ -19,6 +19,15 @@ public enum PluginKinds
     BbrRequestProcessor = 1 << 11,
     BbrResponseProcessor = 1 << 12,
 
+    /// <summary>Computes per-request data before scheduling or records the pick after it (GIE's PrepareData / PreRequest).</summary>
+    DataProducer = 1 << 13,
+
+    /// <summary>Acts on the response: headers or the finished body (GIE's ResponseHeader / ResponseBody extension points).</summary>
+    ResponseHook = 1 << 14,
+
+    /// <summary>Admits or rejects a request before it is queued or scheduled.</summary>
+    Admission = 1 << 15,
+
     /// <summary>What a scheduling profile's plugin list may hold.</summary>
     SchedulingProfilePlugins = Filter | Scorer | Picker,
 
@@ -44,6 +53,9 @@ public static class PluginKindNames
         (PluginKinds.UsageLimitPolicy, "usage-limit-policy", "a"),
         (PluginKinds.BbrRequestProcessor, "bbr-request-processor", "a"),
         (PluginKinds.BbrResponseProcessor, "bbr-response-processor", "a"),
+        (PluginKinds.DataProducer, "data-producer", "a"),
+        (PluginKinds.ResponseHook, "response-hook", "a"),
+        (PluginKinds.Admission, "admission", "an"),
     ];
 
     public static IReadOnlyList<string> Of(PluginKinds kinds) =>

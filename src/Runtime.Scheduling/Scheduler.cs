@@ -4,6 +4,8 @@ using Runtime.Plugins;
 using Runtime.Plugins.BuiltIn;
 using Runtime.Scheduling.Framework;
 using Runtime.Scheduling.Pickers;
+using Runtime.Scheduling.Prefix;
+using Runtime.Scheduling.Scorers;
 using Runtime.Scheduling.Profiles;
 
 namespace Runtime.Scheduling;
@@ -25,11 +27,12 @@ public sealed class Scheduler : IScheduler
     private readonly SchedulingProfile[] _profiles;
     private readonly IPreRequest[] _preRequest;
 
-    public Scheduler(IProfileHandler handler, IReadOnlyList<SchedulingProfile> profiles)
+    /// <param name="producers">Plugins outside the profiles that run around every pick (data producers), as GIE attaches every plugin to its request-control hooks.</param>
+    public Scheduler(IProfileHandler handler, IReadOnlyList<SchedulingProfile> profiles, IEnumerable<IPlugin>? producers = null)
     {
         _handler = handler;
         _profiles = [.. profiles];
-        var plugins = profiles.SelectMany(p => p.Filters.Cast<IPlugin>().Concat(p.Scorers.Select(s => s.Scorer)).Append(p.Picker)).Append(handler).Distinct().ToArray();
+        var plugins = profiles.SelectMany(p => p.Filters.Cast<IPlugin>().Concat(p.Scorers.Select(s => s.Scorer)).Append(p.Picker)).Append(handler).Concat(producers ?? []).Distinct().ToArray();
         _preRequest = plugins.OfType<IPreRequest>().ToArray();
         RequiredMetrics = plugins.OfType<IMetricsConsumer>().Aggregate(MetricKinds.None, (all, p) => all | p.RequiredMetrics);
     }
@@ -106,7 +109,38 @@ public sealed class Scheduler : IScheduler
             errors.Add($"plugins: profile handler \"{handler.Name}\" ({handler.TypeName}) {problem}");
         }
 
-        return errors.Count == 0 ? new SchedulerBuildResult(new Scheduler(handler!, profiles), errors) : new SchedulerBuildResult(null, errors);
+        var producers = WirePrefixProducers(plugins, errors);
+        return errors.Count == 0 ? new SchedulerBuildResult(new Scheduler(handler!, profiles, producers), errors) : new SchedulerBuildResult(null, errors);
+    }
+
+    /// <summary>
+    /// Binds each prefix scorer to the declared producer it reads (llm-d's <c>prefixMatchInfoProducerName</c>,
+    /// else the first declared <c>approx-prefix-cache-producer</c>); with none declared a scorer keeps its own.
+    /// Returns the declared producers, which record every pick.
+    /// </summary>
+    private static ApproxPrefixCacheProducer[] WirePrefixProducers(IReadOnlyDictionary<string, IPlugin> plugins, List<string> errors)
+    {
+        var producers = plugins.Values.OfType<ApproxPrefixCacheProducer>().ToArray();
+        foreach (var scorer in plugins.Values.OfType<PrefixCacheScorer>())
+        {
+            if (scorer.ProducerName is { Length: > 0 } wanted)
+            {
+                if (plugins.TryGetValue(wanted, out var named) && named is ApproxPrefixCacheProducer producer)
+                {
+                    scorer.UseProducer(producer);
+                }
+                else
+                {
+                    errors.Add($"plugins: prefix scorer \"{scorer.Name}\" reads producer \"{wanted}\", which is not an {BuiltInPlugins.ApproxPrefixCacheProducer} plugin");
+                }
+            }
+            else if (producers.Length > 0)
+            {
+                scorer.UseProducer(producers[0]);
+            }
+        }
+
+        return producers;
     }
 
     private static SchedulingProfile? BuildProfile(SchedulingProfileConfig config, string path, IReadOnlyDictionary<string, IPlugin> plugins, List<string> errors)
@@ -126,11 +160,9 @@ public sealed class Scheduler : IScheduler
                 continue;
             }
 
-            var used = false;
             if (plugin is IFilter filter)
             {
                 filters.Add(filter);
-                used = true;
             }
 
             if (plugin is IScorer scorer)
@@ -142,7 +174,6 @@ public sealed class Scheduler : IScheduler
                 }
 
                 scorers.Add(new WeightedScorer(scorer, weight));
-                used = true;
             }
 
             if (plugin is IPicker p)
@@ -153,13 +184,10 @@ public sealed class Scheduler : IScheduler
                 }
 
                 picker = p;
-                used = true;
             }
 
-            if (!used)
-            {
-                errors.Add($"{at}.pluginRef: \"{pluginRef}\" ({plugin.TypeName}) is not a filter, scorer or picker, so it cannot be part of profile \"{name}\"");
-            }
+            // Anything else (a parser, a producer, a response hook) is ignored here, as GIE's loader does;
+            // the configuration validator has already warned about it. It still runs in its own role.
         }
 
         // GIE's loader gives a profile without a picker the max-score picker.

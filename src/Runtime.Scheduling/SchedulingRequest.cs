@@ -29,8 +29,12 @@ public sealed class SchedulingRequest
     /// <summary>Request body size in bytes (the flow-control size and a token estimate: bytes / 4).</summary>
     public long BodyBytes { get; set; }
 
+    /// <summary>The request's headers, for plugins that route on them (valid only during scheduling).</summary>
+    public IRequestHeaders? Headers { get; set; }
+
     public void Reset()
     {
+        Headers = null;
         TargetModel = string.Empty;
         Prompt = default;
         CacheSalt = default;
@@ -38,4 +42,10 @@ public sealed class SchedulingRequest
         Streaming = false;
         BodyBytes = 0;
     }
+}
+
+/// <summary>Read access to a request's headers (names lower-case, values raw bytes).</summary>
+public interface IRequestHeaders
+{
+    bool TryGetValue(ReadOnlySpan<byte> name, out ReadOnlySpan<byte> value);
 }

@@ -9,7 +9,7 @@ public sealed class KubernetesSourceTests
 {
     private const int SyncFailedEvent = 5105;
     private const int SkippedObjectEvent = 5106;
-    private const int KindForbiddenEvent = 5108;
+    private const int KindForbiddenEvent = 5109;
 
     /// <summary>
     /// The GIE v1.5.0 inferencepool chart's Role (config/charts/epplib/templates/_rbac.yaml and
@@ -290,6 +290,49 @@ public sealed class KubernetesSourceTests
         await SourceHarness.EventuallyAsync(() => h.Of(ResourceKind.InferencePool).Count == 2, "the watched pool");
         Assert.All(h.Of(ResourceKind.InferencePool).Values, p => Assert.Equal(ResourceDecoder.InferenceExperimentalGroup, ((InferencePoolResource)p).Group));
         Assert.DoesNotContain(h.Of(ResourceKind.InferencePool).Keys, k => k.Name == "other-group");
+    }
+
+    private static string Objective(string name, int priority, string apiVersion) => $$$$"""
+        {"apiVersion":"{{{{apiVersion}}}}","kind":"InferenceObjective","metadata":{"name":"{{{{name}}}}","namespace":"default"},"spec":{"priority":{{{{priority}}}},"poolRef":{"name":"pool"}}}
+        """;
+
+    [Fact]
+    public async Task LlmDGroup_ObjectivesFromBothGroups_BothArriveAndEachSyncOwnsItsOwn()
+    {
+        var options = SourceHarness.FastOptions(
+            new KubernetesKindOptions(ResourceKind.InferenceObjective),
+            new KubernetesKindOptions(ResourceKind.InferenceObjective) { ApiGroup = ResourceDecoder.LlmDGroup, Optional = true });
+        await using var h = await SourceHarness.StartAsync(options, s =>
+        {
+            s.Apply(Objective("gie", 5, "inference.networking.x-k8s.io/v1alpha2"));
+            s.Apply(Objective("llmd", 7, "llm-d.ai/v1alpha2"));
+        });
+        await h.SyncedAsync();
+        await h.Server.WaitForWatchesAsync(2, TimeSpan.FromSeconds(10));
+
+        Assert.Equal(["gie", "llmd"], h.Of(ResourceKind.InferenceObjective).Keys.Select(k => k.Name).Order());
+        Assert.Equal(2, h.Server.ListRequests("inferenceobjectives"));
+
+        // A delete in one group leaves the other group's objective alone.
+        h.Server.Delete("llm-d.ai/v1alpha2", "InferenceObjective", "default", "llmd");
+        await SourceHarness.EventuallyAsync(() => h.Of(ResourceKind.InferenceObjective).Count == 1, "the llm-d objective deleted");
+        Assert.Equal("gie", Assert.Single(h.Of(ResourceKind.InferenceObjective).Keys).Name);
+    }
+
+    [Fact]
+    public async Task LlmDGroup_NotInstalled_SourceStillSyncs()
+    {
+        await using var h = await SourceHarness.StartAsync(SourceHarness.FastOptions([.. KubernetesSourceOptions.DefaultKinds]), s =>
+        {
+            s.StopServing(ResourceDecoder.LlmDGroup);
+            s.Apply(Objective("gie", 5, "inference.networking.x-k8s.io/v1alpha2"));
+        });
+
+        await h.SyncedAsync();
+
+        Assert.Single(h.Of(ResourceKind.InferenceObjective));
+        Assert.Null(h.State.LastError);
+        Assert.Contains(h.Log.Entries, e => e.Message.Contains("is not served by this cluster", StringComparison.Ordinal));
     }
 
     [Fact]

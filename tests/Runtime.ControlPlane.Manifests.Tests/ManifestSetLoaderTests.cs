@@ -175,12 +175,16 @@ public sealed class ManifestSetLoaderTests
         Assert.Contains(errors, e => e.StartsWith("d-broken.yaml:6: YAML syntax error", StringComparison.Ordinal) && e.Contains("YAML syntax error", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("e-nokind.json:2: JSON syntax error", StringComparison.Ordinal));
         Assert.Contains("c-dupes.yaml:1: duplicate InferencePool \"default/pool\" (first defined at a-pool.yaml:1)", errors);
-        Assert.Contains("b-objectives.yaml:10: InferenceObjective \"default/orphan\": spec.poolRef names InferencePool \"nope\", which is not in namespace \"default\" of the manifests", errors);
-        Assert.Equal(5, errors.Length);
+        Assert.Equal(4, errors.Length);
+
+        // A poolRef to a pool that is not there is not an error (Kubernetes accepts it, Go ignores it).
+        Assert.Equal(
+            ["b-objectives.yaml:10: InferenceObjective \"default/orphan\": ignored: spec.poolRef names InferencePool \"nope\", which is not in namespace \"default\" of the manifests"],
+            set.Warnings.Select(w => w.ToString()));
     }
 
     [Fact]
-    public void Load_PoolRefInAnotherNamespaceOrGroup_IsAnError()
+    public void Load_PoolRefInAnotherNamespaceOrGroup_PublishedAndWarned()
     {
         var set = ManifestSetLoader.LoadText("x.yaml", Pool + "\n---\n" + """
             apiVersion: inference.networking.x-k8s.io/v1alpha2
@@ -194,9 +198,11 @@ public sealed class ManifestSetLoaderTests
             spec: {poolRef: {name: pool, group: inference.networking.x-k8s.io}}
             """, "default");
 
-        Assert.Equal(2, set.Errors.Count);
-        Assert.Contains("not in namespace \"other\"", set.Errors[0].Message, StringComparison.Ordinal);
-        Assert.Contains("spec.poolRef.group", set.Errors[1].Message, StringComparison.Ordinal);
+        Assert.True(set.IsValid);
+        Assert.Equal(3, set.Items.Count);
+        Assert.Equal(2, set.Warnings.Count);
+        Assert.Contains("not in namespace \"other\"", set.Warnings[0].Message, StringComparison.Ordinal);
+        Assert.Contains("spec.poolRef.group", set.Warnings[1].Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -21,7 +21,7 @@ public sealed class ConfigurationTests
 
     [Theory]
     [InlineData("default.yaml")]
-    [InlineData("multi-profile.yaml")]
+    [InlineData("llm-d.yaml")]
     [InlineData("flow-control.yaml")]
     [InlineData("feature-gates-list.yaml")]
     [InlineData("feature-gates-map.yaml")]
@@ -42,13 +42,13 @@ public sealed class ConfigurationTests
             kind: EndpointPickerConfig
             plugins:
             - type: least-queue-filter
-            - type: edf-ordering-policy
+            - type: latency-scorer
             """);
         await using var _ = process;
 
         Assert.Equal(1, exitCode);
         Assert.Contains("<config-text>:4:3: plugins[0].type: plugin type \"least-queue-filter\" was removed", process.StandardError, StringComparison.Ordinal);
-        Assert.Contains("<config-text>:5:3: plugins[1].type: plugin type \"edf-ordering-policy\" is Alpha and needs feature gate \"flowControl\"", process.StandardError, StringComparison.Ordinal);
+        Assert.Contains("<config-text>:5:3: plugins[1].type: plugin type \"latency-scorer\" is not available in this build", process.StandardError, StringComparison.Ordinal);
         Assert.Contains("<config-text>: 2 errors", process.StandardError, StringComparison.Ordinal);
     }
 

@@ -303,6 +303,24 @@ public sealed class FlowControllerTests
     }
 
     [Fact]
+    public async Task Dispatch_SloDeadlineOrdering_EarliestObjectiveFirstThenThoseWithout()
+    {
+        var band = new PriorityBandOptions { OrderingPolicy = SloDeadlineOrderingPolicy.Instance };
+        var (controller, gate, observer) = Create(new FlowControlOptions { DefaultPriorityBand = band });
+        Task<FlowControlResult> Slo(long id, int ms) => controller.EnqueueAndWaitAsync(new FlowControlRequest("a", 0, id, SloTtft: TimeSpan.FromMilliseconds(ms))).AsTask();
+        _ = Enqueue(controller, "a", 0, 1);
+        _ = Slo(2, 5000);
+        _ = Slo(3, 200);
+        Task<FlowControlResult> last = Enqueue(controller, "a", 0, 4);
+
+        gate.OpenWide();
+        controller.NotifyCapacityChanged();
+        await last;
+
+        Assert.Equal([3L, 2, 1, 4], observer.DispatchedIds());
+    }
+
+    [Fact]
     public async Task EnqueueAndWaitAsync_BandRequestLimit_RejectsOverCapacity()
     {
         var options = new FlowControlOptions { DefaultPriorityBand = new PriorityBandOptions { MaxRequests = 2 } };

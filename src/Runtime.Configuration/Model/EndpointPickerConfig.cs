@@ -42,7 +42,7 @@ public sealed record EndpointPickerConfig(IReadOnlyList<PluginSpec>? Plugins = n
     [JsonPropertyName("saturationDetector")]
     public SaturationDetectorConfig? SaturationDetector { get; init; }
 
-    /// <summary>Metric sources and extractors; honoured only with the <c>dataLayer</c> feature gate.</summary>
+    /// <summary>Metric sources and extractors. Absent: metrics-data-source → core-metrics-extractor; present but empty: no scraping (GIE v1.5.0).</summary>
     [JsonPropertyName("dataLayer")]
     public DataLayerConfig? DataLayer { get; init; }
 
@@ -50,6 +50,11 @@ public sealed record EndpointPickerConfig(IReadOnlyList<PluginSpec>? Plugins = n
     [JsonPropertyName("flowControl")]
     public FlowControlConfig? FlowControl { get; init; }
 
+    /// <summary>GIE's single parser reference (llm-d v0.10 deprecates it for <see cref="RequestHandler"/>).</summary>
     [JsonPropertyName("parser")]
     public ParserConfig? Parser { get; init; }
+
+    /// <summary>llm-d v0.10: <c>requestHandler.parsers</c>, a list of parser references.</summary>
+    [JsonPropertyName("requestHandler")]
+    public RequestHandlerConfig? RequestHandler { get; init; }
 }

@@ -107,10 +107,11 @@ public sealed class FeatureGatesJsonConverter : JsonConverter<FeatureGatesConfig
         }
 
         var name = text[..eq];
+        // llm-d parses the value with Go's strconv.ParseBool.
         return text[(eq + 1)..] switch
         {
-            "true" => new FeatureGateSetting(name, true, pathSuffix),
-            "false" => new FeatureGateSetting(name, false, pathSuffix),
+            "1" or "t" or "T" or "TRUE" or "true" or "True" => new FeatureGateSetting(name, true, pathSuffix),
+            "0" or "f" or "F" or "FALSE" or "false" or "False" => new FeatureGateSetting(name, false, pathSuffix),
             var other => new FeatureGateSetting(name, false, pathSuffix, $"\"{text}\": a list entry is a gate name, optionally followed by =true or =false (got \"{other}\")"),
         };
     }

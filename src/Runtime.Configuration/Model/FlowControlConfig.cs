@@ -40,6 +40,18 @@ public sealed record FlowControlConfig(IReadOnlyList<PriorityBandConfig>? Priori
     [JsonPropertyName("priorityBands")]
     public IReadOnlyList<PriorityBandConfig> PriorityBands { get; init; } = PriorityBands ?? [];
 
+    /// <summary>llm-d v0.10: the saturation detector moved here; the top-level one is used when this is absent.</summary>
+    [JsonPropertyName("saturationDetector")]
+    public SaturationDetectorConfig? SaturationDetector { get; init; }
+
+    /// <summary>llm-d v0.10: evict running sheddable requests under pressure (default false). Not implemented here: true is reported and ignored.</summary>
+    [JsonPropertyName("enableEviction")]
+    public bool? EnableEviction { get; init; }
+
+    /// <summary>llm-d v0.10: template for negative (sheddable) priorities. Accepted; this build provisions them from <see cref="DefaultPriorityBand"/>.</summary>
+    [JsonPropertyName("defaultNegativePriorityBand")]
+    public PriorityBandConfig? DefaultNegativePriorityBand { get; init; }
+
     // The fields below are our extension of GIE's section (GIE has no equivalent; they were host options only).
 
     /// <summary>

@@ -32,6 +32,14 @@ public sealed record ParserConfig
     public string? PluginRef { get; init; }
 }
 
+/// <summary>llm-d v0.10's request handler section: the parsers requests may be read with.</summary>
+/// <remarks>Lists default to empty through constructor parameters (dotnet/runtime#84484).</remarks>
+public sealed record RequestHandlerConfig(IReadOnlyList<ParserConfig>? Parsers = null)
+{
+    [JsonPropertyName("parsers")]
+    public IReadOnlyList<ParserConfig> Parsers { get; init; } = Parsers ?? [];
+}
+
 /// <summary>Metric sources and, per source, the extractors that read them.</summary>
 /// <remarks>
 /// Lists default to empty through constructor parameters: the JSON source generator resets init-only properties
@@ -42,6 +50,10 @@ public sealed record DataLayerConfig(IReadOnlyList<DataLayerSourceConfig>? Sourc
 {
     [JsonPropertyName("sources")]
     public IReadOnlyList<DataLayerSourceConfig> Sources { get; init; } = Sources ?? [];
+
+    /// <summary>llm-d v0.10: add the default metrics source to the configured ones (default true); false keeps the list as written.</summary>
+    [JsonPropertyName("injectDefaults")]
+    public bool? InjectDefaults { get; init; }
 }
 
 /// <summary>One metric source and the extractors that read what it fetches.</summary>

@@ -16,6 +16,9 @@ internal static class ConfigDefaultNames
     public const string OrderingPolicy = BuiltInPlugins.FcfsOrderingPolicy;
     public const string FairnessPolicy = BuiltInPlugins.GlobalStrictFairnessPolicy;
     public const string UsageLimitPolicy = BuiltInPlugins.StaticUsageLimitPolicy;
+    public const string PrefixProducer = BuiltInPlugins.ApproxPrefixCacheProducer;
+    public const string MetricsSource = BuiltInPlugins.MetricsDataSource;
+    public const string MetricsExtractor = BuiltInPlugins.CoreMetricsExtractor;
 
     /// <summary>Scorers referenced without a weight get this one.</summary>
     public const double ScorerWeight = 1.0;

@@ -12,8 +12,11 @@ namespace Runtime.Configuration.Validation;
 /// configuration is explicit: plugin names default to types; no profiles → one "default" profile
 /// of every filter, scorer and picker; one profile without a handler → single-profile-handler;
 /// no picker → max-score-picker appended to each profile that lacks one; unweighted scorers →
-/// weight 1; parser → openai-parser; saturation detector → utilization-detector; with flow control
-/// on, its default ordering, fairness and usage-limit policies.
+/// weight 1; a prefix-cache-scorer without a declared approx-prefix-cache-producer → one, with the last
+/// scorer's parameters; the default ordering, fairness and usage-limit policies; parser → openai-parser
+/// (llm-d: the first of requestHandler.parsers); saturation detector → utilization-detector (llm-d:
+/// flowControl.saturationDetector first); no dataLayer section → metrics-data-source feeding
+/// core-metrics-extractor, unless enableLegacyMetrics is on.
 /// </summary>
 internal static class ConfigDefaults
 {
@@ -66,7 +69,9 @@ internal static class ConfigDefaults
 
         profiles = profiles.Select(profile =>
         {
+            // A member that is no filter, scorer or picker is ignored, as GIE's loader does (validation warned).
             var refs = profile.Plugins
+                .Where(r => r.PluginRef is null || !kinds.TryGetValue(r.PluginRef, out var k) || (k & PluginKinds.SchedulingProfilePlugins) != 0)
                 .Select(r => Has(r.PluginRef, PluginKinds.Scorer) && r.Weight is null ? r with { Weight = ConfigDefaultNames.ScorerWeight } : r)
                 .ToList();
             if (!refs.Any(r => Has(r.PluginRef, PluginKinds.Picker)))
@@ -77,13 +82,21 @@ internal static class ConfigDefaults
             return profile with { Plugins = refs };
         }).ToList();
 
-        var parser = config.Parser?.PluginRef is { Length: > 0 } parserRef ? parserRef : ConfigDefaultNames.Parser;
+        // GIE creates the producer from the last prefix-cache-scorer's parameters when none is declared.
+        var prefixScorers = plugins.Where(p => p.Type == BuiltInPlugins.PrefixCacheScorer).ToArray();
+        if (prefixScorers.Length > 0 && !plugins.Any(p => p.Type == BuiltInPlugins.ApproxPrefixCacheProducer))
+        {
+            Inject(ConfigDefaultNames.PrefixProducer, BuiltInPlugins.ApproxPrefixCacheProducer, prefixScorers[^1].Parameters);
+        }
+
+        var parserRef = config.RequestHandler?.Parsers is { Count: > 0 } parsers ? parsers[0].PluginRef : config.Parser?.PluginRef;
+        var parser = parserRef is { Length: > 0 } ? parserRef : ConfigDefaultNames.Parser;
         if (!kinds.ContainsKey(parser))
         {
             parser = Inject(parser, BuiltInPlugins.OpenAIParser);
         }
 
-        var detectorConfig = config.SaturationDetector;
+        var detectorConfig = config.FlowControl?.SaturationDetector ?? config.SaturationDetector;
         var detector = detectorConfig?.PluginRef is { Length: > 0 } detectorRef ? detectorRef : ConfigDefaultNames.SaturationDetector;
         if (!kinds.ContainsKey(detector))
         {
@@ -91,14 +104,29 @@ internal static class ConfigDefaults
             detector = Inject(detector, BuiltInPlugins.UtilizationDetector, legacy);
         }
 
+        // GIE declares the default policies whether or not flow control is on.
         var flowControl = config.FlowControl;
+        EnsureDeclared(ConfigDefaultNames.OrderingPolicy, BuiltInPlugins.FcfsOrderingPolicy);
+        EnsureDeclared(ConfigDefaultNames.FairnessPolicy, BuiltInPlugins.GlobalStrictFairnessPolicy);
+        var usageLimit = flowControl?.UsageLimitPolicyPluginRef ?? ConfigDefaultNames.UsageLimitPolicy;
+        EnsureDeclared(usageLimit, BuiltInPlugins.StaticUsageLimitPolicy);
         if (gates.IsEnabled(BuiltInPlugins.FlowControlGate))
         {
-            EnsureDeclared(ConfigDefaultNames.OrderingPolicy, BuiltInPlugins.FcfsOrderingPolicy);
-            EnsureDeclared(ConfigDefaultNames.FairnessPolicy, BuiltInPlugins.GlobalStrictFairnessPolicy);
-            var usageLimit = flowControl?.UsageLimitPolicyPluginRef ?? ConfigDefaultNames.UsageLimitPolicy;
-            EnsureDeclared(usageLimit, BuiltInPlugins.StaticUsageLimitPolicy);
             flowControl = (flowControl ?? new FlowControlConfig()) with { UsageLimitPolicyPluginRef = usageLimit };
+        }
+
+        var dataLayer = config.DataLayer;
+        if (!gates.IsEnabled(BuiltInPlugins.EnableLegacyMetricsGate))
+        {
+            var additive = dataLayer is not null && config.ApiVersion == EndpointPickerConfig.LlmDApiVersion && dataLayer.InjectDefaults != false
+                && !dataLayer.Sources.Any(source => source.PluginRef == ConfigDefaultNames.MetricsSource);
+            if (dataLayer is null || additive)
+            {
+                EnsureDeclared(ConfigDefaultNames.MetricsSource, BuiltInPlugins.MetricsDataSource);
+                EnsureDeclared(ConfigDefaultNames.MetricsExtractor, BuiltInPlugins.CoreMetricsExtractor);
+                var source = new DataLayerSourceConfig([new DataLayerExtractorConfig { PluginRef = ConfigDefaultNames.MetricsExtractor }]) { PluginRef = ConfigDefaultNames.MetricsSource };
+                dataLayer = (dataLayer ?? new DataLayerConfig()) with { Sources = [.. dataLayer?.Sources ?? [], source] };
+            }
         }
 
         void EnsureDeclared(string name, string type)
@@ -116,6 +144,7 @@ internal static class ConfigDefaults
             Parser = new ParserConfig { PluginRef = parser },
             SaturationDetector = new SaturationDetectorConfig { PluginRef = detector },
             FlowControl = flowControl,
+            DataLayer = dataLayer,
         };
     }
 

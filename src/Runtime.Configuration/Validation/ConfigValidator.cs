@@ -25,8 +25,9 @@ internal sealed class ConfigValidator(PluginRegistry registry)
         var plugins = CheckPlugins(config, gates, minimum, errors, deprecated);
         var context = new References(plugins, errors);
         CheckProfiles(config, plugins, context, errors);
+        CheckPrefixProducerReferences(config, plugins, errors);
         CheckSaturationDetector(config, context, errors);
-        CheckParser(config, context);
+        CheckParser(config, context, errors);
         CheckDataLayer(config, gates, context, errors);
         CheckFlowControl(config, gates, context, errors);
         return new ValidatedConfig(gates, deprecated);
@@ -86,6 +87,15 @@ internal sealed class ConfigValidator(PluginRegistry registry)
             }
 
             settings[gate.Name] = setting.Enabled;
+            if (gate.Name == BuiltInPlugins.DataLayerGate)
+            {
+                errors.Warn(path, $"feature gate \"{gate.Name}\" has no effect: the dataLayer section is always honoured (GIE v1.5.0 made this gate a no-op); remove it");
+            }
+            else if (gate.Name == BuiltInPlugins.HaPopulateNonLeaderDatastoreGate && !setting.Enabled)
+            {
+                errors.Warn(path, $"ignored: every replica keeps its endpoint datastore populated in this build, so \"{gate.Name}\" cannot be switched off");
+            }
+
             if (setting.Enabled)
             {
                 explicitlyEnabled.Add((path, gate));
@@ -141,6 +151,10 @@ internal sealed class ConfigValidator(PluginRegistry registry)
             {
                 var known = registry.Registrations.Select(r => r.TypeName).ToArray();
                 errors.Report(typePath, $"unknown plugin type \"{spec.Type}\"{NameSuggestions.Hint(spec.Type, known)} (`runtime plugins` lists the registered types)");
+            }
+            else if (registration.Unavailable is not null)
+            {
+                errors.Report(typePath, $"plugin type \"{spec.Type}\" is not available in this build: {registration.Unavailable}");
             }
             else
             {
@@ -213,7 +227,7 @@ internal sealed class ConfigValidator(PluginRegistry registry)
 
         if (handlers.Length == 0)
         {
-            errors.Report("schedulingProfiles", $"{profileCount} scheduling profiles need a profile handler that runs several (such as {BuiltInPlugins.PdProfileHandler}); {BuiltInPlugins.SingleProfileHandler} is injected only for a single profile");
+            errors.Report("schedulingProfiles", $"{profileCount} scheduling profiles need a profile handler that runs several; {BuiltInPlugins.SingleProfileHandler} (injected only for a single profile) runs one, and this build has no multi-profile handler");
         }
         else if (handlers[0].Registration?.TypeName == BuiltInPlugins.SingleProfileHandler)
         {
@@ -245,7 +259,14 @@ internal sealed class ConfigValidator(PluginRegistry registry)
                 var reference = profile.Plugins[j];
                 var refPath = $"{path}.plugins[{j}]";
                 var implicitPicker = anyPickerDeclared ? null : ConfigDefaultNames.Picker;
-                var target = references.Resolve(reference.PluginRef, refPath + ".pluginRef", PluginKinds.SchedulingProfilePlugins, "a scheduling profile takes filters, scorers and pickers", implicitPicker);
+                var target = references.Resolve(reference.PluginRef, refPath + ".pluginRef", AnyKind, string.Empty, implicitPicker);
+                if (target?.Registration is { } kind && (kind.Kinds & PluginKinds.SchedulingProfilePlugins) == 0)
+                {
+                    // GIE's loader silently skips a profile member that is not a filter, scorer or picker; it still runs in its own role.
+                    errors.Warn(refPath + ".pluginRef", $"ignored in the profile: \"{target.Name}\" is {PluginKindNames.Describe(kind.Kinds)} ({kind.TypeName}), and a profile runs filters, scorers and pickers (the Go endpoint picker ignores it too)");
+                    continue;
+                }
+
                 if (reference.PluginRef is { Length: > 0 } name && !seen.Add(name))
                 {
                     errors.Warn(refPath + ".pluginRef", $"\"{name}\" is referenced more than once in this profile");
@@ -275,34 +296,39 @@ internal sealed class ConfigValidator(PluginRegistry registry)
             }
         }
 
-        CheckPdProfileNames(config, plugins, names, errors);
     }
 
-    /// <summary>pd-profile-handler runs profiles by name; a name that matches no profile would fail every request.</summary>
-    private static void CheckPdProfileNames(EndpointPickerConfig config, Dictionary<string, DeclaredPlugin> plugins, Dictionary<string, int> profileNames, ValidationErrors errors)
+    /// <summary>llm-d's prefixMatchInfoProducerName must name a declared approx-prefix-cache-producer, or every request would fail.</summary>
+    private static void CheckPrefixProducerReferences(EndpointPickerConfig config, Dictionary<string, DeclaredPlugin> plugins, ValidationErrors errors)
     {
-        foreach (var plugin in plugins.Values.Where(p => p.Registration?.TypeName == BuiltInPlugins.PdProfileHandler))
+        foreach (var plugin in plugins.Values.Where(p => p.Registration?.TypeName == BuiltInPlugins.PrefixCacheScorer))
         {
             var path = plugin.Path + ".parameters";
-            if (!BuiltInParameterBinders.PdProfileHandler.TryBind(config.Plugins[plugin.Index].Parameters ?? default, path, new ValidationErrors(), out var parameters) || parameters is null)
+            if (!BuiltInParameterBinders.PrefixCacheScorer.TryBind(config.Plugins[plugin.Index].Parameters ?? default, path, new ValidationErrors(), out var parameters)
+                || parameters?.PrefixMatchInfoProducerName is not { Length: > 0 } producer)
             {
                 continue;
             }
 
-            foreach (var (field, profile) in new[] { ("decodeProfile", parameters.DecodeProfile), ("prefillProfile", parameters.PrefillProfile) })
+            if (!plugins.TryGetValue(producer, out var target) || target.Registration?.TypeName != BuiltInPlugins.ApproxPrefixCacheProducer)
             {
-                if (!profileNames.ContainsKey(profile))
-                {
-                    var known = profileNames.Count == 0 ? "no scheduling profiles are configured" : $"profiles: {string.Join(", ", profileNames.Keys)}";
-                    errors.Report(FieldPath.Field(path, field), $"no scheduling profile named \"{profile}\" ({known})");
-                }
+                var producers = plugins.Values.Where(p => p.Registration?.TypeName == BuiltInPlugins.ApproxPrefixCacheProducer).Select(p => p.Name).ToArray();
+                errors.Report(FieldPath.Field(path, "prefixMatchInfoProducerName"), $"no {BuiltInPlugins.ApproxPrefixCacheProducer} plugin named \"{producer}\"{NameSuggestions.Hint(producer, producers)}");
             }
         }
     }
 
     private static void CheckSaturationDetector(EndpointPickerConfig config, References references, ValidationErrors errors)
     {
-        var detector = config.SaturationDetector;
+        // llm-d v0.10 moved the detector into flowControl; the top-level one applies when that is absent.
+        var nested = config.FlowControl?.SaturationDetector;
+        if (nested is not null && config.SaturationDetector is not null)
+        {
+            errors.Warn("saturationDetector", "ignored: flowControl.saturationDetector is set and takes precedence (llm-d v0.10)");
+        }
+
+        var detector = nested ?? config.SaturationDetector;
+        var at = nested is null ? "saturationDetector" : "flowControl.saturationDetector";
         if (detector is null)
         {
             return;
@@ -310,10 +336,10 @@ internal sealed class ConfigValidator(PluginRegistry registry)
 
         if (detector.PluginRef is { Length: > 0 })
         {
-            references.Resolve(detector.PluginRef, "saturationDetector.pluginRef", PluginKinds.SaturationDetector, "saturationDetector.pluginRef must name a saturation-detector", ConfigDefaultNames.SaturationDetector);
+            references.Resolve(detector.PluginRef, at + ".pluginRef", PluginKinds.SaturationDetector, "saturationDetector.pluginRef must name a saturation-detector", ConfigDefaultNames.SaturationDetector);
             if (detector.HasLegacyThresholds)
             {
-                errors.Warn("saturationDetector", "threshold fields are ignored when pluginRef is set; set them as parameters of the referenced detector");
+                errors.Warn(at, "threshold fields are ignored when pluginRef is set; set them as parameters of the referenced detector");
             }
 
             return;
@@ -321,15 +347,31 @@ internal sealed class ConfigValidator(PluginRegistry registry)
 
         if (detector.HasLegacyThresholds)
         {
-            errors.Warn("saturationDetector", $"inline thresholds are the older form; declare a {BuiltInPlugins.UtilizationDetector} plugin with these parameters and reference it with pluginRef");
-            BuiltInParameterBinders.UtilizationDetector.Validate(ConfigDefaults.LegacyDetectorParameters(detector), "saturationDetector", errors);
+            errors.Warn(at, $"inline thresholds are the older form; declare a {BuiltInPlugins.UtilizationDetector} plugin with these parameters and reference it with pluginRef");
+            BuiltInParameterBinders.UtilizationDetector.Validate(ConfigDefaults.LegacyDetectorParameters(detector), at, errors);
         }
     }
 
-    private static void CheckParser(EndpointPickerConfig config, References references)
+    private static void CheckParser(EndpointPickerConfig config, References references, ValidationErrors errors)
     {
+        var parsers = config.RequestHandler?.Parsers ?? [];
+        for (var i = 0; i < parsers.Count; i++)
+        {
+            references.Resolve(parsers[i].PluginRef, $"requestHandler.parsers[{i}].pluginRef", PluginKinds.Parser, "requestHandler.parsers must name parsers", ConfigDefaultNames.Parser);
+        }
+
+        if (parsers.Count > 1)
+        {
+            errors.Warn("requestHandler.parsers", $"this build reads every request with one parser: the first, \"{parsers[0].PluginRef}\"; the others are not used");
+        }
+
         if (config.Parser is { } parser)
         {
+            if (parsers.Count > 0)
+            {
+                errors.Warn("parser", "ignored: requestHandler.parsers is set and takes precedence (llm-d v0.10 deprecates the top-level parser)");
+            }
+
             references.Resolve(parser.PluginRef, "parser.pluginRef", PluginKinds.Parser, "parser.pluginRef must name a parser", ConfigDefaultNames.Parser);
         }
     }
@@ -341,9 +383,9 @@ internal sealed class ConfigValidator(PluginRegistry registry)
             return;
         }
 
-        if (!gates.IsEnabled(BuiltInPlugins.DataLayerGate))
+        if (gates.IsEnabled(BuiltInPlugins.EnableLegacyMetricsGate))
         {
-            errors.Warn("dataLayer", $"ignored: the {BuiltInPlugins.DataLayerGate} feature gate is off (add it to featureGates)");
+            errors.Warn("dataLayer", $"ignored: the {BuiltInPlugins.EnableLegacyMetricsGate} feature gate is on, so metrics are scraped as the command-line flags say (as in GIE v1.5.0)");
             return;
         }
 
@@ -388,6 +430,17 @@ internal sealed class ConfigValidator(PluginRegistry registry)
         if (flow.FlowIdleTimeout is { } idle && idle.Value <= TimeSpan.Zero)
         {
             errors.Report("flowControl.flowIdleTimeout", $"must be positive, got {idle}");
+        }
+
+        if (flow.EnableEviction == true)
+        {
+            errors.Warn("flowControl.enableEviction", "ignored: evicting running requests (llm-d v0.10) is not implemented in this build");
+        }
+
+        if (flow.DefaultNegativePriorityBand is { } negative)
+        {
+            errors.Warn("flowControl.defaultNegativePriorityBand", "ignored: negative priorities get bands from defaultPriorityBand in this build (llm-d v0.10 has a separate template)");
+            CheckBand(negative, "flowControl.defaultNegativePriorityBand", false, references, errors);
         }
 
         var enabled = gates.IsEnabled(BuiltInPlugins.FlowControlGate);
@@ -456,6 +509,8 @@ internal sealed class ConfigValidator(PluginRegistry registry)
             errors.Report(path, $"must not be negative, got {value}");
         }
     }
+
+    private const PluginKinds AnyKind = (PluginKinds)~0;
 
     /// <summary>Resolves references to plugin instances by name and checks they are of the kind the referring field needs.</summary>
     private sealed class References(Dictionary<string, DeclaredPlugin> plugins, ValidationErrors errors)

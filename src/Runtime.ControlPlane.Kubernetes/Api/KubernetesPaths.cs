@@ -18,15 +18,17 @@ public static class KubernetesPaths
     /// <c>/api/v1/namespaces/{ns}/pods</c>, <c>/apis/{group}/{version}/namespaces/{ns}/inferencepools</c>, …;
     /// without a namespace, the cluster-wide collection.
     /// </summary>
-    public static string Collection(ResourceKind kind, string? @namespace, string poolGroup)
+    /// <param name="apiGroup">For objectives and rewrites, the group to read them from (GIE's x-k8s.io by default, or llm-d.ai).</param>
+    public static string Collection(ResourceKind kind, string? @namespace, string poolGroup, string? apiGroup = null)
     {
+        var objectiveGroup = apiGroup ?? ResourceDecoder.InferenceExperimentalGroup;
         var (prefix, plural) = kind switch
         {
             ResourceKind.Pod => ("/api/v1", "pods"),
             ResourceKind.ConfigMap => ("/api/v1", "configmaps"),
             ResourceKind.InferencePool => ($"/apis/{poolGroup}/{PoolVersion(poolGroup)}", "inferencepools"),
-            ResourceKind.InferenceObjective => ($"/apis/{ResourceDecoder.InferenceExperimentalGroup}/v1alpha2", "inferenceobjectives"),
-            ResourceKind.InferenceModelRewrite => ($"/apis/{ResourceDecoder.InferenceExperimentalGroup}/v1alpha2", "inferencemodelrewrites"),
+            ResourceKind.InferenceObjective => ($"/apis/{objectiveGroup}/v1alpha2", "inferenceobjectives"),
+            ResourceKind.InferenceModelRewrite => ($"/apis/{objectiveGroup}/v1alpha2", "inferencemodelrewrites"),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
         };
         return string.IsNullOrEmpty(@namespace)

@@ -14,6 +14,9 @@ public static class ResourceDecoder
     public const string InferenceGroup = "inference.networking.k8s.io";
     public const string InferenceExperimentalGroup = "inference.networking.x-k8s.io";
 
+    /// <summary>llm-d's own API group: it serves InferenceObjective and InferenceModelRewrite at v1alpha2, same schema.</summary>
+    public const string LlmDGroup = "llm-d.ai";
+
     /// <summary>The kinds the decoder knows, by their Kubernetes <c>kind</c> field.</summary>
     public static ResourceKind? KindOf(string? kind) => kind switch
     {

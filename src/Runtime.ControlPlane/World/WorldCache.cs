@@ -113,6 +113,39 @@ public sealed class WorldCache
         }
     }
 
+    /// <summary>
+    /// Replaces the resources of <paramref name="kind"/> that one of several feeds of that kind owns
+    /// (<paramref name="previous"/>: the keys it published before) with <paramref name="resources"/>,
+    /// leaving the other feeds' resources alone; true when the world changed.
+    /// </summary>
+    public bool ReplaceOwned(ResourceKind kind, IReadOnlyCollection<ResourceKey> previous, IEnumerable<Resource> resources)
+    {
+        ArgumentNullException.ThrowIfNull(previous);
+        ArgumentNullException.ThrowIfNull(resources);
+        lock (_lock)
+        {
+            var existing = _current.Kind(kind);
+            var builder = existing.ToBuilder();
+            foreach (var key in previous)
+            {
+                builder.Remove(key);
+            }
+
+            foreach (var resource in resources)
+            {
+                if (resource.Kind != kind)
+                {
+                    throw new ArgumentException($"{resource.Key} is not of the replaced kind", nameof(resources));
+                }
+
+                builder[resource.Key] = resource;
+            }
+
+            var wanted = builder.ToImmutable();
+            return !SameContent(existing, wanted) && Commit(_current.With(kind, wanted, _current.Generation + 1));
+        }
+    }
+
     /// <summary>Adds or updates one resource (a watch event); true when the world changed.</summary>
     public bool Upsert(Resource resource)
     {
@@ -155,7 +188,7 @@ public sealed class WorldCache
         return signal.WaitAsync(cancellationToken);
     }
 
-    private static bool SameContent(ImmutableDictionary<ResourceKey, Resource> existing, Dictionary<ResourceKey, Resource> wanted)
+    private static bool SameContent(ImmutableDictionary<ResourceKey, Resource> existing, IReadOnlyDictionary<ResourceKey, Resource> wanted)
     {
         if (existing.Count != wanted.Count)
         {

@@ -16,14 +16,14 @@ public sealed class RequestAdmission(ISaturationDetector detector, FlowControlle
     public ISaturationDetector Detector => detector;
 
     /// <summary>Returns null when admitted (with the priority it runs at), or the error to send.</summary>
-    public async ValueTask<(EndpointPickerError? Error, int Priority)> AdmitAsync(string fairnessId, int priority, long bodyBytes, CancellationToken cancellationToken)
+    public async ValueTask<(EndpointPickerError? Error, int Priority)> AdmitAsync(string fairnessId, int priority, long bodyBytes, CancellationToken cancellationToken, TimeSpan sloTtft = default)
     {
         if (flowControl is null)
         {
             return priority < 0 && detector.GetSaturation() >= 1.0 ? (EndpointPickerError.Shed, priority) : (null, priority);
         }
 
-        var result = await flowControl.EnqueueAndWaitAsync(new FlowControlRequest(fairnessId, priority, bodyBytes), cancellationToken).ConfigureAwait(false);
+        var result = await flowControl.EnqueueAndWaitAsync(new FlowControlRequest(fairnessId, priority, bodyBytes, SloTtft: sloTtft), cancellationToken).ConfigureAwait(false);
         return result.Outcome switch
         {
             FlowControlOutcome.Dispatched => (null, result.EffectivePriority),

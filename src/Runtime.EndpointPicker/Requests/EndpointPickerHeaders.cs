@@ -33,5 +33,9 @@ internal static class EndpointPickerHeaders
 
     public static ReadOnlySpan<byte> ServedEndpointKey => "x-gateway-destination-endpoint-served"u8;
 
+    public static ReadOnlySpan<byte> SloTtftMs => "x-slo-ttft-ms"u8;
+
+    public static ReadOnlySpan<byte> ServedVerifierHeader => "x-conformance-test-served-endpoint"u8;
+
     public const string DefaultFairnessId = "default-flow";
 }

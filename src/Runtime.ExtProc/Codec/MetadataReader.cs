@@ -46,6 +46,21 @@ public static class MetadataReader
         return found;
     }
 
+    /// <summary>Whether <c>filter_metadata</c> has an entry for <paramref name="ns"/>.</summary>
+    public static bool HasNamespace(ReadOnlySpan<byte> metadata, ReadOnlySpan<byte> ns)
+    {
+        var position = 0;
+        while (TryNextField(metadata, ref position, out var field, out var wire, out var payload))
+        {
+            if (field == 1 && wire == WireLengthDelimited && TryMapEntry(payload, out var entryKey, out _) && entryKey.SequenceEqual(ns))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>The string of a <c>google.protobuf.Value</c> holding <c>string_value</c>.</summary>
     public static bool TryGetString(ReadOnlySpan<byte> value, out ReadOnlySpan<byte> text)
     {

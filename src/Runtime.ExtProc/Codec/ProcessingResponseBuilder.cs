@@ -61,6 +61,7 @@ public sealed class ProcessingResponseBuilder
     private const uint MapKeyTag = (1 << 3) | WireFormat.WireTypeLengthDelimited;                     // map entry key
     private const uint MapValueTag = (2 << 3) | WireFormat.WireTypeLengthDelimited;                   // map entry value
     private const uint ValueStringTag = (3 << 3) | WireFormat.WireTypeLengthDelimited;                // google.protobuf.Value.string_value
+    private const uint ValueNumberTag = (2 << 3) | 1;                                                 // google.protobuf.Value.number_value (fixed64)
     private const uint ValueStructTag = (5 << 3) | WireFormat.WireTypeLengthDelimited;                // google.protobuf.Value.struct_value
 
     // Arena for every copied string; entries below address it by ByteRange.
@@ -281,17 +282,23 @@ public sealed class ProcessingResponseBuilder
     /// order they were first added in and keys their insertion order, as Google.Protobuf's
     /// <c>MapField</c> does; setting an existing key replaces its value in place.
     /// </summary>
-    public void AddDynamicMetadata(ReadOnlySpan<byte> filterNamespace, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    public void AddDynamicMetadata(ReadOnlySpan<byte> filterNamespace, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) =>
+        AddDynamicMetadata(filterNamespace, key, CopyToArena(value), null);
+
+    /// <summary>Sets <c>dynamic_metadata[filterNamespace][key] = value</c> as a number (<c>Value.number_value</c>).</summary>
+    public void AddDynamicMetadata(ReadOnlySpan<byte> filterNamespace, ReadOnlySpan<byte> key, double value) =>
+        AddDynamicMetadata(filterNamespace, key, default, value);
+
+    private void AddDynamicMetadata(ReadOnlySpan<byte> filterNamespace, ReadOnlySpan<byte> key, ByteRange valueRange, double? number)
     {
         int namespaceIndex = FindOrAddNamespace(filterNamespace);
-        ByteRange valueRange = CopyToArena(value);
         Span<MetadataEntry> entries = _metadata.AsSpan(0, _metadataCount);
         for (int i = 0; i < entries.Length; i++)
         {
             ref MetadataEntry entry = ref entries[i];
             if (entry.NamespaceIndex == namespaceIndex && Arena(entry.Key).SequenceEqual(key))
             {
-                entry = new MetadataEntry(namespaceIndex, entry.Key, valueRange);
+                entry = new MetadataEntry(namespaceIndex, entry.Key, valueRange, number);
                 _sizesValid = false;
                 return;
             }
@@ -299,7 +306,7 @@ public sealed class ProcessingResponseBuilder
 
         ByteRange keyRange = CopyToArena(key);
         PooledArray.EnsureCapacity(ref _metadata, _metadataCount, _metadataCount + 1);
-        _metadata[_metadataCount++] = new MetadataEntry(namespaceIndex, keyRange, valueRange);
+        _metadata[_metadataCount++] = new MetadataEntry(namespaceIndex, keyRange, valueRange, number);
         _sizesValid = false;
     }
 
@@ -601,7 +608,10 @@ public sealed class ProcessingResponseBuilder
 
     /// <summary>Map entry {key, Value{string_value}}. Map entries omit a default (empty) key, as Google.Protobuf does.</summary>
     private static long InnerEntrySize(in MetadataEntry entry) =>
-        MapKeySize(entry.Key.Length) + WireFormat.LengthDelimitedSize(StringValueSize(entry.Value.Length));
+        MapKeySize(entry.Key.Length) + WireFormat.LengthDelimitedSize(ValueSize(entry));
+
+    /// <summary>Value{number_value} is a tag and 8 bytes; Value{string_value} is length-delimited.</summary>
+    private static long ValueSize(in MetadataEntry entry) => entry.Number is null ? StringValueSize(entry.Value.Length) : 9;
 
     /// <summary>Value{string_value}: a oneof member, so an empty string is still written.</summary>
     private static long StringValueSize(int length) => WireFormat.LengthDelimitedSize(length);
@@ -773,8 +783,15 @@ public sealed class ProcessingResponseBuilder
                     output.WriteBytesField(MapKeyTag, Arena(entry.Key));
                 }
 
-                output.WriteLengthDelimitedHeader(MapValueTag, StringValueSize(entry.Value.Length));
-                output.WriteBytesField(ValueStringTag, Arena(entry.Value));
+                output.WriteLengthDelimitedHeader(MapValueTag, ValueSize(entry));
+                if (entry.Number is { } number)
+                {
+                    output.WriteDoubleField(ValueNumberTag, number);
+                }
+                else
+                {
+                    output.WriteBytesField(ValueStringTag, Arena(entry.Value));
+                }
             }
         }
     }
@@ -783,7 +800,7 @@ public sealed class ProcessingResponseBuilder
 
     private readonly record struct SetHeaderEntry(ByteRange Name, ByteRange Value, OptionalBool Append);
 
-    private readonly record struct MetadataEntry(int NamespaceIndex, ByteRange Key, ByteRange Value);
+    private readonly record struct MetadataEntry(int NamespaceIndex, ByteRange Key, ByteRange Value, double? Number);
 
     private struct MetadataNamespace
     {

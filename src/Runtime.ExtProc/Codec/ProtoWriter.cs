@@ -42,6 +42,15 @@ internal ref struct ProtoWriter
         _buffered += WireFormat.WriteVarint(span, value);
     }
 
+    /// <summary>A complete <c>double</c> field (wire type fixed64, little-endian).</summary>
+    public void WriteDoubleField(uint tag, double value)
+    {
+        Span<byte> span = Reserve(9);
+        span[0] = (byte)tag;
+        System.Buffers.Binary.BinaryPrimitives.WriteDoubleLittleEndian(span[1..], value);
+        _buffered += 9;
+    }
+
     /// <summary>Tag and length prefix of a length-delimited field.</summary>
     public void WriteLengthDelimitedHeader(uint tag, long length)
     {

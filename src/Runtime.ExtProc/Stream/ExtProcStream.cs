@@ -67,6 +67,7 @@ public sealed class ExtProcStream
 
     internal void Reset()
     {
+        _responseEndMetadata.Clear();
         _call = null;
         _handler = null;
         _request = default;
@@ -135,6 +136,24 @@ public sealed class ExtProcStream
 
     internal void End(bool aborted) => _handler?.OnStreamEnd(this, aborted);
 
+    private readonly List<(byte[] Namespace, byte[] Key, double Value)> _responseEndMetadata = [];
+
+    /// <summary>
+    /// Number-valued dynamic metadata to send with the reply that carries the response body's end
+    /// (whatever sends it: a buffered body reply, a continue, or the last streamed piece).
+    /// </summary>
+    public void AddResponseEndMetadata(byte[] filterNamespace, byte[] key, double value) => _responseEndMetadata.Add((filterNamespace, key, value));
+
+    private void ApplyResponseEndMetadata()
+    {
+        foreach (var (ns, key, value) in _responseEndMetadata)
+        {
+            Response.AddDynamicMetadata(ns, key, value);
+        }
+
+        _responseEndMetadata.Clear();
+    }
+
     /// <summary>Starts a reply of <paramref name="kind"/>; fill the returned builder, then <see cref="SendAsync"/>.</summary>
     public ProcessingResponseBuilder BeginResponse(ProcessingResponseKind kind)
     {
@@ -162,6 +181,11 @@ public sealed class ExtProcStream
                 break;
             case ProcessingResponseKind.ResponseBody:
                 CheckBufferedBodyReply(ref _response, ResponseBodyMode, "response_body");
+                if (_responseEndMetadata.Count > 0)
+                {
+                    ApplyResponseEndMetadata();
+                }
+
                 break;
             case ProcessingResponseKind.RequestTrailers:
                 CheckTrailersReply(ref _request, RequestBodyMode, "request_trailers");
@@ -228,6 +252,11 @@ public sealed class ExtProcStream
             var last = remaining.IsEmpty;
             Response.Reset(kind);
             Response.SetStreamedBody(piece, endOfStream && last);
+            if (endOfStream && last && direction == ExtProcDirection.Response && _responseEndMetadata.Count > 0)
+            {
+                ApplyResponseEndMetadata();
+            }
+
             WriteResponse();
         }
         while (!remaining.IsEmpty);

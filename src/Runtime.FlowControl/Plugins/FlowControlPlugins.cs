@@ -17,6 +17,7 @@ public static class FlowControlPlugins
     public static PluginRegistryBuilder UseFlowControlFactories(this PluginRegistryBuilder builder) => builder
         .UseFactory(FlowControlPolicyTypes.FcfsOrdering, (name, _, _) => Policy(FlowControlPolicyTypes.FcfsOrdering, name, FcfsOrderingPolicy.Instance))
         .UseFactory(FlowControlPolicyTypes.EdfOrdering, (name, _, _) => Policy(FlowControlPolicyTypes.EdfOrdering, name, EdfOrderingPolicy.Instance))
+        .UseFactory(FlowControlPolicyTypes.SloDeadlineOrdering, (name, _, _) => Policy(FlowControlPolicyTypes.SloDeadlineOrdering, name, SloDeadlineOrderingPolicy.Instance))
         .UseFactory(FlowControlPolicyTypes.GlobalStrictFairness, (name, _, _) => Policy(FlowControlPolicyTypes.GlobalStrictFairness, name, GlobalStrictFairnessPolicy.Instance))
         .UseFactory(FlowControlPolicyTypes.RoundRobinFairness, (name, _, _) => Policy(FlowControlPolicyTypes.RoundRobinFairness, name, RoundRobinFairnessPolicy.Instance))
         .UseFactory(FlowControlPolicyTypes.StaticUsageLimit, CreateStaticUsageLimit);
@@ -26,6 +27,7 @@ public static class FlowControlPlugins
     {
         FlowControlPolicyTypes.FcfsOrdering => FcfsOrderingPolicy.Instance,
         FlowControlPolicyTypes.EdfOrdering => EdfOrderingPolicy.Instance,
+        FlowControlPolicyTypes.SloDeadlineOrdering => SloDeadlineOrderingPolicy.Instance,
         FlowControlPolicyTypes.GlobalStrictFairness => GlobalStrictFairnessPolicy.Instance,
         FlowControlPolicyTypes.RoundRobinFairness => RoundRobinFairnessPolicy.Instance,
         FlowControlPolicyTypes.StaticUsageLimit => StaticUsageLimitPolicy.Default,

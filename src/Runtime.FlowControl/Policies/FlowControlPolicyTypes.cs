@@ -10,6 +10,7 @@ public static class FlowControlPolicyTypes
 {
     public const string FcfsOrdering = BuiltInPlugins.FcfsOrderingPolicy;
     public const string EdfOrdering = BuiltInPlugins.EdfOrderingPolicy;
+    public const string SloDeadlineOrdering = BuiltInPlugins.SloDeadlineOrderingPolicy;
     public const string GlobalStrictFairness = BuiltInPlugins.GlobalStrictFairnessPolicy;
     public const string RoundRobinFairness = BuiltInPlugins.RoundRobinFairnessPolicy;
     public const string StaticUsageLimit = BuiltInPlugins.StaticUsageLimitPolicy;

@@ -39,6 +39,7 @@ internal sealed class FlowItem : IValueTaskSource<FlowControlResult>
     public long Sequence;
     public long EnqueueTimestamp;
     public long Deadline;
+    public long SloDeadline = long.MaxValue;
     public PriorityBand Band = null!;
     public Shard Shard = null!;
     public CancellationTokenRegistration Registration;
@@ -50,7 +51,7 @@ internal sealed class FlowItem : IValueTaskSource<FlowControlResult>
     public bool Placed;
     public bool RemovalSeen;
 
-    public QueueOrderKey Key => new(Sequence, EnqueueTimestamp, Deadline);
+    public QueueOrderKey Key => new(Sequence, EnqueueTimestamp, Deadline, SloDeadline);
 
     public short Version => _core.Version;
 
@@ -59,8 +60,9 @@ internal sealed class FlowItem : IValueTaskSource<FlowControlResult>
     public static FlowItem Rent() => s_pool.TryDequeue(out FlowItem? item) ? item : new FlowItem();
 
     /// <summary>Arms the item for one request; the caller and the shard each hold a reference.</summary>
-    public void Arm(string fairnessId, long bytes, long sequence, long enqueueTimestamp, long deadline, PriorityBand band, Shard shard)
+    public void Arm(string fairnessId, long bytes, long sequence, long enqueueTimestamp, long deadline, PriorityBand band, Shard shard, long sloDeadline = long.MaxValue)
     {
+        SloDeadline = sloDeadline;
         FairnessId = fairnessId;
         Bytes = bytes;
         Sequence = sequence;

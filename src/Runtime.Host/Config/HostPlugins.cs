@@ -1,4 +1,5 @@
 using Runtime.Bbr;
+using Runtime.EndpointPicker.Plugins;
 using Runtime.FlowControl.Plugins;
 using Runtime.ModelMetrics.Plugins;
 using Runtime.Scheduling.Plugins;
@@ -19,5 +20,6 @@ internal static class HostPlugins
         .UseFlowControlFactories()
         .UseSchedulingFactories()
         .UseModelMetricsFactories()
+        .UseEndpointPickerFactories()
         .Build();
 }

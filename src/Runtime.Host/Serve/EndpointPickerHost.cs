@@ -3,6 +3,7 @@ using Runtime.Bbr.Mappings;
 using Runtime.Configuration.Loading;
 using Runtime.EndpointPicker;
 using Runtime.EndpointPicker.Admission;
+using Runtime.EndpointPicker.Plugins;
 using Runtime.EndpointPicker.Requests;
 using Runtime.Endpoints;
 using Runtime.FlowControl;
@@ -35,11 +36,13 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
     private readonly EndpointMetricsScraper _scraper;
     private readonly StaticEndpointFile? _endpointFile;
     private readonly ITimer? _capacityTicker;
+    private readonly bool _scrape;
     private readonly EndpointStore _store;
     private IDisposable? _servedMetrics;
 
-    private EndpointPickerHost(EndpointPickerProcessor processor, EndpointStore store, EndpointMetricsScraper scraper, FlowController? flowControl, StaticEndpointFile? endpointFile, ControlPlaneHost? controlPlane, EndpointPickerMetrics metrics, TimeSpan interval)
+    private EndpointPickerHost(EndpointPickerProcessor processor, EndpointStore store, EndpointMetricsScraper scraper, bool scrape, FlowController? flowControl, StaticEndpointFile? endpointFile, ControlPlaneHost? controlPlane, EndpointPickerMetrics metrics, TimeSpan interval)
     {
+        _scrape = scrape;
         Processor = processor;
         _store = store;
         ControlPlane = controlPlane;
@@ -151,9 +154,9 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
             }
         }
 
-        var source = plugins.Values.OfType<MetricsDataSourcePlugin>().FirstOrDefault()?.Parameters
-            ?? new MetricsDataSourceParameters(options.MetricsScheme, options.MetricsPath, options.MetricsInsecureSkipVerify);
-        var mappings = MetricMappings(options, plugins.Values.OfType<ModelServerMetricsPlugin>().FirstOrDefault(), logger, errors);
+        var (sourcePlugin, extractor, scrape) = DataLayer(config, loaded.FeatureGates?.IsEnabled(BuiltInPlugins.EnableLegacyMetricsGate) == true, plugins);
+        var source = sourcePlugin?.Parameters ?? new MetricsDataSourceParameters(options.MetricsScheme, options.MetricsPath, options.MetricsInsecureSkipVerify);
+        var mappings = MetricMappings(options, extractor, logger, errors);
         if (mappings is null)
         {
             return null;
@@ -162,15 +165,47 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
         var kinds = scheduler.Scheduler!.RequiredMetrics | detector.RequiredMetrics;
         var scraperOptions = MetricsScraperOptions.From(source, options.RefreshMetricsInterval, kinds) with { Port = options.ModelServerMetricsPort };
         var scraper = new EndpointMetricsScraper(store, mappings, scraperOptions, loggerFactory: loggers);
+        if (!scrape)
+        {
+            Log.NoMetricsSources(logger);
+        }
 
         var metrics = new EndpointPickerMetrics();
+        var parser = config.Parser?.PluginRef is { } parserRef && plugins.TryGetValue(parserRef, out var parserPlugin) && parserPlugin is RequestParserPlugin configured ? configured.Parsing : RequestParsing.OpenAI;
         var context = new EndpointPickerContext(store, scheduler.Scheduler, new RequestAdmission(detector.Detector, flowControl), objectives, rewrites, metrics, logger)
         {
+            Parsing = parser,
+            VerifyServedEndpoint = plugins.Values.OfType<DestinationEndpointServedVerifier>().Any(),
+            Reporters = plugins.Values.OfType<RequestAttributeReporter>().ToArray(),
             StalenessThreshold = options.MetricsStalenessThreshold,
             DisableSubsetFilter = options.DisableEndpointSubsetFilter,
         };
         Log.Composed(logger, store.Current.Count, kinds.ToString(), flowControl is null ? "off (legacy shedding)" : "on", objectives.Current.Count, rewrites.Count);
-        return new EndpointPickerHost(new EndpointPickerProcessor(context), store, scraper, flowControl, endpointFile, controlPlane, metrics, options.RefreshMetricsInterval);
+        return new EndpointPickerHost(new EndpointPickerProcessor(context), store, scraper, scrape, flowControl, endpointFile, controlPlane, metrics, options.RefreshMetricsInterval);
+    }
+
+    /// <summary>
+    /// What to scrape, as GIE v1.5.0 decides it: with <c>enableLegacyMetrics</c>, the flags' source and
+    /// the built-in names; otherwise the first <c>metrics-data-source</c> of the dataLayer section and
+    /// the first extractor attached to it. A dataLayer with no metrics source scrapes nothing.
+    /// </summary>
+    private static (MetricsDataSourcePlugin? Source, ModelServerMetricsPlugin? Extractor, bool Scrape) DataLayer(Configuration.Model.EndpointPickerConfig config, bool legacy, IReadOnlyDictionary<string, IPlugin> plugins)
+    {
+        if (legacy || config.DataLayer is null)
+        {
+            return (null, null, true);
+        }
+
+        foreach (var source in config.DataLayer.Sources)
+        {
+            if (source.PluginRef is { } name && plugins.TryGetValue(name, out var plugin) && plugin is MetricsDataSourcePlugin metrics)
+            {
+                var extractor = source.Extractors.Select(e => e.PluginRef is { } n && plugins.TryGetValue(n, out var x) ? x as ModelServerMetricsPlugin : null).FirstOrDefault(x => x is not null);
+                return (metrics, extractor, true);
+            }
+        }
+
+        return (null, null, false);
     }
 
     /// <summary>
@@ -187,7 +222,10 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
     public void Start()
     {
         ControlPlane?.Start();
-        _scraper.Start(_stopping.Token);
+        if (_scrape)
+        {
+            _scraper.Start(_stopping.Token);
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -253,5 +291,8 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
 
         [LoggerMessage(20, LogLevel.Information, "Endpoint picker ready: {Endpoints} endpoints, scraping [{Metrics}], flow control {FlowControl}, {Objectives} objectives, {Rewrites} model rewrite rules")]
         public static partial void Composed(ILogger logger, int endpoints, string metrics, string flowControl, int objectives, int rewrites);
+
+        [LoggerMessage(21, LogLevel.Information, "No data sources configured; metrics collection is disabled")]
+        public static partial void NoMetricsSources(ILogger logger);
     }
 }

@@ -11,8 +11,8 @@ internal sealed partial record ServedConfiguration(PluginRegistry Registry, Conf
 {
     /// <summary>
     /// Logs what was loaded (warnings, deprecated plugins with their metric) and builds the plugin
-    /// instances. Types whose implementation is not in this build are logged plainly, not faked;
-    /// any other failure is in the result's errors, so the host refuses to start.
+    /// instances. A type without an implementation in this build is an error like any other failure
+    /// (the host refuses to start rather than run without it); none is listed as available.
     /// </summary>
     public PluginActivation Activate(ILoggerFactory loggers, PluginServices services)
     {
@@ -36,6 +36,7 @@ internal sealed partial record ServedConfiguration(PluginRegistry Registry, Conf
         {
             var types = config.Plugins.Select(p => p.Type!).Distinct(StringComparer.Ordinal).Where(t => Registry.TryGet(t, out var r) && r.Factory is null);
             Log.NotImplemented(logger, string.Join(", ", types));
+            return activation with { Errors = [.. activation.Errors, .. activation.NotImplemented] };
         }
 
         return activation;
@@ -49,7 +50,7 @@ internal sealed partial record ServedConfiguration(PluginRegistry Registry, Conf
         [LoggerMessage(11, LogLevel.Warning, "Configuration: {Warning}")]
         public static partial void Warning(ILogger logger, string warning);
 
-        [LoggerMessage(12, LogLevel.Warning, "Configured plugin types without an implementation in this build (they have no effect): {Types}")]
+        [LoggerMessage(12, LogLevel.Error, "Configured plugin types without an implementation in this build: {Types}")]
         public static partial void NotImplemented(ILogger logger, string types);
     }
 }

@@ -5,11 +5,11 @@ namespace Runtime.ModelMetrics.Mapping;
 
 /// <summary>
 /// Chooses each endpoint's <see cref="EngineMetricsMapping"/> from its engine label. Built from the
-/// <c>model-server-protocol-metrics</c> parameters the way GIE builds its registry:
+/// <c>core-metrics-extractor</c> parameters the way GIE builds its registry:
 /// <list type="bullet">
 /// <item><c>engineConfigs</c> entries replace the built-in engine of the same name whole, or add a
 /// new engine; a spec left out or empty disables that value for the engine.</item>
-/// <item>the top-level <c>*Spec</c> fields override the default engine (vLLM) field by field; an
+/// <item>the top-level <c>*Spec</c> fields override the default engine (<c>defaultEngine</c>, vLLM unless set) field by field; an
 /// empty string disables the value. They apply to endpoints with no engine label or an unknown one.</item>
 /// </list>
 /// <c>enableMultiEngine</c> is accepted for compatibility; per-endpoint engines are always honoured
@@ -77,10 +77,27 @@ public sealed class ModelServerMetricsMappings
                 KvUsage = Spec(config.KvUsageSpec, $"{path}.kvUsageSpec", problems),
                 Lora = Spec(config.LoraSpec, $"{path}.loraSpec", problems),
                 CacheInfo = Spec(config.CacheInfoSpec, $"{path}.cacheInfoSpec", problems),
+                CacheBlockSizeLabel = string.IsNullOrEmpty(config.CacheBlockSizeLabelName) ? EngineMetricsMapping.DefaultCacheBlockSizeLabel : config.CacheBlockSizeLabelName,
+                CacheNumBlocksLabel = string.IsNullOrEmpty(config.CacheNumBlocksLabelName) ? EngineMetricsMapping.DefaultCacheNumBlocksLabel : config.CacheNumBlocksLabelName,
+                CacheBlockSize = Spec(config.CacheBlockSizeSpec, $"{path}.cacheBlockSizeSpec", problems),
+                CacheNumBlocks = Spec(config.CacheNumBlocksSpec, $"{path}.cacheNumBlocksSpec", problems),
             };
         }
 
-        var defaultMapping = engines[BuiltInEngineMappings.Vllm];
+        // GIE v1.5.0: defaultEngine picks the mapping for endpoints without (or with an unknown) engine label.
+        var defaultEngine = string.IsNullOrEmpty(parameters.DefaultEngine) ? BuiltInEngineMappings.Vllm : parameters.DefaultEngine;
+        if (!engines.ContainsKey(defaultEngine) && BuiltInEngineMappings.Aliases.TryGetValue(defaultEngine, out var aliased))
+        {
+            defaultEngine = aliased;
+        }
+
+        if (!engines.TryGetValue(defaultEngine, out var defaultMapping))
+        {
+            problems.Add($"defaultEngine: no engine named \"{parameters.DefaultEngine}\"");
+            errors = problems;
+            return false;
+        }
+
         if (parameters.QueuedRequestsSpec is { } queued)
         {
             defaultMapping = defaultMapping with { QueuedRequests = Spec(queued, "queuedRequestsSpec", problems) };
@@ -114,7 +131,7 @@ public sealed class ModelServerMetricsMappings
         }
 
         // Endpoints labelled with the default engine's name get the overridden mapping too.
-        engines[BuiltInEngineMappings.Vllm] = defaultMapping;
+        engines[defaultEngine] = defaultMapping;
         WithAliases(engines, parameters.EngineConfigs.Select(c => c.Name!).ToHashSet(StringComparer.Ordinal));
 
         var labelKey = string.IsNullOrEmpty(parameters.EngineLabelKey) ? Endpoint.EngineTypeLabel : parameters.EngineLabelKey;

@@ -14,15 +14,26 @@ namespace Runtime.ModelMetrics.Plugins;
 /// <summary>A configured <c>metrics-data-source</c>: where each endpoint's metrics page is.</summary>
 public sealed record MetricsDataSourcePlugin(string TypeName, string Name, MetricsDataSourceParameters Parameters) : IPlugin;
 
-/// <summary>A configured <c>model-server-protocol-metrics</c>: which series mean what, per engine.</summary>
+/// <summary>A configured <c>core-metrics-extractor</c> (or its former name): which series mean what, per engine.</summary>
 public sealed record ModelServerMetricsPlugin(string TypeName, string Name, ModelServerMetricsMappings Mappings) : IPlugin;
+
+/// <summary>
+/// A configured notification source (<c>k8s-notification-source</c>, <c>endpoint-notification-source</c>).
+/// GIE v1.5.0 delivers its events only to extractors attached to it in the dataLayer section, and no
+/// built-in extractor takes them, so it has no effect of its own; it is built so such configs serve.
+/// </summary>
+/// <param name="Watched">The watched kind (<c>group/version, Kind=kind</c>), or null for endpoint events.</param>
+public sealed record NotificationSourcePlugin(string TypeName, string Name, string? Watched) : IPlugin;
 
 /// <summary>The factories of the data-layer plugin types, and how the host turns them into a scraper.</summary>
 public static class ModelMetricsPlugins
 {
     public static PluginRegistryBuilder UseModelMetricsFactories(this PluginRegistryBuilder builder) => builder
         .UseFactory(BuiltInPlugins.MetricsDataSource, CreateMetricsDataSource)
-        .UseFactory(BuiltInPlugins.ModelServerProtocolMetrics, CreateModelServerMetrics);
+        .UseFactory(BuiltInPlugins.CoreMetricsExtractor, (name, parameters, handle) => CreateModelServerMetrics(BuiltInPlugins.CoreMetricsExtractor, name, parameters))
+        .UseFactory(BuiltInPlugins.ModelServerProtocolMetrics, (name, parameters, handle) => CreateModelServerMetrics(BuiltInPlugins.ModelServerProtocolMetrics, name, parameters))
+        .UseFactory(BuiltInPlugins.K8sNotificationSource, CreateK8sNotificationSource)
+        .UseFactory(BuiltInPlugins.EndpointNotificationSource, static (name, _, _) => PluginResult.Success(new NotificationSourcePlugin(BuiltInPlugins.EndpointNotificationSource, name, null)));
 
     /// <summary>The union of what the configured plugins read; <see cref="MetricKinds.None"/> means nothing needs scraping.</summary>
     public static MetricKinds RequiredKinds(IEnumerable<IPlugin> plugins)
@@ -74,7 +85,18 @@ public static class ModelMetricsPlugins
         return PluginResult.Success(new MetricsDataSourcePlugin(BuiltInPlugins.MetricsDataSource, name, bound));
     }
 
-    private static PluginResult CreateModelServerMetrics(string name, JsonElement parameters, IPluginHandle handle)
+    private static PluginResult CreateK8sNotificationSource(string name, JsonElement parameters, IPluginHandle handle)
+    {
+        var errors = new ValidationErrors();
+        if (!BuiltInParameterBinders.K8sNotificationSource.TryBind(parameters, "parameters", errors, out var bound) || bound is null)
+        {
+            return PluginResult.Failure(Describe(errors));
+        }
+
+        return PluginResult.Success(new NotificationSourcePlugin(BuiltInPlugins.K8sNotificationSource, name, $"{bound.Group}/{bound.Version}, Kind={bound.Kind}"));
+    }
+
+    private static PluginResult CreateModelServerMetrics(string typeName, string name, JsonElement parameters)
     {
         var errors = new ValidationErrors();
         if (!BuiltInParameterBinders.ModelServerMetricsExtractor.TryBind(parameters, "parameters", errors, out var bound) || bound is null)
@@ -83,7 +105,7 @@ public static class ModelMetricsPlugins
         }
 
         return ModelServerMetricsMappings.TryCreate(bound, out var mappings, out var problems)
-            ? PluginResult.Success(new ModelServerMetricsPlugin(BuiltInPlugins.ModelServerProtocolMetrics, name, mappings))
+            ? PluginResult.Success(new ModelServerMetricsPlugin(typeName, name, mappings))
             : PluginResult.Failure(string.Join("; ", problems.Select(p => $"parameters.{p}")));
     }
 

@@ -22,10 +22,11 @@ public sealed record PluginListing(
                 r.Stability,
                 r.FeatureGate,
                 r.FeatureGate is null || (registry.TryGetFeatureGate(r.FeatureGate, out var gate) && gate.EnabledByDefault),
-                r.Factory is not null,
+                r.IsAvailable,
                 r.Parameters.FieldNames,
                 r.Deprecation is null ? null : new DeprecationEntry(r.Deprecation.Message, r.Deprecation.Replacements),
-                r.Description))
+                r.Description,
+                r.Unavailable ?? (r.Factory is null ? "no implementation in this build" : null)))
             .ToArray();
         var tombstones = registry.Tombstones
             .Select(t => new TombstoneEntry(t.TypeName, t.RemovedIn, t.Guidance, t.Replacements))
@@ -38,7 +39,8 @@ public sealed record PluginListing(
 public sealed record FeatureGateEntry(string Name, StabilityLevel Stability, bool EnabledByDefault, bool Locked, string Description);
 
 /// <param name="EnabledByDefault">Usable without touching <c>featureGates</c>.</param>
-/// <param name="Implemented">False while the project implementing the type is not in this build: configs validate but cannot run it.</param>
+/// <param name="Implemented">Usable in this build. False for a type declared unavailable (configs naming it fail validation with <paramref name="Unavailable"/>) or missing its implementation.</param>
+/// <param name="Unavailable">Why the type cannot be used in this build, or null.</param>
 public sealed record PluginTypeEntry(
     string Type,
     IReadOnlyList<string> Kinds,
@@ -48,7 +50,8 @@ public sealed record PluginTypeEntry(
     bool Implemented,
     IReadOnlyList<string> Parameters,
     DeprecationEntry? Deprecation,
-    string Description);
+    string Description,
+    string? Unavailable = null);
 
 public sealed record DeprecationEntry(string Message, IReadOnlyList<string> Replacements);
 

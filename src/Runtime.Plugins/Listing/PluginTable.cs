@@ -11,7 +11,7 @@ public static class PluginTable
         var text = new StringBuilder();
         AppendTable(
             text,
-            ["TYPE", "KIND", "STABILITY", "GATE", "ENABLED", "IMPLEMENTED"],
+            ["TYPE", "KIND", "STABILITY", "GATE", "ENABLED", "AVAILABLE"],
             listing.Plugins.Select(p => new[]
             {
                 p.Type,
@@ -19,7 +19,7 @@ public static class PluginTable
                 p.Stability.ToString(),
                 p.FeatureGate ?? "-",
                 p.EnabledByDefault ? "yes" : "no",
-                p.Implemented ? "yes" : "not yet",
+                p.Implemented ? "yes" : "no",
             }));
 
         var deprecated = listing.Plugins.Where(p => p.Deprecation is not null).ToArray();
@@ -62,12 +62,13 @@ public static class PluginTable
             }
         }
 
-        var notImplemented = listing.Plugins.Count(p => !p.Implemented);
-        if (notImplemented > 0)
+        var unavailable = listing.Plugins.Where(p => !p.Implemented).ToArray();
+        if (unavailable.Length > 0)
         {
             text.AppendLine()
-                .Append(notImplemented).Append(" of ").Append(listing.Plugins.Count)
-                .AppendLine(" types are not implemented in this build yet: configurations using them validate, but cannot serve traffic with them.");
+                .Append(unavailable.Length).Append(" of ").Append(listing.Plugins.Count)
+                .AppendLine(" types are known but not available in this build; a configuration naming one fails validation with the reason:");
+            AppendTable(text, ["TYPE", "WHY"], unavailable.Select(p => new[] { p.Type, p.Unavailable ?? "no implementation in this build" }));
         }
 
         text.Append("Stability, least to most mature: ").AppendJoin(" < ", StabilityLevels.Names).AppendLine(".");

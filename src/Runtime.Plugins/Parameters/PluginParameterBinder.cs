@@ -19,11 +19,14 @@ public sealed class PluginParameterBinder<T> : IPluginParameterBinder
 
     private readonly JsonTypeInfo<T> _typeInfo;
     private readonly ParameterRules<T>? _rules;
+    private readonly bool _requireParameters;
 
-    public PluginParameterBinder(JsonTypeInfo<T> typeInfo, ParameterRules<T>? rules = null)
+    /// <param name="requireParameters">The type cannot run on defaults: absent parameters are an error (GIE's factory fails on nil parameters).</param>
+    public PluginParameterBinder(JsonTypeInfo<T> typeInfo, ParameterRules<T>? rules = null, bool requireParameters = false)
     {
         _typeInfo = typeInfo;
         _rules = rules;
+        _requireParameters = requireParameters;
         FieldNames = StrictJsonBinder.FieldNames(typeInfo);
     }
 
@@ -34,7 +37,15 @@ public sealed class PluginParameterBinder<T> : IPluginParameterBinder
     /// <summary>Absent or null parameters bind to the record's defaults, as Go leaves its struct at defaults.</summary>
     public bool TryBind(JsonElement parameters, string path, ValidationErrors errors, out T? value)
     {
-        var input = parameters.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null ? s_empty : parameters;
+        var absent = parameters.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null;
+        if (absent && _requireParameters)
+        {
+            errors.Report(path, "is required: this plugin type has no usable defaults");
+            value = null;
+            return false;
+        }
+
+        var input = absent ? s_empty : parameters;
         var before = errors.Count;
         if (!StrictJsonBinder.Default.TryBind(input, _typeInfo, path, errors, out value) || value is null)
         {
@@ -51,6 +62,18 @@ public static class PluginParameterBinders
 {
     /// <summary>For types that take no parameters: absent, null or <c>{}</c> is fine, any field is an error.</summary>
     public static IPluginParameterBinder None { get; } = new NoParameters();
+
+    /// <summary>Accepts anything: for types that are refused for another reason, so their parameters add no noise.</summary>
+    public static IPluginParameterBinder Any { get; } = new AnyParameters();
+
+    private sealed class AnyParameters : IPluginParameterBinder
+    {
+        public IReadOnlyList<string> FieldNames => [];
+
+        public void Validate(JsonElement parameters, string path, ValidationErrors errors)
+        {
+        }
+    }
 
     private sealed class NoParameters : IPluginParameterBinder
     {

@@ -32,4 +32,14 @@ public sealed record PluginRegistration
     /// (<see cref="PluginRegistryBuilder.UseFactory"/>); such a type validates but cannot run.
     /// </summary>
     public PluginFactory? Factory { get; init; }
+
+    /// <summary>
+    /// Why this build cannot run the type at all (for instance, it needs an external service we do not
+    /// ship). Such a type is known, so its name is never "unknown", but any configuration using it
+    /// fails validation with this reason; it is never reported valid and then refused at serve time.
+    /// </summary>
+    public string? Unavailable { get; init; }
+
+    /// <summary>Usable in this build: has an implementation and is not declared unavailable.</summary>
+    public bool IsAvailable => Unavailable is null && Factory is not null;
 }

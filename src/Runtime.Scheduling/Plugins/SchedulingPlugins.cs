@@ -6,7 +6,9 @@ using Runtime.Plugins.BuiltIn.Parameters;
 using Runtime.Plugins.Parameters;
 using Runtime.Plugins.Registry;
 using Runtime.Plugins.Validation;
+using Runtime.Scheduling.Filters;
 using Runtime.Scheduling.Pickers;
+using Runtime.Scheduling.Prefix;
 using Runtime.Scheduling.Profiles;
 using Runtime.Scheduling.Saturation;
 using Runtime.Scheduling.Scorers;
@@ -15,8 +17,8 @@ namespace Runtime.Scheduling.Plugins;
 
 /// <summary>
 /// The factories of the scheduling plugin types declared in <see cref="BuiltInPlugins"/>: scorers,
-/// pickers, the single-profile handler and the saturation detectors. <c>pd-profile-handler</c> has no
-/// implementation yet, so the catalog keeps reporting it as such.
+/// pickers, filters, the single-profile handler, the prefix and in-flight producers and the
+/// saturation detectors.
 /// </summary>
 /// <remarks>The detectors need the host's <see cref="EndpointStore"/> registered in <c>PluginServices</c>.</remarks>
 public static class SchedulingPlugins
@@ -35,6 +37,12 @@ public static class SchedulingPlugins
             Bind(BuiltInParameterBinders.Picker, parameters, out var p, out var error) ? PluginResult.Success(new RandomPicker(name, p!.MaxNumOfEndpoints)) : PluginResult.Failure(error))
         .UseFactory(BuiltInPlugins.WeightedRandomPicker, static (name, parameters, _) =>
             Bind(BuiltInParameterBinders.Picker, parameters, out var p, out var error) ? PluginResult.Success(new WeightedRandomPicker(name, p!.MaxNumOfEndpoints)) : PluginResult.Failure(error))
+        .UseFactory(BuiltInPlugins.ApproxPrefixCacheProducer, static (name, parameters, _) =>
+            Bind(BuiltInParameterBinders.PrefixCacheScorer, parameters, out var p, out var error) ? PluginResult.Success(new ApproxPrefixCacheProducer(name, p!)) : PluginResult.Failure(error))
+        .UseFactory(BuiltInPlugins.TokenLoadScorer, static (name, parameters, _) =>
+            Bind(BuiltInParameterBinders.TokenLoadScorer, parameters, out var p, out var error) ? PluginResult.Success(new TokenLoadScorer(name, p!.EffectiveQueueThresholdTokens)) : PluginResult.Failure(error))
+        .UseFactory(BuiltInPlugins.InflightLoadProducer, static (name, _, _) => PluginResult.Success(new InflightLoadProducer(name)))
+        .UseFactory(BuiltInPlugins.HeaderBasedTestingFilter, static (name, _, _) => PluginResult.Success(new HeaderBasedTestingFilter(name)))
         .UseFactory(BuiltInPlugins.SingleProfileHandler, static (name, _, _) => PluginResult.Success(new SingleProfileHandler(name)))
         .UseFactory(BuiltInPlugins.UtilizationDetector, CreateUtilizationDetector)
         .UseFactory(BuiltInPlugins.ConcurrencyDetector, CreateConcurrencyDetector);

@@ -1,6 +1,6 @@
 namespace Runtime.Scheduling.Prefix;
 
-/// <summary>What one prefix scorer computed for the current request on this thread: the block hashes, kept for the index update after the pick.</summary>
+/// <summary>What one prefix producer computed for the current request on this thread: the block hashes, kept for the index update after the pick.</summary>
 internal sealed class PrefixRequestState(object owner)
 {
     public object Owner { get; } = owner;
@@ -10,6 +10,9 @@ internal sealed class PrefixRequestState(object owner)
     public ulong[] Hashes { get; set; } = [];
 
     public int Count { get; set; }
+
+    /// <summary>The block size the hashes were cut with (tokens).</summary>
+    public int BlockSizeTokens { get; set; }
 
     public byte[] Scratch = new byte[128];
 

@@ -8,86 +8,79 @@ namespace Runtime.Scheduling.Scorers;
 
 /// <summary>
 /// <c>prefix-cache-scorer</c>: the share of the prompt's leading blocks the endpoint probably has in its
-/// KV cache (matched leading blocks / total blocks). Blocks are <c>blockSizeTokens</c> × 4 bytes of the
-/// prompt (with autoTune, the server's reported cache block size × 4), at most
-/// <c>maxPrefixBlocksToMatch</c>, hashed as a chain seeded with the target model and <c>cache_salt</c>.
-/// After the pick the primary endpoint's index is updated with the request's blocks.
+/// KV cache (matched leading blocks / total blocks), from an <see cref="ApproxPrefixCacheProducer"/>.
+/// Until <see cref="UseProducer"/> binds a declared producer, the scorer runs its own, built from its
+/// parameters (GIE v1.5.0 forwards the scorer's parameters to the producer it creates).
+/// With llm-d's <c>matchLengthWeight</c> w: score = w × min(1, matched tokens / scale)² + (1 − w) × ratio.
 /// </summary>
 public sealed class PrefixCacheScorer : IScorer, IPreRequest, IMetricsConsumer
 {
-    private const int CharactersPerToken = 4;
-
-    private readonly int _blockBytes;
-    private readonly int _maxBlocks;
-    private readonly int _capacityPerEndpoint;
-    private readonly bool _autoTune;
+    private readonly double _lengthWeight;
+    private readonly double _lengthScaleTokens;
+    private ApproxPrefixCacheProducer _producer;
+    private bool _ownsProducer = true;
 
     public PrefixCacheScorer(string name, PrefixCacheScorerParameters parameters, PrefixIndex? index = null)
     {
+        ArgumentNullException.ThrowIfNull(parameters);
         Name = name;
-        _autoTune = parameters.AutoTune;
-        _blockBytes = parameters.EffectiveBlockSizeTokens * CharactersPerToken;
-        _maxBlocks = parameters.EffectiveMaxPrefixBlocksToMatch;
-        _capacityPerEndpoint = parameters.EffectiveLruCapacityPerServer;
-        Index = index ?? new PrefixIndex();
+        ProducerName = parameters.PrefixMatchInfoProducerName;
+        _lengthWeight = parameters.MatchLengthWeight;
+        _lengthScaleTokens = parameters.MatchLengthScaleTokens is > 0 and var scale ? scale : 8192;
+        _producer = new ApproxPrefixCacheProducer(name, parameters, index, BuiltInPlugins.PrefixCacheScorer);
     }
 
     public string TypeName => BuiltInPlugins.PrefixCacheScorer;
 
     public string Name { get; }
 
-    public PrefixIndex Index { get; }
+    /// <summary>llm-d's <c>prefixMatchInfoProducerName</c>: the producer to read, when several are declared.</summary>
+    public string? ProducerName { get; }
 
-    public MetricKinds RequiredMetrics => _autoTune ? MetricKinds.CacheInfo : MetricKinds.None;
+    public ApproxPrefixCacheProducer Producer => _producer;
+
+    public PrefixIndex Index => _producer.Index;
+
+    public MetricKinds RequiredMetrics => _producer.RequiredMetrics;
+
+    /// <summary>Reads a declared producer instead of its own (called once, while the scheduler is built).</summary>
+    public void UseProducer(ApproxPrefixCacheProducer producer)
+    {
+        _producer = producer;
+        _ownsProducer = false;
+    }
 
     public void Score(SchedulingContext context, SchedulingRequest request, ReadOnlySpan<EndpointState> candidates, Span<double> scores)
     {
-        var state = context.PrefixState(this);
-        if (state.Hashes.Length < _maxBlocks)
+        var state = _producer.Prepare(context, request, candidates);
+        var total = (double)_producer.Match(context, state, candidates, scores);
+        if (total == 0)
         {
-            state.Hashes = new ulong[_maxBlocks];
-        }
-
-        // GIE takes the block size from the first candidate: a pool's servers share one configuration.
-        var blockBytes = _blockBytes;
-        if (_autoTune && candidates.Length > 0 && candidates[0].Metrics.CacheBlockSize is > 0 and var tokens)
-        {
-            blockBytes = tokens * CharactersPerToken;
-        }
-
-        var scratch = state.Scratch;
-        state.Count = PrefixHasher.Hash(request.Prompt, request.TargetModel, request.CacheSalt, blockBytes, state.Hashes.AsSpan(0, _maxBlocks), ref scratch);
-        state.Scratch = scratch;
-        state.Stamp = context.RequestStamp;
-        if (state.Count == 0)
-        {
-            scores.Clear();
             return;
         }
 
-        if (state.Sets.Length < candidates.Length)
-        {
-            state.Sets = new EndpointPrefixSet?[Math.Max(candidates.Length, state.Sets.Length * 2)];
-        }
-
-        Index.Match(state.Hashes.AsSpan(0, state.Count), candidates, scores, context.Indexes(candidates.Length), state.Sets.AsSpan(0, candidates.Length));
-        var total = (double)state.Count;
         for (var i = 0; i < scores.Length; i++)
         {
-            scores[i] /= total;
+            var matched = scores[i];
+            var ratio = matched / total;
+            if (_lengthWeight > 0)
+            {
+                var length = Math.Min(1.0, matched * state.BlockSizeTokens / _lengthScaleTokens);
+                scores[i] = (_lengthWeight * length * length) + ((1.0 - _lengthWeight) * ratio);
+            }
+            else
+            {
+                scores[i] = ratio;
+            }
         }
     }
 
     public void PreRequest(SchedulingContext context, SchedulingRequest request, SchedulingResult result)
     {
-        var state = context.PrefixState(this);
-        if (state.Stamp != context.RequestStamp || state.Count == 0 || result.Count == 0)
+        // A shared producer records the pick itself (the scheduler runs it once, not once per scorer).
+        if (_ownsProducer)
         {
-            return;
+            _producer.PreRequest(context, request, result);
         }
-
-        var primary = result.Primary;
-        var capacity = _autoTune && primary.Metrics.CacheGpuBlocks > 0 ? (int)Math.Min(primary.Metrics.CacheGpuBlocks, int.MaxValue) : _capacityPerEndpoint;
-        Index.Add(primary, state.Hashes.AsSpan(0, state.Count), capacity);
     }
 }

@@ -43,23 +43,22 @@ public class ConfigMisuseTests
     }
 
     [Fact]
-    public void Load_AlphaPluginWithoutItsGate_ErrorNamesTheGate()
+    public void Load_FlowControlPolicyWithoutTheGate_LoadsAsInGo()
     {
-        var error = TestConfigs.SingleError(TestConfigs.Header + """
+        // GIE registers the policies unconditionally; the flowControl gate switches queuing, not the types.
+        var result = TestConfigs.Load(TestConfigs.Header + """
             plugins:
             - type: queue-scorer
             - type: edf-ordering-policy
             """);
 
-        Assert.Equal("test.yaml:5:3: plugins[1].type: plugin type \"edf-ordering-policy\" is Alpha and needs feature gate \"flowControl\"; add it to featureGates", error);
+        Assert.True(result.IsValid, string.Join("\n", TestConfigs.Errors(result)));
     }
 
     [Fact]
-    public void Load_BetaPluginWithGateSwitchedOff_Error()
+    public void Load_PdProfileHandler_FailsAsNotAvailable()
     {
         var error = TestConfigs.SingleError(TestConfigs.Header + """
-            featureGates:
-              pdDisaggregation: false
             plugins:
             - type: pd-profile-handler
             schedulingProfiles:
@@ -67,7 +66,7 @@ public class ConfigMisuseTests
             - name: decode
             """);
 
-        Assert.Equal("test.yaml:6:3: plugins[0].type: plugin type \"pd-profile-handler\" is switched off by feature gate \"pdDisaggregation\"", error);
+        Assert.StartsWith("test.yaml:4:3: plugins[0].type: plugin type \"pd-profile-handler\" is not available in this build: prefill/decode disaggregation", error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -159,18 +158,24 @@ public class ConfigMisuseTests
     }
 
     [Fact]
-    public void Load_ProfileReferencesWrongKind_Error()
+    public void Load_ProfileReferencesNonSchedulingPlugin_IgnoredWithOneWarning()
     {
-        var error = TestConfigs.SingleError(TestConfigs.Header + """
+        var result = TestConfigs.Load(TestConfigs.Header + """
             plugins:
             - type: openai-parser
+            - type: queue-scorer
             schedulingProfiles:
             - name: default
               plugins:
               - pluginRef: openai-parser
+              - pluginRef: queue-scorer
             """);
 
-        Assert.Equal("test.yaml:8:5: schedulingProfiles[0].plugins[0].pluginRef: \"openai-parser\" is a parser (openai-parser); a scheduling profile takes filters, scorers and pickers", error);
+        Assert.True(result.IsValid, string.Join("\n", TestConfigs.Errors(result)));
+        var warning = Assert.Single(result.Warnings);
+        Assert.Equal(
+            "test.yaml:9:5: schedulingProfiles[0].plugins[0].pluginRef: ignored in the profile: \"openai-parser\" is a parser (openai-parser), and a profile runs filters, scorers and pickers (the Go endpoint picker ignores it too)",
+            warning.Format("test.yaml"));
     }
 
     [Fact]
@@ -313,7 +318,7 @@ public class ConfigMisuseTests
 
         Assert.Equal(
             "test.yaml:3:1: schedulingProfile: unknown field \"schedulingProfile\"; did you mean \"schedulingProfiles\"? " +
-            "(known fields: apiVersion, kind, featureGates, minimumStability, plugins, schedulingProfiles, saturationDetector, dataLayer, flowControl, parser)",
+            "(known fields: apiVersion, kind, featureGates, minimumStability, plugins, schedulingProfiles, saturationDetector, dataLayer, flowControl, parser, requestHandler)",
             error);
     }
 
@@ -362,7 +367,7 @@ public class ConfigMisuseTests
     {
         var error = TestConfigs.SingleError(TestConfigs.Header + "featureGates: [flowcontrol]\n");
 
-        Assert.Equal("test.yaml:3:16: featureGates[0]: unknown feature gate \"flowcontrol\"; did you mean \"flowControl\"? (known gates: flowControl, dataLayer, pdDisaggregation)", error);
+        Assert.Equal("test.yaml:3:16: featureGates[0]: unknown feature gate \"flowcontrol\"; did you mean \"flowControl\"? (known gates: flowControl, dataLayer, enableLegacyMetrics, haPopulateNonLeaderDatastore)", error);
     }
 
     [Fact]
@@ -419,7 +424,7 @@ public class ConfigMisuseTests
         [
             "test.yaml:6:3: plugins[0].colour: unknown field \"colour\" (known fields: name, type, parameters)",
             "test.yaml:19:3: flowControl.maxRequests: invalid quantity \"lots\": expected a number with an optional suffix: Ki, Mi, Gi, Ti, Pi, Ei (powers of 1024), k, M, G, T, P, E (powers of 1000), or an exponent such as 1e9",
-            "test.yaml:3:29: featureGates[1]: unknown feature gate \"noSuchGate\" (known gates: flowControl, dataLayer, pdDisaggregation)",
+            "test.yaml:3:29: featureGates[1]: unknown feature gate \"noSuchGate\" (known gates: flowControl, dataLayer, enableLegacyMetrics, haPopulateNonLeaderDatastore)",
             "test.yaml:7:3: plugins[1].type: plugin type \"least-kv-cache-filter\" was removed in the Gateway API Inference Extension (filters were replaced by scorers before v1.5). Filters dropped endpoints outright; a scorer ranks them instead. Reference the scorer from your scheduling profile with a weight. Use instead: kv-cache-utilization-scorer.",
             "test.yaml:9:16: plugins[2].parameters.maxNumOfEndpoints: must be at least 1, got 0",
             "test.yaml:15:5: schedulingProfiles[0].plugins[1].pluginRef: no plugin named \"missing\" in plugins",
@@ -441,7 +446,7 @@ public class ConfigMisuseTests
               plugins: [{pluginRef: queue-scorer}]
             """);
 
-        Assert.Equal("test.yaml:5:1: schedulingProfiles: 2 scheduling profiles need a profile handler that runs several (such as pd-profile-handler); single-profile-handler is injected only for a single profile", error);
+        Assert.Equal("test.yaml:5:1: schedulingProfiles: 2 scheduling profiles need a profile handler that runs several; single-profile-handler (injected only for a single profile) runs one, and this build has no multi-profile handler", error);
     }
 
     [Fact]
@@ -458,19 +463,19 @@ public class ConfigMisuseTests
         Assert.Equal("test.yaml:4:3: plugins[0].type: single-profile-handler runs one scheduling profile, but 2 are configured", error);
     }
 
+
     [Fact]
-    public void Load_PdHandlerNamingMissingProfile_Error()
+    public void Load_PrefixScorerNamingMissingProducer_ErrorWithSuggestion()
     {
         var error = TestConfigs.SingleError(TestConfigs.Header + """
             plugins:
-            - type: pd-profile-handler
-              parameters: {prefillProfile: prefill}
-            schedulingProfiles:
-            - name: prefill
-            - name: decoder
+            - name: producer-a
+              type: approx-prefix-cache-producer
+            - type: prefix-cache-scorer
+              parameters: {prefixMatchInfoProducerName: producer-b}
             """);
 
-        Assert.Equal("test.yaml:5:3: plugins[0].parameters.decodeProfile: no scheduling profile named \"decode\" (profiles: prefill, decoder)", error);
+        Assert.Equal("test.yaml:7:16: plugins[1].parameters.prefixMatchInfoProducerName: no approx-prefix-cache-producer plugin named \"producer-b\"; did you mean \"producer-a\"?", error);
     }
 
     [Fact]

@@ -18,9 +18,13 @@ public class SampleConfigTests
         Assert.Equal(EndpointPickerConfig.ConfigKind, config.Kind);
 
         // Names default to types; the Go loader injects a profile handler (one profile), a picker,
-        // the parser and the saturation detector: the default set of SPEC §4.
+        // the prefix producer, the parser, the saturation detector, the flow-control policies and the
+        // data layer (metrics source and extractor): the default set of SPEC §4 and GIE v1.5.0.
         Assert.Equal(
-            ["queue-scorer", "kv-cache-utilization-scorer", "prefix-cache-scorer", "single-profile-handler", "max-score-picker", "openai-parser", "utilization-detector"],
+            [
+                "queue-scorer", "kv-cache-utilization-scorer", "prefix-cache-scorer", "single-profile-handler", "max-score-picker", "approx-prefix-cache-producer",
+                "openai-parser", "utilization-detector", "fcfs-ordering-policy", "global-strict-fairness-policy", "static-usage-limit-policy", "metrics-data-source", "core-metrics-extractor",
+            ],
             config.Plugins.Select(p => p.Name));
         Assert.All(config.Plugins, p => Assert.Equal(p.Name, p.Type));
 
@@ -32,7 +36,9 @@ public class SampleConfigTests
         Assert.Equal("openai-parser", config.Parser!.PluginRef);
         Assert.Equal("utilization-detector", config.SaturationDetector!.PluginRef);
         Assert.Null(config.FlowControl);
-        Assert.Equal(["pdDisaggregation"], result.FeatureGates!.EnabledGates);
+        var source = Assert.Single(config.DataLayer!.Sources);
+        Assert.Equal(("metrics-data-source", "core-metrics-extractor"), (source.PluginRef, Assert.Single(source.Extractors).PluginRef));
+        Assert.Equal(["dataLayer", "haPopulateNonLeaderDatastore"], result.FeatureGates!.EnabledGates);
     }
 
     [Fact]
@@ -46,32 +52,27 @@ public class SampleConfigTests
     }
 
     [Fact]
-    public void Load_MultiProfileSample_TwoProfilesRunByPdHandler()
+    public void Load_LlmDSample_ItsSectionsApply()
     {
-        var result = TestConfigs.LoadSample("multi-profile.yaml");
+        var result = TestConfigs.LoadSample("llm-d.yaml");
 
         Assert.True(result.IsValid, string.Join("\n", TestConfigs.Errors(result)));
+        Assert.Empty(result.Warnings);
         var config = result.Config!;
         Assert.Equal(EndpointPickerConfig.LlmDApiVersion, config.ApiVersion);
 
-        // Several profiles: no single-profile-handler is injected, and no picker either (both profiles have one).
-        Assert.DoesNotContain(config.Plugins, p => p.Type is "single-profile-handler" or "max-score-picker" && p.Name != "decode-picker");
-        var handler = Assert.Single(config.Plugins, p => p.Type == "pd-profile-handler");
-        Assert.Equal(100, handler.Parameters!.Value.GetProperty("threshold").GetInt32());
+        // requestHandler.parsers picks the parser; flowControl.saturationDetector the detector.
+        Assert.Equal("openai-parser", config.Parser!.PluginRef);
+        Assert.Equal("concurrency-detector", config.SaturationDetector!.PluginRef);
 
-        var decodePicker = Assert.Single(config.Plugins, p => p.Name == "decode-picker");
-        Assert.Equal("max-score-picker", decodePicker.Type);
-        Assert.Equal(2, decodePicker.Parameters!.Value.GetProperty("maxNumOfEndpoints").GetInt32());
-
-        Assert.Equal(["prefill", "decode"], config.SchedulingProfiles.Select(p => p.Name));
-        Assert.Equal(
-            [("prefix-cache-scorer", 2.0), ("prefill-picker", (double?)null)],
-            config.SchedulingProfiles[0].Plugins.Select(r => (r.PluginRef, r.Weight)));
+        // The producer is declared, so none is injected; the picker is the declared one.
+        Assert.Single(config.Plugins, p => p.Type == "approx-prefix-cache-producer");
+        Assert.DoesNotContain(config.Plugins, p => p.Type == "max-score-picker" && p.Name != "picker");
 
         // queue-scorer had no weight: it gets 1, as in the Go project. Fractional weights are kept.
         Assert.Equal(
-            [("prefix-cache-scorer", 2.0), ("queue-scorer", 1.0), ("kv-cache-utilization-scorer", 0.5), ("decode-picker", (double?)null)],
-            config.SchedulingProfiles[1].Plugins.Select(r => (r.PluginRef, r.Weight)));
+            [("prefix-cache-scorer", 2.0), ("queue-scorer", 1.0), ("kv-cache-utilization-scorer", 0.5), ("picker", (double?)null)],
+            Assert.Single(config.SchedulingProfiles).Plugins.Select(r => (r.PluginRef, r.Weight)));
     }
 
     [Fact]
@@ -147,9 +148,8 @@ public class SampleConfigTests
 
         Assert.True(result.IsValid, string.Join("\n", TestConfigs.Errors(result)));
         Assert.False(result.FeatureGates!.IsEnabled("flowControl"));
-        Assert.True(result.FeatureGates.IsEnabled("dataLayer"));
-        Assert.False(result.FeatureGates.IsEnabled("pdDisaggregation"));
-        Assert.Equal("Alpha", result.Config!.MinimumStability);
+        Assert.False(result.FeatureGates.IsEnabled("enableLegacyMetrics"));
+        Assert.Equal("Beta", result.Config!.MinimumStability);
         Assert.Null(result.Config.FlowControl);
 
         // No profiles: one "default" profile gets every filter, scorer and picker, like the Go loader.
@@ -164,7 +164,7 @@ public class SampleConfigTests
 
     [Theory]
     [InlineData("default.yaml")]
-    [InlineData("multi-profile.yaml")]
+    [InlineData("llm-d.yaml")]
     [InlineData("flow-control.yaml")]
     [InlineData("feature-gates-list.yaml")]
     [InlineData("feature-gates-map.yaml")]

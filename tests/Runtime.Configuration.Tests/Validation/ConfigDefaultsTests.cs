@@ -95,7 +95,7 @@ public class ConfigDefaultsTests
     }
 
     [Fact]
-    public void Load_FlowControlWithoutGate_IgnoredWithWarningAndNoPoliciesInjected()
+    public void Load_FlowControlWithoutGate_IgnoredWithWarningPoliciesDeclaredAsInGo()
     {
         var result = TestConfigs.Load(TestConfigs.Header + """
             flowControl:
@@ -105,7 +105,11 @@ public class ConfigDefaultsTests
 
         Assert.True(result.IsValid, string.Join("\n", TestConfigs.Errors(result)));
         Assert.Equal(["test.yaml:3:1: flowControl: ignored: the flowControl feature gate is off (add it to featureGates)"], TestConfigs.Warnings(result));
-        Assert.DoesNotContain(result.Config!.Plugins, p => p.Type!.EndsWith("-policy", StringComparison.Ordinal));
+
+        // GIE's ensureFlowControlLayer declares the default policies whether or not the gate is on.
+        Assert.Equal(
+            ["fcfs-ordering-policy", "global-strict-fairness-policy", "static-usage-limit-policy"],
+            result.Config!.Plugins.Where(p => p.Type!.EndsWith("-policy", StringComparison.Ordinal)).Select(p => p.Type));
     }
 
     [Fact]
@@ -128,11 +132,11 @@ public class ConfigDefaultsTests
     [Fact]
     public void Load_FeatureGateListWithExplicitValues_LlmDFormAccepted()
     {
-        var result = TestConfigs.Load(TestConfigs.Header + "featureGates: [flowControl=true, pdDisaggregation=false]\n");
+        var result = TestConfigs.Load(TestConfigs.Header + "featureGates: [flowControl=True, haPopulateNonLeaderDatastore=f]\n");
 
         Assert.True(result.IsValid, string.Join("\n", TestConfigs.Errors(result)));
         Assert.True(result.FeatureGates!.IsEnabled("flowControl"));
-        Assert.False(result.FeatureGates.IsEnabled("pdDisaggregation"));
+        Assert.False(result.FeatureGates.IsEnabled("haPopulateNonLeaderDatastore"));
     }
 
     [Fact]
@@ -168,6 +172,8 @@ public class ConfigDefaultsTests
 
         Assert.True(result.IsValid);
         Assert.Equal("<default config>", result.Source);
-        Assert.Equal(7, result.Config!.Plugins.Count);
+        // GIE's default set: three scorers, the prefix producer, the metrics source and extractor,
+        // the profile handler, picker, parser, saturation detector and the three flow-control policies.
+        Assert.Equal(13, result.Config!.Plugins.Count);
     }
 }

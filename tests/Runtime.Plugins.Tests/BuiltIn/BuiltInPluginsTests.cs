@@ -23,13 +23,19 @@ public class BuiltInPluginsTests
     [InlineData("random-picker", PluginKinds.Picker, StabilityLevel.Stable, null)]
     [InlineData("weighted-random-picker", PluginKinds.Picker, StabilityLevel.Beta, null)]
     [InlineData("single-profile-handler", PluginKinds.ProfileHandler, StabilityLevel.Stable, null)]
-    [InlineData("utilization-detector", PluginKinds.SaturationDetector, StabilityLevel.Stable, null)]
+    [InlineData("utilization-detector", PluginKinds.SaturationDetector | PluginKinds.Filter, StabilityLevel.Stable, null)]
     [InlineData("concurrency-detector", PluginKinds.SaturationDetector | PluginKinds.Filter, StabilityLevel.Beta, null)]
-    [InlineData("fcfs-ordering-policy", PluginKinds.OrderingPolicy, StabilityLevel.Alpha, "flowControl")]
-    [InlineData("edf-ordering-policy", PluginKinds.OrderingPolicy, StabilityLevel.Alpha, "flowControl")]
-    [InlineData("global-strict-fairness-policy", PluginKinds.FairnessPolicy, StabilityLevel.Alpha, "flowControl")]
-    [InlineData("round-robin-fairness-policy", PluginKinds.FairnessPolicy, StabilityLevel.Alpha, "flowControl")]
-    [InlineData("static-usage-limit-policy", PluginKinds.UsageLimitPolicy, StabilityLevel.Alpha, "flowControl")]
+    [InlineData("fcfs-ordering-policy", PluginKinds.OrderingPolicy, StabilityLevel.Beta, null)]
+    [InlineData("edf-ordering-policy", PluginKinds.OrderingPolicy, StabilityLevel.Beta, null)]
+    [InlineData("slo-deadline-ordering-policy", PluginKinds.OrderingPolicy, StabilityLevel.Beta, null)]
+    [InlineData("global-strict-fairness-policy", PluginKinds.FairnessPolicy, StabilityLevel.Beta, null)]
+    [InlineData("round-robin-fairness-policy", PluginKinds.FairnessPolicy, StabilityLevel.Beta, null)]
+    [InlineData("static-usage-limit-policy", PluginKinds.UsageLimitPolicy, StabilityLevel.Beta, null)]
+    [InlineData("metrics-data-source", PluginKinds.DataSource, StabilityLevel.Stable, null)]
+    [InlineData("core-metrics-extractor", PluginKinds.DataExtractor, StabilityLevel.Stable, null)]
+    [InlineData("approx-prefix-cache-producer", PluginKinds.DataProducer, StabilityLevel.Beta, null)]
+    [InlineData("header-based-testing-filter", PluginKinds.Filter, StabilityLevel.Beta, null)]
+    [InlineData("destination-endpoint-served-verifier", PluginKinds.ResponseHook, StabilityLevel.Beta, null)]
     [InlineData("body-field-to-header", PluginKinds.BbrRequestProcessor, StabilityLevel.Stable, null)]
     [InlineData("base-model-to-header", PluginKinds.BbrRequestProcessor, StabilityLevel.Stable, null)]
     public void Catalog_SpecType_RegisteredWithKindStabilityAndGate(string type, PluginKinds kinds, StabilityLevel stability, string? gate)
@@ -48,7 +54,9 @@ public class BuiltInPluginsTests
     [Fact]
     public void Catalog_EveryType_AcceptsAbsentParameters()
     {
-        foreach (var registration in s_build.Registry.Registrations.Where(r => r.TypeName != BuiltInPlugins.BodyFieldToHeader))
+        // GIE's factories for these fail without parameters, so ours are required too.
+        string[] required = [BuiltInPlugins.BodyFieldToHeader, BuiltInPlugins.RequestAttributeReporter, BuiltInPlugins.K8sNotificationSource];
+        foreach (var registration in s_build.Registry.Registrations.Where(r => !required.Contains(r.TypeName)))
         {
             var errors = new ValidationErrors();
             registration.Parameters.Validate(default, "parameters", errors);
@@ -84,14 +92,44 @@ public class BuiltInPluginsTests
     }
 
     [Fact]
-    public void Catalog_FeatureGates_FlowControlAndDataLayerOffPdOn()
+    public void Catalog_FeatureGates_EveryGieAndLlmDGateKnown()
     {
         var gates = s_build.Registry.ResolveFeatureGates(new Dictionary<string, bool>());
 
-        Assert.Equal(["flowControl", "dataLayer", "pdDisaggregation"], s_build.Registry.FeatureGates.Select(g => g.Name));
+        Assert.Equal(["flowControl", "dataLayer", "enableLegacyMetrics", "haPopulateNonLeaderDatastore"], s_build.Registry.FeatureGates.Select(g => g.Name));
         Assert.False(gates.IsEnabled("flowControl"));
-        Assert.False(gates.IsEnabled("dataLayer"));
-        Assert.True(gates.IsEnabled("pdDisaggregation"));
+        Assert.True(gates.IsEnabled("dataLayer"));
+        Assert.False(gates.IsEnabled("enableLegacyMetrics"));
+        Assert.True(gates.IsEnabled("haPopulateNonLeaderDatastore"));
+    }
+
+    /// <summary>Every type GIE v1.5.0's <c>registerInTreePlugins</c> registers in its endpoint picker (cmd/epp/runner/runner.go@v1.5.0).</summary>
+    public static TheoryData<string> GieEndpointPickerTypes() =>
+    [
+        "prefix-cache-scorer", "max-score-picker", "random-picker", "weighted-random-picker", "single-profile-handler",
+        "kv-cache-utilization-scorer", "queue-scorer", "running-requests-size-scorer", "lora-affinity-scorer", "token-load-scorer",
+        "global-strict-fairness-policy", "round-robin-fairness-policy", "fcfs-ordering-policy", "edf-ordering-policy",
+        "slo-deadline-ordering-policy", "static-usage-limit-policy", "approx-prefix-cache-producer", "predicted-latency-scorer",
+        "predicted-latency-producer", "latency-slo-admitter", "prefix-cache-affinity-filter", "slo-headroom-tier-filter",
+        "latency-scorer", "inflight-load-producer", "header-based-testing-filter", "destination-endpoint-served-verifier",
+        "metrics-data-source", "core-metrics-extractor", "k8s-notification-source", "endpoint-notification-source",
+        "request-attribute-reporter", "openai-parser", "vllmgrpc-parser", "passthrough-parser", "concurrency-detector",
+        "utilization-detector",
+    ];
+
+    [Theory]
+    [MemberData(nameof(GieEndpointPickerTypes))]
+    public void Catalog_GieV150Type_Known(string type) => Assert.True(s_build.Registry.TryGet(type, out _), type);
+
+    [Fact]
+    public void Catalog_LatencyPredictorFamily_DeclaredUnavailableWithTheReason()
+    {
+        foreach (var type in BuiltInPlugins.LatencyPredictorTypes)
+        {
+            Assert.True(s_build.Registry.TryGet(type, out var registration), type);
+            Assert.Contains("latency-predictor", registration.Unavailable, StringComparison.Ordinal);
+            Assert.False(registration.IsAvailable);
+        }
     }
 
     [Fact]

@@ -15,14 +15,20 @@ public class PluginListingTests
         using var document = JsonDocument.Parse(json);
         var plugins = document.RootElement.GetProperty("plugins").EnumerateArray().ToArray();
 
-        Assert.Equal(23, plugins.Length);
+        Assert.Equal(s_listing.Plugins.Count, plugins.Length);
         var edf = plugins.Single(p => p.GetProperty("type").GetString() == "edf-ordering-policy");
         Assert.Equal(["ordering-policy"], edf.GetProperty("kinds").EnumerateArray().Select(e => e.GetString()));
-        Assert.Equal("Alpha", edf.GetProperty("stability").GetString());
-        Assert.Equal("flowControl", edf.GetProperty("featureGate").GetString());
-        Assert.False(edf.GetProperty("enabledByDefault").GetBoolean());
+        Assert.Equal("Beta", edf.GetProperty("stability").GetString());
+        Assert.Equal(JsonValueKind.Null, edf.GetProperty("featureGate").ValueKind);
+        Assert.True(edf.GetProperty("enabledByDefault").GetBoolean());
+
+        // The bare catalog has no implementations: nothing claims to be usable.
         Assert.False(edf.GetProperty("implemented").GetBoolean());
+        Assert.Equal("no implementation in this build", edf.GetProperty("unavailable").GetString());
         Assert.Equal(JsonValueKind.Null, edf.GetProperty("deprecation").ValueKind);
+
+        var latency = plugins.Single(p => p.GetProperty("type").GetString() == "latency-scorer");
+        Assert.Contains("latency-predictor", latency.GetProperty("unavailable").GetString(), StringComparison.Ordinal);
 
         var alias = plugins.Single(p => p.GetProperty("type").GetString() == "kv-cache-scorer");
         Assert.Equal("Deprecated", alias.GetProperty("stability").GetString());
@@ -32,7 +38,7 @@ public class PluginListingTests
         Assert.Contains("blockSizeTokens", prefix.GetProperty("parameters").EnumerateArray().Select(e => e.GetString()));
 
         var gates = document.RootElement.GetProperty("featureGates").EnumerateArray().ToArray();
-        Assert.Equal(["flowControl", "dataLayer", "pdDisaggregation"], gates.Select(g => g.GetProperty("name").GetString()));
+        Assert.Equal(["flowControl", "dataLayer", "enableLegacyMetrics", "haPopulateNonLeaderDatastore"], gates.Select(g => g.GetProperty("name").GetString()));
         Assert.Equal(5, document.RootElement.GetProperty("tombstones").GetArrayLength());
         Assert.Equal(0, document.RootElement.GetProperty("registrationErrors").GetArrayLength());
     }
@@ -44,11 +50,11 @@ public class PluginListingTests
         var lines = table.Split('\n');
 
         Assert.StartsWith("TYPE", lines[0], StringComparison.Ordinal);
-        Assert.Contains(lines, l => l.StartsWith("edf-ordering-policy ", StringComparison.Ordinal) && l.Contains("Alpha", StringComparison.Ordinal) && l.Contains("flowControl", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("edf-ordering-policy ", StringComparison.Ordinal) && l.Contains("Beta", StringComparison.Ordinal));
         Assert.Contains("Deprecated plugin types (still load, with a warning):", table, StringComparison.Ordinal);
         Assert.Contains("Removed plugin types:", table, StringComparison.Ordinal);
         Assert.Contains(lines, l => l.StartsWith("decision-tree-filter ", StringComparison.Ordinal) && l.Contains("queue-scorer, kv-cache-utilization-scorer, lora-affinity-scorer", StringComparison.Ordinal));
-        Assert.Contains("23 of 23 types are not implemented in this build yet", table, StringComparison.Ordinal);
+        Assert.Contains($"{s_listing.Plugins.Count} of {s_listing.Plugins.Count} types are known but not available in this build", table, StringComparison.Ordinal);
         Assert.DoesNotContain(lines, l => l.EndsWith(' '));
     }
 }

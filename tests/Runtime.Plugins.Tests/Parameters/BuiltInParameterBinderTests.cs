@@ -16,24 +16,70 @@ public class BuiltInParameterBinderTests
     }
 
     [Fact]
-    public void PrefixCacheScorer_GoDefaults_AppliedForZeroAndAbsent()
+    public void PrefixCacheScorer_Absent_GoDefaults()
     {
-        Assert.True(BuiltInParameterBinders.PrefixCacheScorer.TryBind(Json("""{"blockSizeTokens": 0}"""), "p", new ValidationErrors(), out var parameters));
+        Assert.True(BuiltInParameterBinders.PrefixCacheScorer.TryBind(default, "p", new ValidationErrors(), out var parameters));
 
         Assert.True(parameters!.AutoTune);
-        Assert.Equal(16, parameters.EffectiveBlockSizeTokens);
-        Assert.Equal(256, parameters.EffectiveMaxPrefixBlocksToMatch);
-        Assert.Equal(31_250, parameters.EffectiveLruCapacityPerServer);
+        Assert.Equal(16, parameters.BlockSizeTokens);
+        Assert.Equal(256, parameters.MaxPrefixBlocksToMatch);
+        Assert.Equal(0, parameters.MaxPrefixTokensToMatch);
+        Assert.Equal(31_250, parameters.LruCapacityPerServer);
+        Assert.Equal(256, parameters.MaxBlocksFor(16));
     }
 
     [Fact]
-    public void PrefixCacheScorer_OnlyLegacyBlockSize_RejectedAsInGo()
+    public void PrefixCacheScorer_OnlyLegacyBlockSize_AcceptedAndDiscardedAsInGo()
+    {
+        // GIE v1.5.0: blockSizeTokens keeps its default 16, so blockSize is ignored rather than refused.
+        var errors = new ValidationErrors();
+
+        Assert.True(BuiltInParameterBinders.PrefixCacheScorer.TryBind(Json("""{"blockSize": 64, "maxPrefixBlocksToMatch": 512}"""), "p", errors, out var parameters));
+
+        Assert.Equal(16, parameters!.BlockSizeTokens);
+        Assert.Equal("p.blockSize: ignored: blockSize is deprecated and blockSizeTokens (16) sets the block size, as in GIE v1.5.0", Assert.Single(errors.Warnings).ToString());
+    }
+
+    [Fact]
+    public void PrefixCacheScorer_LegacyBlockSizeWithNonPositiveTokens_RejectedAsInGo()
     {
         var errors = new ValidationErrors();
 
-        BuiltInParameterBinders.PrefixCacheScorer.Validate(Json("""{"blockSize": 64}"""), "plugins[0].parameters", errors);
+        BuiltInParameterBinders.PrefixCacheScorer.Validate(Json("""{"blockSize": 64, "blockSizeTokens": 0}"""), "p", errors);
 
-        Assert.Equal("plugins[0].parameters.blockSize: blockSize (characters) was replaced by blockSizeTokens (tokens); set blockSizeTokens instead", Assert.Single(errors.Errors).ToString());
+        Assert.Equal("p.blockSize: blockSize (64, in characters) is deprecated; set blockSizeTokens (the cache block size in tokens) instead", Assert.Single(errors.Errors).ToString());
+    }
+
+    [Fact]
+    public void PrefixCacheScorer_AutoTuneOffWithoutBlockSize_Error()
+    {
+        var errors = new ValidationErrors();
+
+        BuiltInParameterBinders.PrefixCacheScorer.Validate(Json("""{"autoTune": false, "blockSizeTokens": 0, "maxPrefixTokensToMatch": -1}"""), "p", errors);
+
+        Assert.Equal(
+            ["p.blockSizeTokens: must be > 0 when autoTune is disabled, got 0", "p.maxPrefixTokensToMatch: must be >= 0, got -1"],
+            errors.Errors.Select(e => e.ToString()));
+    }
+
+    [Fact]
+    public void PrefixCacheScorer_MaxPrefixTokens_WinsOverBlocks()
+    {
+        Assert.True(BuiltInParameterBinders.PrefixCacheScorer.TryBind(Json("""{"maxPrefixTokensToMatch": 1000, "maxPrefixBlocksToMatch": 4}"""), "p", new ValidationErrors(), out var parameters));
+
+        Assert.Equal(62, parameters!.MaxBlocksFor(16));
+        Assert.Equal(31, parameters.MaxBlocksFor(32));
+    }
+
+    [Fact]
+    public void PrefixCacheScorer_LlmDFields_Accepted()
+    {
+        var errors = new ValidationErrors();
+
+        Assert.True(BuiltInParameterBinders.PrefixCacheScorer.TryBind(Json("""{"prefixMatchInfoProducerName": "p1", "matchLengthWeight": 0.5, "matchLengthScaleTokens": 4096}"""), "p", errors, out var parameters));
+
+        Assert.Equal(("p1", 0.5, 4096), (parameters!.PrefixMatchInfoProducerName, parameters.MatchLengthWeight, parameters.MatchLengthScaleTokens));
+        Assert.Empty(errors.Warnings);
     }
 
     [Fact]
@@ -44,7 +90,7 @@ public class BuiltInParameterBinderTests
         BuiltInParameterBinders.PrefixCacheScorer.Validate(Json("""{"hashBlockSize": 5, "blockSizeTokens": 32}"""), "p", errors);
 
         Assert.False(errors.HasErrors);
-        Assert.Equal("p.hashBlockSize: has no effect (a setting of older releases); use blockSizeTokens", Assert.Single(errors.Warnings).ToString());
+        Assert.Equal("p.hashBlockSize: ignored: a setting of releases before GIE v1.0; use blockSizeTokens", Assert.Single(errors.Warnings).ToString());
     }
 
     [Fact]

@@ -226,6 +226,17 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
         }
     }
 
+    private readonly HashSet<string> _unservedGroups = [];
+
+    /// <summary>Answers 404 for every path of <paramref name="group"/>, as a cluster without that CRD does.</summary>
+    public void StopServing(string group)
+    {
+        lock (_lock)
+        {
+            _unservedGroups.Add(group);
+        }
+    }
+
     /// <summary>The next <paramref name="count"/> requests fail with <paramref name="status"/> and a Status body.</summary>
     public void FailNextRequests(int count, int status = 500)
     {
@@ -288,7 +299,13 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
             return;
         }
 
-        if (!HttpMethods.IsGet(context.Request.Method) || !TryParsePath(context.Request.Path.Value ?? string.Empty, out var type, out var ns))
+        bool unserved;
+        lock (_lock)
+        {
+            unserved = _unservedGroups.Any(g => (context.Request.Path.Value ?? string.Empty).StartsWith($"/apis/{g}/", StringComparison.Ordinal));
+        }
+
+        if (unserved || !HttpMethods.IsGet(context.Request.Method) || !TryParsePath(context.Request.Path.Value ?? string.Empty, out var type, out var ns))
         {
             await WriteStatusAsync(context, 404, "NotFound", "the server could not find the requested resource").ConfigureAwait(false);
             return;

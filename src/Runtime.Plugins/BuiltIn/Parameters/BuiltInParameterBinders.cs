@@ -26,5 +26,11 @@ public static class BuiltInParameterBinders
 
     public static PluginParameterBinder<ModelServerMetricsExtractorParameters> ModelServerMetricsExtractor { get; } = new(s_context.ModelServerMetricsExtractorParameters, ModelServerMetricsExtractorParameters.Rules);
 
+    public static PluginParameterBinder<TokenLoadScorerParameters> TokenLoadScorer { get; } = new(s_context.TokenLoadScorerParameters);
+
+    public static PluginParameterBinder<K8sNotificationSourceParameters> K8sNotificationSource { get; } = new(s_context.K8sNotificationSourceParameters, K8sNotificationSourceParameters.Rules, requireParameters: true);
+
+    public static PluginParameterBinder<RequestAttributeReporterParameters> RequestAttributeReporter { get; } = new(s_context.RequestAttributeReporterParameters, RequestAttributeReporterParameters.Rules);
+
     public static PluginParameterBinder<BodyFieldToHeaderParameters> BodyFieldToHeader { get; } = new(s_context.BodyFieldToHeaderParameters, BodyFieldToHeaderParameters.Rules);
 }

@@ -12,4 +12,7 @@ namespace Runtime.Plugins.BuiltIn.Parameters;
 [JsonSerializable(typeof(MetricsDataSourceParameters))]
 [JsonSerializable(typeof(ModelServerMetricsExtractorParameters))]
 [JsonSerializable(typeof(BodyFieldToHeaderParameters))]
+[JsonSerializable(typeof(TokenLoadScorerParameters))]
+[JsonSerializable(typeof(K8sNotificationSourceParameters))]
+[JsonSerializable(typeof(RequestAttributeReporterParameters))]
 internal sealed partial class BuiltInParametersJsonContext : JsonSerializerContext;

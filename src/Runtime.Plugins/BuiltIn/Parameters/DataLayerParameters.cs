@@ -34,7 +34,11 @@ public sealed record MetricsDataSourceParameters(string Scheme = "http", string 
     }
 }
 
-/// <summary>Parameters of <c>model-server-protocol-metrics</c>: which metric names mean queue, running, KV use, LoRA and cache info.</summary>
+/// <summary>
+/// Parameters of <c>core-metrics-extractor</c> (formerly <c>model-server-protocol-metrics</c>): which metric
+/// names mean queue, running, KV use, LoRA and cache info, per engine (GIE v1.5.0's fields), plus the
+/// older top-level <c>*Spec</c> overrides of the default engine.
+/// </summary>
 /// <remarks>
 /// Defaults live in constructor parameters: the JSON source generator resets init-only properties
 /// absent from the input to default(T), losing initializers (dotnet/runtime#84484), but honours
@@ -64,6 +68,10 @@ public sealed record ModelServerMetricsExtractorParameters(IReadOnlyList<EngineM
     [JsonPropertyName("engineLabelKey")]
     public string? EngineLabelKey { get; init; }
 
+    /// <summary>The engine whose mapping applies to endpoints without an engine label (default vllm); must be a built-in or configured engine.</summary>
+    [JsonPropertyName("defaultEngine")]
+    public string? DefaultEngine { get; init; }
+
     [JsonPropertyName("engineConfigs")]
     public IReadOnlyList<EngineMetricsParameters> EngineConfigs { get; init; } = EngineConfigs ?? [];
 
@@ -78,12 +86,28 @@ public sealed record ModelServerMetricsExtractorParameters(IReadOnlyList<EngineM
             {
                 errors.Report(namePath, "is required");
             }
+            else if (name == ReservedEngineName)
+            {
+                errors.Report(namePath, $"\"{ReservedEngineName}\" is reserved; name the engine after the server it describes");
+            }
             else if (!seen.Add(name))
             {
                 errors.Report(namePath, $"duplicate engine \"{name}\"");
             }
         }
+
+        if (!string.IsNullOrEmpty(p.DefaultEngine) && !seen.Contains(p.DefaultEngine) && !BuiltInEngineNames.Contains(p.DefaultEngine))
+        {
+            var known = BuiltInEngineNames.Concat(seen).Distinct().ToArray();
+            errors.Report(FieldPath.Field(path, "defaultEngine"), $"no engine named \"{p.DefaultEngine}\"{NameSuggestions.Hint(p.DefaultEngine, known)} (engines: {string.Join(", ", known)})");
+        }
     }
+
+    /// <summary>GIE reserves this engine name for its own fallback entry.</summary>
+    public const string ReservedEngineName = "default";
+
+    /// <summary>The engines every build knows (GIE v1.5.0's four, plus the short names we accept for them).</summary>
+    public static IReadOnlyList<string> BuiltInEngineNames { get; } = ["vllm", "sglang", "trtllm-serve", "triton-tensorrt-llm", "trtllm", "triton"];
 }
 
 /// <summary>Metric names for one engine type (vllm, sglang, trtllm, ...).</summary>
@@ -106,4 +130,20 @@ public sealed record EngineMetricsParameters
 
     [JsonPropertyName("cacheInfoSpec")]
     public string? CacheInfoSpec { get; init; }
+
+    /// <summary>The cacheInfoSpec label holding the block size (default block_size).</summary>
+    [JsonPropertyName("cacheBlockSizeLabelName")]
+    public string? CacheBlockSizeLabelName { get; init; }
+
+    /// <summary>The cacheInfoSpec label holding the GPU block count (default num_gpu_blocks).</summary>
+    [JsonPropertyName("cacheNumBlocksLabelName")]
+    public string? CacheNumBlocksLabelName { get; init; }
+
+    /// <summary>Block size as a gauge value, for engines without an info metric.</summary>
+    [JsonPropertyName("cacheBlockSizeSpec")]
+    public string? CacheBlockSizeSpec { get; init; }
+
+    /// <summary>GPU block count as a gauge value.</summary>
+    [JsonPropertyName("cacheNumBlocksSpec")]
+    public string? CacheNumBlocksSpec { get; init; }
 }
