@@ -157,8 +157,8 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
         var kinds = scheduler.Scheduler!.RequiredMetrics | detector.RequiredMetrics;
         var scraper = new EndpointMetricsScraper(store, mappings, MetricsScraperOptions.From(source, options.RefreshMetricsInterval, kinds), loggerFactory: loggers);
 
-        var metrics = new EndpointPickerMetrics();
-        var context = new EndpointPickerContext(store, scheduler.Scheduler, new RequestAdmission(detector.Detector, flowControl), objectives, rewrites, metrics, logger)
+        var metrics = new EndpointPickerMetrics(MetricsPoolName(options), options.UsesControlPlane ? EndpointNamespace(options) : string.Empty);
+        var context = new EndpointPickerContext(store, scheduler.Scheduler, new RequestAdmission(detector.Detector, flowControl, metrics), objectives, rewrites, metrics, logger)
         {
             // A few missed scrapes make an endpoint stale, never less than GIE's 200 ms.
             StalenessThreshold = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(200).Ticks, options.RefreshMetricsInterval.Ticks * 4)),
@@ -166,6 +166,15 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
         Log.Composed(logger, store.Current.Count, kinds.ToString(), flowControl is null ? "off (legacy shedding)" : "on", objectives.Current.Count, rewrites.Count);
         return new EndpointPickerHost(new EndpointPickerProcessor(context), store, scraper, flowControl, endpointFile, controlPlane, metrics, options.RefreshMetricsInterval);
     }
+
+    /// <summary>The <c>name</c>/<c>inference_pool</c> label of the pool families, as ServeCommand passes to <see cref="RegisterMetrics"/>.</summary>
+    private static string MetricsPoolName(ServeOptions options) =>
+        options.PoolName is { Length: > 0 } pool ? pool : options.UsesControlPlane ? string.Empty : "static";
+
+    /// <summary>The endpoints' namespace as the control plane resolves it (flag, then $NAMESPACE, then "default").</summary>
+    private static string EndpointNamespace(ServeOptions options) =>
+        !string.IsNullOrEmpty(options.PoolNamespace) ? options.PoolNamespace
+        : Environment.GetEnvironmentVariable("NAMESPACE") is { Length: > 0 } ns ? ns : "default";
 
     /// <summary>
     /// Adds the scrape-time families to <paramref name="exporter"/>: the <c>inference_pool_*</c>
