@@ -45,6 +45,9 @@ public sealed class PrefixIndex
 
     public int EndpointCount => Volatile.Read(ref _table).Count;
 
+    /// <summary>Block entries held over all endpoints (GIE's prefix indexer size).</summary>
+    public long Entries => Interlocked.Read(ref _reservedNodes);
+
     /// <summary>Block hashes held for <paramref name="endpoint"/> (0 when it has none).</summary>
     public int CountFor(EndpointState endpoint) => Volatile.Read(ref _table).Get(endpoint.Id)?.Count ?? 0;
 

@@ -72,10 +72,15 @@ public sealed class PrefixCacheScorer : IScorer, IPreRequest, IMetricsConsumer
 
         Index.Match(state.Hashes.AsSpan(0, state.Count), candidates, scores, context.Indexes(candidates.Length), state.Sets.AsSpan(0, candidates.Length));
         var total = (double)state.Count;
+        double longest = 0;
         for (var i = 0; i < scores.Length; i++)
         {
+            longest = Math.Max(longest, scores[i]);
             scores[i] /= total;
         }
+
+        // As GIE: the longest match over the candidates, in bytes, against the whole hashed prefix.
+        SchedulingMetrics.PrefixMatched(this, (long)longest * blockBytes, (long)state.Count * blockBytes);
     }
 
     public void PreRequest(SchedulingContext context, SchedulingRequest request, SchedulingResult result)
@@ -89,5 +94,6 @@ public sealed class PrefixCacheScorer : IScorer, IPreRequest, IMetricsConsumer
         var primary = result.Primary;
         var capacity = _autoTune && primary.Metrics.CacheGpuBlocks > 0 ? (int)Math.Min(primary.Metrics.CacheGpuBlocks, int.MaxValue) : _capacityPerEndpoint;
         Index.Add(primary, state.Hashes.AsSpan(0, state.Count), capacity);
+        SchedulingMetrics.PrefixIndexSize(this, Index.Entries);
     }
 }
