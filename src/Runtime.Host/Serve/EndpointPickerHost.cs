@@ -154,7 +154,8 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
         var source = plugins.Values.OfType<MetricsDataSourcePlugin>().FirstOrDefault()?.Parameters
             ?? new MetricsDataSourceParameters(options.MetricsScheme, options.MetricsPath, options.MetricsInsecureSkipVerify);
         var mappings = plugins.Values.OfType<ModelServerMetricsPlugin>().FirstOrDefault()?.Mappings ?? ModelServerMetricsMappings.BuiltIn;
-        var kinds = scheduler.Scheduler!.RequiredMetrics | detector.RequiredMetrics;
+        // The pool gauges (inference_pool_average_*) read queue, running and KV-cache use whatever the plugins need.
+        var kinds = scheduler.Scheduler!.RequiredMetrics | detector.RequiredMetrics | MetricKinds.WaitingQueue | MetricKinds.RunningRequests | MetricKinds.KvCacheUsage;
         var scraper = new EndpointMetricsScraper(store, mappings, MetricsScraperOptions.From(source, options.RefreshMetricsInterval, kinds), loggerFactory: loggers);
 
         var metrics = new EndpointPickerMetrics(MetricsPoolName(options), options.UsesControlPlane ? EndpointNamespace(options) : string.Empty);
