@@ -41,7 +41,7 @@ public sealed class MetricsScrapeMetrics : IDisposable
         // llm-d v0.10's data-layer family: a failed poll of the metrics data source, whatever the reason.
         _meter.CreateObservableCounter(
             "llm_d_epp_datalayer_poll_errors_total",
-            () => new Measurement<long>(Failures, new KeyValuePair<string, object?>("source_type", Plugins.BuiltIn.BuiltInPlugins.MetricsDataSource)),
+            () => new Measurement<long>(Failures, new KeyValuePair<string, object?>("source_type", Runtime.Plugins.BuiltIn.BuiltInPlugins.MetricsDataSource)),
             description: "[ALPHA] Data-source poll errors per source type.");
     }
 
