@@ -98,5 +98,8 @@ public sealed class BbrMetrics : IDisposable
             new KeyValuePair<string, object?>("plugin_type", plugin.TypeName),
             new KeyValuePair<string, object?>("plugin_name", plugin.Name));
 
+    /// <summary>This instance's meter (tests export it alone).</summary>
+    internal Meter Meter => _meter;
+
     public void Dispose() => _meter.Dispose();
 }

@@ -314,6 +314,9 @@ public sealed class EndpointPickerMetrics : IDisposable
         _llmdFcRequests.Add(1, new KeyValuePair<string, object?>("outcome", outcome), new KeyValuePair<string, object?>("priority", request.Priority), new KeyValuePair<string, object?>("inference_pool", _pool));
     }
 
+    /// <summary>This instance's meter (tests export it alone).</summary>
+    internal Meter Meter => _meter;
+
     public void Dispose() => _meter.Dispose();
 
     private TagList FlowLabels(in RequestMetricLabels request) => new()
