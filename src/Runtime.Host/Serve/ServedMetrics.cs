@@ -1,3 +1,4 @@
+using System.Globalization;
 using Runtime.ControlPlane.Reconcile;
 using Runtime.Endpoints;
 using Runtime.FlowControl;
@@ -79,6 +80,22 @@ internal static class ServedMetrics
             w => w.Add("inference_pool", poolName, flowControl.GetStats().LastSaturation));
         yield return exporter.AddCollector("llm_d_epp_flow_control_pool_saturation", Alpha + LlmDSaturationHelp, PrometheusMetricType.Gauge,
             w => w.Add("inference_pool", poolName, flowControl.GetStats().LastSaturation));
+
+        // Ours: one series per provisioned priority band, so band creation, draining and removal show.
+        yield return exporter.AddCollector("runtime_flow_control_band_requests", "Requests queued in each provisioned priority band.", PrometheusMetricType.Gauge, w =>
+        {
+            foreach (var band in flowControl.GetStats().Bands)
+            {
+                w.Add("priority", band.Priority.ToString(CultureInfo.InvariantCulture), band.QueuedRequests);
+            }
+        });
+        yield return exporter.AddCollector("runtime_flow_control_band_bytes", "Bytes of requests queued in each provisioned priority band.", PrometheusMetricType.Gauge, w =>
+        {
+            foreach (var band in flowControl.GetStats().Bands)
+            {
+                w.Add("priority", band.Priority.ToString(CultureInfo.InvariantCulture), band.QueuedBytes);
+            }
+        });
     }
 
     private static IEnumerable<IDisposable> RegisterControlPlane(PrometheusExporter exporter, Reconciler reconciler)
