@@ -34,6 +34,7 @@ public sealed partial class BbrExtProcProcessor : IExtProcProcessor
     {
         _chain = chain;
         _metrics = metrics;
+        _metrics.PublishInfo();
         _logger = logger;
         _handlers = new DefaultObjectPool<Handler>(new HandlerPolicy(this), 1024);
     }
@@ -180,7 +181,7 @@ public sealed partial class BbrExtProcProcessor : IExtProcProcessor
             {
                 var started = Stopwatch.GetTimestamp();
                 var ok = processor.ProcessRequest(_request);
-                owner._metrics.RecordPluginDuration(processor.Name, Stopwatch.GetElapsedTime(started).TotalSeconds);
+                owner._metrics.RecordPluginDuration(BbrMetrics.RequestExtensionPoint, processor, Stopwatch.GetElapsedTime(started).TotalSeconds);
                 if (!ok)
                 {
                     await RejectAsync(stream, _request.RejectStatus, _request.RejectReason ?? "rejected").ConfigureAwait(false);
@@ -255,7 +256,7 @@ public sealed partial class BbrExtProcProcessor : IExtProcProcessor
             {
                 var started = Stopwatch.GetTimestamp();
                 processor.ProcessResponse(_response);
-                owner._metrics.RecordPluginDuration(processor.Name, Stopwatch.GetElapsedTime(started).TotalSeconds);
+                owner._metrics.RecordPluginDuration(BbrMetrics.ResponseExtensionPoint, processor, Stopwatch.GetElapsedTime(started).TotalSeconds);
             }
         }
 

@@ -3,7 +3,8 @@ using System.Buffers;
 namespace Runtime.BodyParsing;
 
 /// <summary>Token counts of one response.</summary>
-public readonly record struct TokenUsage(long PromptTokens, long CompletionTokens, long CachedPromptTokens);
+/// <param name="HasPromptTokensDetails">The usage had a <c>prompt_tokens_details</c> object (GIE records cached tokens only then).</param>
+public readonly record struct TokenUsage(long PromptTokens, long CompletionTokens, long CachedPromptTokens, bool HasPromptTokensDetails = false);
 
 /// <summary>
 /// Reads <c>usage</c> from a response's JSON (whole body or the last SSE event): OpenAI
@@ -36,12 +37,13 @@ public sealed class TokenUsageReader
         long prompt = ReadInt(_usage, 0, 2);
         long completion = ReadInt(_usage, 1, 3);
         long cached = 0;
-        if (_usage[4].Kind == JsonElementKinds.Object && _details.Scan(_usage.GetRawValue(4)) == JsonBodyStatus.Ok)
+        var hasDetails = _usage[4].Kind == JsonElementKinds.Object && _details.Scan(_usage.GetRawValue(4)) == JsonBodyStatus.Ok;
+        if (hasDetails)
         {
             _details.TryGetInt64(0, out cached);
         }
 
-        usage = new TokenUsage(prompt, completion, cached);
+        usage = new TokenUsage(prompt, completion, cached, hasDetails);
         return true;
     }
 

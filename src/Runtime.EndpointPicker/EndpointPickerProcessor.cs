@@ -13,6 +13,7 @@ using Runtime.ExtProc.Buffers;
 using Runtime.ExtProc.Codec;
 using Runtime.ExtProc.Stream;
 using Runtime.Scheduling;
+using Runtime.Telemetry.Labels;
 
 namespace Runtime.EndpointPicker;
 
@@ -116,14 +117,23 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
         private int _metadataLength;
         private EndpointState? _inFlight;
         private long _inFlightTokens;
-        private long _pickedAt;
-        private string _clientModel = string.Empty;
+        private long _receivedAt;
+        private RequestMetricLabels _labels = s_noLabels;
+        private long _responseHeadersAt;
+        private long _firstChunkAt;
+        private long _lastChunkAt;
+        private long _responseBytes;
+        private long _responseHandlerTicks;
+        private TokenUsage? _tokenUsage;
         private bool _routed;
         private bool _eventStream;
         private bool _usageTooLarge;
 
+        private static readonly RequestMetricLabels s_noLabels = new(string.Empty, string.Empty, EndpointPickerHeaders.DefaultFairnessId, MetricLabels.Priority(0));
+
         public override ValueTask OnRequestHeadersAsync(ExtProcStream stream)
         {
+            _receivedAt = Stopwatch.GetTimestamp();
             // Envoy attaches the subset hint to the headers message; the pick happens later, at the body's end.
             KeepMetadata(stream.Message);
             // No body (headers end the stream), or a mode where the body cannot hold the headers back: pick now.
@@ -181,6 +191,7 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
         public override ValueTask OnResponseHeadersAsync(ExtProcStream stream)
         {
             _eventStream = stream.ResponseHeaders.TryGetValue(EndpointPickerHeaders.ContentType, out var type) && type.StartsWith("text/event-stream"u8);
+            _responseHeadersAt = Stopwatch.GetTimestamp();
             MoveInFlightToServed(stream);
 
             // The body will change length: drop content-length so the client does not read a wrong size.
@@ -224,8 +235,23 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
 
         public override ValueTask OnResponseBodyAsync(ExtProcStream stream)
         {
+            var started = Stopwatch.GetTimestamp();
+            try
+            {
+                return HandleResponseBody(stream, started);
+            }
+            finally
+            {
+                // Streamed responses: llm-d sums the handler's time per chunk.
+                _responseHandlerTicks += Stopwatch.GetTimestamp() - started;
+            }
+        }
+
+        private ValueTask HandleResponseBody(ExtProcStream stream, long now)
+        {
             var body = stream.Message.Body;
             var end = stream.Message.EndOfStream;
+            TrackResponseChunk(body.Length, now);
             CaptureUsage(stream, body, end);
             if (_restorer.IsActive && stream.ResponseBodyMode is BodySendMode.Buffered or BodySendMode.BufferedPartial)
             {
@@ -251,11 +277,18 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
             }
 
             stream.ResponseBody.Append(body);
+            _ = ReadUsage(stream.ResponseBody.AsSequence());
             return stream.SendStreamedBodyAsync(ExtProcDirection.Response, _restorer.RestoreJson(stream.ResponseBody.AsSequence()), endOfStream: true);
         }
 
         public override ValueTask OnResponseTrailersAsync(ExtProcStream stream)
         {
+            if (_inFlight is not null && _tokenUsage is null && !_usageTooLarge)
+            {
+                // Trailers ended the body without an end_of_stream chunk: usage is read from what came.
+                _ = ReadUsage(_eventStream ? _sseTail.LastEventJson() : stream.ResponseBody.AsSequence());
+            }
+
             if (_restorer.IsActive && stream.ResponseBodyMode == BodySendMode.FullDuplexStreamed && !_eventStream && !stream.ResponseBody.IsEmpty)
             {
                 return FlushJsonThenContinueAsync(stream);
@@ -275,7 +308,14 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
             _restorer.Reset();
             _sseTail.Reset();
             Array.Clear(_candidates);
-            _clientModel = string.Empty;
+            _labels = s_noLabels;
+            _receivedAt = 0;
+            _responseHeadersAt = 0;
+            _firstChunkAt = 0;
+            _lastChunkAt = 0;
+            _responseBytes = 0;
+            _responseHandlerTicks = 0;
+            _tokenUsage = null;
             _routed = false;
             _eventStream = false;
             _usageTooLarge = false;
@@ -319,6 +359,24 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
 
         private async ValueTask PickAsync(ExtProcStream stream, ReadOnlySequence<byte> body, bool hasBody)
         {
+            if (_receivedAt == 0)
+            {
+                _receivedAt = Stopwatch.GetTimestamp();
+            }
+
+            try
+            {
+                await PickCoreAsync(stream, body, hasBody).ConfigureAwait(false);
+            }
+            finally
+            {
+                // llm-d: from receipt until the body was handled, admission included, rejections too.
+                _context.Metrics.RequestProcessed(Stopwatch.GetElapsedTime(_receivedAt).TotalSeconds);
+            }
+        }
+
+        private async ValueTask PickCoreAsync(ExtProcStream stream, ReadOnlySequence<byte> body, bool hasBody)
+        {
             _routed = true;
             var headers = stream.RequestHeaders;
             var api = InferenceApi.Other;
@@ -333,7 +391,7 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
                 headers.TryGetValue(EndpointPickerHeaders.Path, out var grpcPath);
                 if (!_grpcParser.TryParse(grpcPath, body, out var grpcError))
                 {
-                    await RejectAsync(stream, new EndpointPickerError(400, grpcError), clientModel).ConfigureAwait(false);
+                    await RejectAsync(stream, new EndpointPickerError(400, grpcError)).ConfigureAwait(false);
                     return;
                 }
             }
@@ -344,7 +402,7 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
                 api = InferenceApiPaths.Classify(path);
                 if (!_parser.TryParse(api, body, out var parseError))
                 {
-                    await RejectAsync(stream, new EndpointPickerError(400, parseError), clientModel).ConfigureAwait(false);
+                    await RejectAsync(stream, new EndpointPickerError(400, parseError)).ConfigureAwait(false);
                     return;
                 }
 
@@ -355,11 +413,17 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
             var priority = _context.Objectives.GetPriority(Header(headers, EndpointPickerHeaders.Objective, EndpointPickerHeaders.ObjectiveLlmD));
             var fairness = Header(headers, EndpointPickerHeaders.FairnessId, EndpointPickerHeaders.FairnessIdLlmD);
             var fairnessId = fairness.IsEmpty ? EndpointPickerHeaders.DefaultFairnessId : owner._fairnessIds.Get(fairness);
+            _labels = new RequestMetricLabels(clientModel, targetModel, fairnessId, MetricLabels.Priority(priority));
 
-            var (admissionError, effectivePriority) = await _context.Admission.AdmitAsync(fairnessId, priority, body.Length, stream.Cancelled, SloTtft(headers)).ConfigureAwait(false);
+            var (admissionError, effectivePriority) = await _context.Admission.AdmitAsync(_labels, priority, body.Length, stream.Cancelled, SloTtft(headers)).ConfigureAwait(false);
+            if (effectivePriority != priority)
+            {
+                _labels = _labels with { Priority = MetricLabels.Priority(effectivePriority) };
+            }
+
             if (admissionError is not null)
             {
-                await RejectAsync(stream, admissionError, clientModel).ConfigureAwait(false);
+                await RejectAsync(stream, admissionError).ConfigureAwait(false);
                 return;
             }
 
@@ -379,7 +443,7 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
             _requestHeaders.List = null;
             if (error is not null)
             {
-                await RejectAsync(stream, error, clientModel).ConfigureAwait(false);
+                await RejectAsync(stream, error).ConfigureAwait(false);
                 return;
             }
 
@@ -387,9 +451,7 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
             _inFlight = _result.Primary;
             _inFlightTokens = body.Length / 4;
             _inFlight.AddInFlight(_inFlightTokens);
-            _pickedAt = Stopwatch.GetTimestamp();
-            _clientModel = clientModel;
-            _context.Metrics.Picked(clientModel, targetModel);
+            _context.Metrics.Picked(_labels, body.Length);
 
             var outgoing = body;
             var rewritten = parse && !ReferenceEquals(clientModel, targetModel) && clientModel != targetModel;
@@ -440,6 +502,7 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
             _result.Reset();
             _context.Scheduler.Schedule(_request, candidates, _result);
             _context.Metrics.Scheduled(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            _context.Metrics.SchedulingAttempt(_request.TargetModel, _result.Status == SchedulingStatus.Picked && _result.Count > 0 ? _result.Primary.Endpoint : null);
             return _result.Status switch
             {
                 SchedulingStatus.Picked when _result.Count > 0 => null,
@@ -545,7 +608,13 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
                 return owner._models.Get(overrideModel);
             }
 
-            return _context.Rewrites.TryRewrite(clientModel, out var target) ? target : clientModel;
+            if (!_context.Rewrites.TryRewrite(clientModel, out var target, out var rewriteName))
+            {
+                return clientModel;
+            }
+
+            _context.Metrics.ModelRewrite(rewriteName, clientModel, target);
+            return target;
         }
 
         private ReadOnlySequence<byte> RewriteBodyModel(string targetModel)
@@ -646,11 +715,13 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
                 return;
             }
 
+            // A JSON body being restored (full duplex) is gathered by the restore path, which reads usage itself.
+            var restoreGathers = _restorer.IsActive && stream.ResponseBodyMode == BodySendMode.FullDuplexStreamed && !_eventStream;
             if (_eventStream)
             {
                 _sseTail.Append(body);
             }
-            else if (!_restorer.IsActive && !_usageTooLarge)
+            else if (!restoreGathers && !_usageTooLarge)
             {
                 // Kept only to read usage at the end (bounded); the chunks themselves are echoed at once.
                 _usageTooLarge = stream.ResponseBody.Length + body.Length > MaxUsageBodyBytes;
@@ -660,22 +731,9 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
                 }
             }
 
-            if (end)
+            if (end && !restoreGathers && !_usageTooLarge)
             {
-                var json = _eventStream ? _sseTail.LastEventJson() : stream.ResponseBody.AsSequence();
-                TokenUsage usage = default;
-                var read = !_usageTooLarge && (_context.Parsing == RequestParsing.VllmGrpc
-                    ? VllmGrpcRequestParser.TryReadUsage(json, _grpcParser.IsEmbed, out usage)
-                    : _usage.TryRead(json, out usage));
-                if (read)
-                {
-                    _context.Metrics.Usage(_clientModel, usage.PromptTokens, usage.CompletionTokens);
-                }
-                else
-                {
-                    usage = default;
-                }
-
+                var usage = ReadUsage(_eventStream ? _sseTail.LastEventJson() : stream.ResponseBody.AsSequence());
                 foreach (var reporter in _context.Reporters)
                 {
                     if (reporter.TryCompute(usage, out var value))
@@ -684,6 +742,46 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
                     }
                 }
             }
+        }
+
+        /// <summary>The response's token usage (zeros when it has none), kept for the request's metrics.</summary>
+        private TokenUsage ReadUsage(in ReadOnlySequence<byte> json)
+        {
+            TokenUsage usage = default;
+            var read = _context.Parsing == RequestParsing.VllmGrpc
+                ? VllmGrpcRequestParser.TryReadUsage(json, _grpcParser.IsEmbed, out usage)
+                : _usage.TryRead(json, out usage);
+            if (!read)
+            {
+                return default;
+            }
+
+            if (_inFlight is not null)
+            {
+                _tokenUsage = usage;
+            }
+
+            return usage;
+        }
+
+        private void TrackResponseChunk(long bytes, long now)
+        {
+            if (_inFlight is null)
+            {
+                return;
+            }
+
+            _responseBytes += bytes;
+            if (_firstChunkAt == 0)
+            {
+                _firstChunkAt = now;
+            }
+            else if (_eventStream)
+            {
+                _context.Metrics.InterTokenLatency(_labels, Stopwatch.GetElapsedTime(_lastChunkAt, now).TotalSeconds);
+            }
+
+            _lastChunkAt = now;
         }
 
         private void ReleaseInFlight()
@@ -695,14 +793,25 @@ public sealed partial class EndpointPickerProcessor : IExtProcProcessor
 
             _inFlight.RemoveInFlight(_inFlightTokens);
             _inFlight = null;
-            _context.Metrics.Finished(_clientModel, _request.TargetModel, Stopwatch.GetElapsedTime(_pickedAt).TotalSeconds);
+            var now = Stopwatch.GetTimestamp();
+            var seconds = Stopwatch.GetElapsedTime(_receivedAt, now).TotalSeconds;
+            // llm-d: TTFT is the first response byte for a streamed response, the whole exchange otherwise.
+            var firstToken = _firstChunkAt == 0 ? -1 : _eventStream ? Stopwatch.GetElapsedTime(_receivedAt, _firstChunkAt).TotalSeconds : seconds;
+            _context.Metrics.Completed(_labels, new CompletedRequest(seconds, firstToken, _responseBytes, _tokenUsage, _eventStream));
+            if (_responseHeadersAt != 0)
+            {
+                _context.Metrics.ResponseProcessed(_eventStream
+                    ? Stopwatch.GetElapsedTime(0, _responseHandlerTicks).TotalSeconds
+                    : Stopwatch.GetElapsedTime(_responseHeadersAt, _lastChunkAt == 0 ? now : _lastChunkAt).TotalSeconds);
+            }
+
             // Capacity freed: queued requests may dispatch now.
             _context.Admission.FlowControl?.NotifyCapacityChanged();
         }
 
-        private ValueTask RejectAsync(ExtProcStream stream, EndpointPickerError error, string model)
+        private ValueTask RejectAsync(ExtProcStream stream, EndpointPickerError error)
         {
-            _context.Metrics.Error(model, error);
+            _context.Metrics.Error(_labels, error);
             Log.Rejected(_context.Logger, error.HttpStatus, error.Message);
             return stream.IsFinished || stream.Cancelled.IsCancellationRequested
                 ? ValueTask.CompletedTask

@@ -23,6 +23,7 @@ public sealed class Endpoint : IEquatable<Endpoint>
         Name = string.IsNullOrEmpty(name) ? FormatHostPort(address, port) : name;
         Address = address;
         Port = port;
+        PortText = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         Labels = labels ?? s_noLabels;
         HostPort = FormatHostPort(address, port);
         HostPortUtf8 = Encoding.UTF8.GetBytes(HostPort);
@@ -35,6 +36,9 @@ public sealed class Endpoint : IEquatable<Endpoint>
     public string Address { get; }
 
     public int Port { get; }
+
+    /// <summary><see cref="Port"/> as text, formatted once (a metric label on the request path).</summary>
+    public string PortText { get; }
 
     public IReadOnlyDictionary<string, string> Labels { get; }
 

@@ -387,7 +387,11 @@ public sealed class FlowController : IAsyncDisposable
         item.Complete(new FlowControlResult(outcome, band.Priority, queued));
     }
 
-    internal void RecordCycle(TimeSpan duration) => _cycleDurations.Record(duration);
+    internal void RecordCycle(TimeSpan duration)
+    {
+        _cycleDurations.Record(duration);
+        FlowControlMetrics.DispatchCycle(duration);
+    }
 
     internal void CountDispatcherError() => Interlocked.Increment(ref _dispatcherErrors);
 

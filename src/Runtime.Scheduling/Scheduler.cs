@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Runtime.Configuration.Model;
 using Runtime.Endpoints;
 using Runtime.Plugins;
@@ -61,7 +62,9 @@ public sealed class Scheduler : IScheduler
 
         foreach (var plugin in _preRequest)
         {
+            var started = Stopwatch.GetTimestamp();
             plugin.PreRequest(context, request, result);
+            SchedulingMetrics.PluginRan(SchedulingMetrics.PreRequest, plugin, started);
         }
     }
 

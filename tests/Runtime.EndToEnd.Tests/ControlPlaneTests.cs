@@ -210,11 +210,11 @@ public sealed class ControlPlaneTests : IAsyncLifetime
         using var client = new EnvoyExtProcClient(server.ExtProcAddress);
         using var http = new HttpClient();
         await WaitForReadinessAsync(server, ServingStatus.Serving);
-        await WaitForMetricAsync(http, server, "inference_extension_flow_control_queue_size{priority=\"7\"} 0");
+        await WaitForMetricAsync(http, server, "runtime_flow_control_band_requests{priority=\"7\"} 0");
 
         // A second objective adds its band; the pool saturates and a "batch" request queues in band 7.
         api.Apply(ObjectiveJson("premium", 10));
-        await WaitForMetricAsync(http, server, "inference_extension_flow_control_queue_size{priority=\"10\"} 0");
+        await WaitForMetricAsync(http, server, "runtime_flow_control_band_requests{priority=\"10\"} 0");
         foreach (var sim in _farm.Servers)
         {
             sim.Overrides = new MetricsOverrides { Waiting = 50 };
@@ -227,12 +227,12 @@ public sealed class ControlPlaneTests : IAsyncLifetime
             BodyChunks = [Chat("queued while saturated")],
         };
         var queued = client.RunFullDuplexAsync(phase, timeout: TimeSpan.FromSeconds(30));
-        await WaitForMetricAsync(http, server, "inference_extension_flow_control_queue_size{priority=\"7\"} 1");
+        await WaitForMetricAsync(http, server, "runtime_flow_control_band_requests{priority=\"7\"} 1");
 
         // Its objective goes: the band drains (still holding the request), then goes once it dispatches.
         api.Delete("inference.networking.x-k8s.io/v1alpha2", "InferenceObjective", "ml", "batch");
         await Task.Delay(300);
-        Assert.Contains("inference_extension_flow_control_queue_size{priority=\"7\"} 1", await http.GetStringAsync(MetricsUrl(server)), StringComparison.Ordinal);
+        Assert.Contains("runtime_flow_control_band_requests{priority=\"7\"} 1", await http.GetStringAsync(MetricsUrl(server)), StringComparison.Ordinal);
         Assert.False(queued.IsCompleted);
         foreach (var sim in _farm.Servers)
         {
@@ -241,8 +241,8 @@ public sealed class ControlPlaneTests : IAsyncLifetime
 
         var result = (await queued).EnsureValid();
         Assert.Null(result.ImmediateResponse);
-        await WaitForMetricAsync(http, server, "inference_extension_flow_control_queue_size{priority=\"7\"}", present: false);
-        Assert.Contains("inference_extension_flow_control_queue_size{priority=\"10\"} 0", await http.GetStringAsync(MetricsUrl(server)), StringComparison.Ordinal);
+        await WaitForMetricAsync(http, server, "runtime_flow_control_band_requests{priority=\"7\"}", present: false);
+        Assert.Contains("runtime_flow_control_band_requests{priority=\"10\"} 0", await http.GetStringAsync(MetricsUrl(server)), StringComparison.Ordinal);
         server.EnsureRunning();
     }
 

@@ -48,7 +48,7 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("text/plain; version=0.0.4; charset=utf-8", response.Content.Headers.ContentType?.ToString());
         Assert.Contains("# TYPE inference_objective_request_total counter\n", page, StringComparison.Ordinal);
-        Assert.Contains($"inference_objective_request_total{{model_name=\"{Model}\",target_model_name=\"{Model}\"}} 5\n", page, StringComparison.Ordinal);
+        Assert.Contains($"inference_objective_request_total{{model_name=\"{Model}\",priority=\"0\",target_model_name=\"{Model}\"}} 5\n", page, StringComparison.Ordinal);
         Assert.Contains("# TYPE inference_pool_ready_pods gauge\n", page, StringComparison.Ordinal);
         Assert.Contains("inference_pool_ready_pods{name=\"static\"} 3\n", page, StringComparison.Ordinal);
         Assert.Equal(4, Sample(page, "inference_pool_average_queue_size{name=\"static\"}"), 6);

@@ -17,13 +17,15 @@ namespace Runtime.Benchmarks.Scheduling;
 /// 2, prefix-cache-scorer 3, max-score-picker) on a 4 KB prompt (64 prefix blocks), including the
 /// prefix index update after the pick. <c>WarmPrompt</c>: the prompt is cached on 3 endpoints, so
 /// scoring walks all 64 blocks on those; <c>ColdPrompts</c>: 64 rotating prompts, each cached on one
-/// endpoint. Must stay at 0 B/op.
+/// endpoint. The Prometheus exporter listens, as in the binary, so the per-plugin duration and
+/// prefix-index metrics are recorded too. Must stay at 0 B/op.
 /// </summary>
 [MemoryDiagnoser]
 public class SchedulingBenchmark
 {
     private const int Endpoints = 100;
     private readonly SchedulingResult _result = new();
+    private readonly Runtime.Telemetry.Prometheus.PrometheusExporter _exporter = new();
     private readonly SchedulingRequest[] _rotating = new SchedulingRequest[64];
     private Scheduler _scheduler = null!;
     private EndpointState[] _candidates = [];
@@ -87,6 +89,9 @@ public class SchedulingBenchmark
         _scheduler.Schedule(_rotating[_next++ & 63], _candidates, _result);
         return _result.Primary;
     }
+
+    [GlobalCleanup]
+    public void Cleanup() => _exporter.Dispose();
 
     private bool Picked(EndpointState? primary) => primary is not null && _result.Primary == primary;
 

@@ -5,7 +5,8 @@ namespace Runtime.Bbr.Processors;
 /// <summary>
 /// <c>body-field-to-header</c>: copies a top-level string field into a request header (by
 /// default <c>model</c> → <c>X-Gateway-Model-Name</c>, which HTTPRoutes match on). A missing
-/// field leaves the request untouched and is counted; a non-string one is a 400.
+/// or empty field leaves the request untouched and is counted (<c>bbr_body_field_not_found_total</c>,
+/// <c>bbr_body_field_empty_total</c>); a non-string one is a 400.
 /// </summary>
 public sealed class BodyFieldToHeaderProcessor : IBbrRequestProcessor
 {
@@ -40,7 +41,7 @@ public sealed class BodyFieldToHeaderProcessor : IBbrRequestProcessor
         ref readonly var value = ref request.Field(field);
         if (!value.IsPresent)
         {
-            _metrics?.RecordFieldNotFound();
+            _metrics?.RecordFieldNotFound(FieldName);
             return true;
         }
 
@@ -52,17 +53,37 @@ public sealed class BodyFieldToHeaderProcessor : IBbrRequestProcessor
         if (field == request.Chain.ModelField)
         {
             // The model may have been changed by a model selector earlier in the chain.
+            if (!request.HasModel)
+            {
+                return Empty();
+            }
+
             request.SetHeader(HeaderName, request.Model);
         }
         else
         {
-            var buffer = ArrayPool<byte>.Shared.Rent(request.GetMaxStringLength(field));
+            var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, request.GetMaxStringLength(field)));
             request.TryGetString(field, buffer, out var written);
-            request.SetHeader(HeaderName, buffer.AsSpan(0, written));
+            if (written > 0)
+            {
+                request.SetHeader(HeaderName, buffer.AsSpan(0, written));
+            }
+
             ArrayPool<byte>.Shared.Return(buffer);
+            if (written == 0)
+            {
+                return Empty();
+            }
         }
 
         _metrics?.RecordSuccess();
+        return true;
+    }
+
+    /// <summary>As Go: an empty value sets no header (a route cannot match on it) and is counted.</summary>
+    private bool Empty()
+    {
+        _metrics?.RecordFieldEmpty(FieldName);
         return true;
     }
 }

@@ -30,6 +30,12 @@ public sealed class Topology
     /// <summary>Targets for a model no exact rule matched (a rule with no matches); null when none.</summary>
     public IReadOnlyList<WeightedModel>? FallbackRewrite { get; init; }
 
+    /// <summary>Model → name of the InferenceModelRewrite whose rule <see cref="Rewrites"/> holds (a metric label).</summary>
+    public IReadOnlyDictionary<string, string> RewriteNames { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Name of the InferenceModelRewrite <see cref="FallbackRewrite"/> came from.</summary>
+    public string? FallbackRewriteName { get; init; }
+
     /// <summary>The priority bands the world asks for: every objective's priority and 0, sorted.</summary>
     public IReadOnlyList<int> DesiredPriorities { get; init; } = [0];
 

@@ -38,7 +38,7 @@ public static class TopologyBuilder
         }
 
         var objectives = Objectives(world, selection);
-        var (rewrites, fallback) = Rewrites(world, selection);
+        var (rewrites, fallback, rewriteNames, fallbackName) = Rewrites(world, selection);
         return new Topology
         {
             Pool = pool,
@@ -48,6 +48,8 @@ public static class TopologyBuilder
             DesiredPriorities = [.. objectives.Values.Append(0).Distinct().Order()],
             Rewrites = rewrites,
             FallbackRewrite = fallback,
+            RewriteNames = rewriteNames,
+            FallbackRewriteName = fallbackName,
             BaseModelConfigMaps = BaseModelConfigMaps(world, selection.Namespace),
         };
     }
@@ -115,10 +117,12 @@ public static class TopologyBuilder
         return priorities;
     }
 
-    private static (Dictionary<string, IReadOnlyList<WeightedModel>> Exact, IReadOnlyList<WeightedModel>? Fallback) Rewrites(WorldSnapshot world, PoolSelection selection)
+    private static (Dictionary<string, IReadOnlyList<WeightedModel>> Exact, IReadOnlyList<WeightedModel>? Fallback, Dictionary<string, string> Names, string? FallbackName) Rewrites(WorldSnapshot world, PoolSelection selection)
     {
         var exact = new Dictionary<string, IReadOnlyList<WeightedModel>>(StringComparer.Ordinal);
+        var names = new Dictionary<string, string>(StringComparer.Ordinal);
         IReadOnlyList<WeightedModel>? fallback = null;
+        string? fallbackName = null;
 
         // The oldest rewrite wins a conflict, then the first rule within it; name breaks ties.
         var rewrites = world.Of<InferenceModelRewriteResource>(ResourceKind.InferenceModelRewrite)
@@ -136,18 +140,26 @@ public static class TopologyBuilder
 
                 if (rule.Models.Count == 0)
                 {
-                    fallback ??= rule.Targets;
+                    if (fallback is null)
+                    {
+                        fallback = rule.Targets;
+                        fallbackName = rewrite.Meta.Name;
+                    }
+
                     continue;
                 }
 
                 foreach (var model in rule.Models)
                 {
-                    exact.TryAdd(model, rule.Targets);
+                    if (exact.TryAdd(model, rule.Targets))
+                    {
+                        names[model] = rewrite.Meta.Name;
+                    }
                 }
             }
         }
 
-        return (exact, fallback);
+        return (exact, fallback, names, fallbackName);
     }
 
     private static bool References(PoolReference poolRef, PoolSelection selection) =>

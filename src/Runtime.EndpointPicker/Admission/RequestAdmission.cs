@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Runtime.FlowControl;
 using Runtime.FlowControl.Saturation;
 
@@ -9,21 +10,56 @@ namespace Runtime.EndpointPicker.Admission;
 /// through; without, the legacy rule applies: a sheddable request (priority &lt; 0) is rejected
 /// while the pool is saturated, everything else goes straight through.
 /// </summary>
-public sealed class RequestAdmission(ISaturationDetector detector, FlowController? flowControl)
+/// <remarks>
+/// The flow-control families are recorded here, where the request's model names are known, the way
+/// Go's <c>FlowController.EnqueueAndWait</c> records them: held in the queue gauges for the whole
+/// wait, the synchronous enqueue timed (<c>NotYetFinalized</c> when it queued), the total time and
+/// final outcome once it is done.
+/// </remarks>
+public sealed class RequestAdmission(ISaturationDetector detector, FlowController? flowControl, EndpointPickerMetrics? metrics = null)
 {
     public FlowController? FlowControl => flowControl;
 
     public ISaturationDetector Detector => detector;
 
     /// <summary>Returns null when admitted (with the priority it runs at), or the error to send.</summary>
-    public async ValueTask<(EndpointPickerError? Error, int Priority)> AdmitAsync(string fairnessId, int priority, long bodyBytes, CancellationToken cancellationToken, TimeSpan sloTtft = default)
+    public ValueTask<(EndpointPickerError? Error, int Priority)> AdmitAsync(string fairnessId, int priority, long bodyBytes, CancellationToken cancellationToken, TimeSpan sloTtft = default) =>
+        AdmitAsync(new RequestMetricLabels(string.Empty, string.Empty, fairnessId, Telemetry.Labels.MetricLabels.Priority(priority)), priority, bodyBytes, cancellationToken, sloTtft);
+
+    /// <summary>As the other overload, with the request's metric labels (its fairness id among them).</summary>
+    public async ValueTask<(EndpointPickerError? Error, int Priority)> AdmitAsync(RequestMetricLabels request, int priority, long bodyBytes, CancellationToken cancellationToken, TimeSpan sloTtft = default)
     {
         if (flowControl is null)
         {
             return priority < 0 && detector.GetSaturation() >= 1.0 ? (EndpointPickerError.Shed, priority) : (null, priority);
         }
 
-        var result = await flowControl.EnqueueAndWaitAsync(new FlowControlRequest(fairnessId, priority, bodyBytes, SloTtft: sloTtft), cancellationToken).ConfigureAwait(false);
+        var bytes = Math.Max(0, bodyBytes);
+        metrics?.FlowControlHeld(request, bytes, 1);
+        FlowControlResult result;
+        try
+        {
+            var started = Stopwatch.GetTimestamp();
+            var pending = flowControl.EnqueueAndWaitAsync(new FlowControlRequest(request.FairnessId, priority, bodyBytes, SloTtft: sloTtft), cancellationToken);
+            var enqueueSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            if (pending.IsCompleted)
+            {
+                // Decided while enqueueing (a rejection, mostly); a pooled source's result is read once.
+                result = pending.Result;
+                metrics?.FlowControlEnqueued(request, OutcomeName(result.Outcome), enqueueSeconds);
+            }
+            else
+            {
+                metrics?.FlowControlEnqueued(request, "NotYetFinalized", enqueueSeconds);
+                result = await pending.ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            metrics?.FlowControlHeld(request, bytes, -1);
+        }
+
+        metrics?.FlowControlFinished(request, OutcomeName(result.Outcome), result.QueueTime.TotalSeconds);
         return result.Outcome switch
         {
             FlowControlOutcome.Dispatched => (null, result.EffectivePriority),
@@ -33,4 +69,15 @@ public sealed class RequestAdmission(ISaturationDetector detector, FlowControlle
             _ => (EndpointPickerError.QueueUnavailable, result.EffectivePriority),
         };
     }
+
+    /// <summary>Go's <c>QueueOutcome</c> names.</summary>
+    internal static string OutcomeName(FlowControlOutcome outcome) => outcome switch
+    {
+        FlowControlOutcome.Dispatched => "Dispatched",
+        FlowControlOutcome.RejectedCapacity => "RejectedCapacity",
+        FlowControlOutcome.EvictedTtl => "EvictedTTL",
+        FlowControlOutcome.EvictedCancelled => "EvictedContextCancelled",
+        FlowControlOutcome.EvictedShutdown => "EvictedOther",
+        _ => "RejectedOther",
+    };
 }

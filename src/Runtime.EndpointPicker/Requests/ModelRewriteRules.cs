@@ -16,28 +16,39 @@ public sealed class ModelRewriteRules
 
     public bool HasFallback => Volatile.Read(ref _rules).Fallback is not null;
 
-    public void Publish(IReadOnlyDictionary<string, IReadOnlyList<ModelRewriteTarget>> rules, IReadOnlyList<ModelRewriteTarget>? fallback = null)
+    /// <param name="ruleNames">Model → name of the InferenceModelRewrite its rule came from (the metric label); missing names are empty.</param>
+    /// <param name="fallbackName">Name of the InferenceModelRewrite the fallback rule came from.</param>
+    public void Publish(
+        IReadOnlyDictionary<string, IReadOnlyList<ModelRewriteTarget>> rules,
+        IReadOnlyList<ModelRewriteTarget>? fallback = null,
+        IReadOnlyDictionary<string, string>? ruleNames = null,
+        string? fallbackName = null)
     {
         var next = new Dictionary<string, Rule>(StringComparer.Ordinal);
         foreach (var (model, targets) in rules)
         {
-            next[model] = new Rule([.. targets]);
+            next[model] = new Rule([.. targets], ruleNames is not null && ruleNames.TryGetValue(model, out var name) ? name : string.Empty);
         }
 
-        Volatile.Write(ref _rules, new RuleSet(next, fallback is { Count: > 0 } ? new Rule([.. fallback]) : null));
+        Volatile.Write(ref _rules, new RuleSet(next, fallback is { Count: > 0 } ? new Rule([.. fallback], fallbackName ?? string.Empty) : null));
     }
 
     /// <summary>The target for <paramref name="model"/>, chosen by weight; false when no rule (nor fallback) matches.</summary>
-    public bool TryRewrite(string model, out string target)
+    public bool TryRewrite(string model, out string target) => TryRewrite(model, out target, out _);
+
+    /// <summary>As <see cref="TryRewrite(string, out string)"/>, also naming the InferenceModelRewrite that decided.</summary>
+    public bool TryRewrite(string model, out string target, out string rewriteName)
     {
         var rules = Volatile.Read(ref _rules);
         if ((rules.Exact.TryGetValue(model, out var rule) ? rule : rules.Fallback) is { } matched)
         {
             target = matched.Pick();
+            rewriteName = matched.Name;
             return true;
         }
 
         target = model;
+        rewriteName = string.Empty;
         return false;
     }
 
@@ -96,9 +107,11 @@ public sealed class ModelRewriteRules
 
     private sealed record RuleSet(Dictionary<string, Rule> Exact, Rule? Fallback);
 
-    private sealed class Rule(ModelRewriteTarget[] targets)
+    private sealed class Rule(ModelRewriteTarget[] targets, string name)
     {
         private readonly int _totalWeight = targets.Sum(t => t.Weight);
+
+        public string Name { get; } = name;
 
         public string Pick()
         {

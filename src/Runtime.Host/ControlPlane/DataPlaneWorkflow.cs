@@ -58,7 +58,9 @@ internal static partial class DataPlaneWorkflow
 
         rewrites.Publish(
             topology.Rewrites.ToDictionary(r => r.Key, r => (IReadOnlyList<ModelRewriteTarget>)Targets(r.Value), StringComparer.Ordinal),
-            topology.FallbackRewrite is { } fallback ? Targets(fallback) : null);
+            topology.FallbackRewrite is { } fallback ? Targets(fallback) : null,
+            topology.RewriteNames,
+            topology.FallbackRewriteName);
     }
 
     private static string? PublishBaseModels(BaseModelMappingSource? baseModels, Topology topology)

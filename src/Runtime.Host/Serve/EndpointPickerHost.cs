@@ -162,7 +162,8 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
             return null;
         }
 
-        var kinds = scheduler.Scheduler!.RequiredMetrics | detector.RequiredMetrics;
+        // The pool gauges (inference_pool_average_*) read queue, running and KV-cache use whatever the plugins need.
+        var kinds = scheduler.Scheduler!.RequiredMetrics | detector.RequiredMetrics | MetricKinds.WaitingQueue | MetricKinds.RunningRequests | MetricKinds.KvCacheUsage;
         var scraperOptions = MetricsScraperOptions.From(source, options.RefreshMetricsInterval, kinds) with { Port = options.ModelServerMetricsPort };
         var scraper = new EndpointMetricsScraper(store, mappings, scraperOptions, loggerFactory: loggers);
         if (!scrape)
@@ -170,9 +171,9 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
             Log.NoMetricsSources(logger);
         }
 
-        var metrics = new EndpointPickerMetrics();
+        var metrics = new EndpointPickerMetrics(MetricsPoolName(options), options.UsesControlPlane ? EndpointNamespace(options) : string.Empty);
         var parser = config.Parser?.PluginRef is { } parserRef && plugins.TryGetValue(parserRef, out var parserPlugin) && parserPlugin is RequestParserPlugin configured ? configured.Parsing : RequestParsing.OpenAI;
-        var context = new EndpointPickerContext(store, scheduler.Scheduler, new RequestAdmission(detector.Detector, flowControl), objectives, rewrites, metrics, logger)
+        var context = new EndpointPickerContext(store, scheduler.Scheduler, new RequestAdmission(detector.Detector, flowControl, metrics), objectives, rewrites, metrics, logger)
         {
             Parsing = parser,
             VerifyServedEndpoint = plugins.Values.OfType<DestinationEndpointServedVerifier>().Any(),
@@ -207,6 +208,15 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
 
         return (null, null, false);
     }
+
+    /// <summary>The <c>name</c>/<c>inference_pool</c> label of the pool families, as ServeCommand passes to <see cref="RegisterMetrics"/>.</summary>
+    private static string MetricsPoolName(ServeOptions options) =>
+        options.PoolName is { Length: > 0 } pool ? pool : options.UsesControlPlane ? string.Empty : "static";
+
+    /// <summary>The endpoints' namespace as the control plane resolves it (flag, then $NAMESPACE, then "default").</summary>
+    private static string EndpointNamespace(ServeOptions options) =>
+        !string.IsNullOrEmpty(options.PoolNamespace) ? options.PoolNamespace
+        : Environment.GetEnvironmentVariable("NAMESPACE") is { Length: > 0 } ns ? ns : "default";
 
     /// <summary>
     /// Adds the scrape-time families to <paramref name="exporter"/>: the <c>inference_pool_*</c>

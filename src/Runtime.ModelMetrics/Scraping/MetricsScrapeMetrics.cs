@@ -37,6 +37,12 @@ public sealed class MetricsScrapeMetrics : IDisposable
         _meter.CreateObservableCounter("inference_extension_metrics_scrape_total", () => Scrapes, description: "Metrics scrapes of model-server endpoints, successful or not.");
         _meter.CreateObservableCounter("inference_extension_metrics_scrape_failures_total", ObserveFailures, description: "Metrics scrapes that failed, by reason; the endpoint keeps its previous metrics.");
         _meter.CreateObservableCounter("inference_extension_metrics_scrape_parse_errors_total", () => MalformedLines, description: "Malformed lines skipped in model-server metrics pages.");
+
+        // llm-d v0.10's data-layer family: a failed poll of the metrics data source, whatever the reason.
+        _meter.CreateObservableCounter(
+            "llm_d_epp_datalayer_poll_errors_total",
+            () => new Measurement<long>(Failures, new KeyValuePair<string, object?>("source_type", Runtime.Plugins.BuiltIn.BuiltInPlugins.MetricsDataSource)),
+            description: "[ALPHA] Data-source poll errors per source type.");
     }
 
     public long Scrapes => Volatile.Read(ref _scrapes);

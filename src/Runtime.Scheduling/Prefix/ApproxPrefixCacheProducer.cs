@@ -15,7 +15,7 @@ namespace Runtime.Scheduling.Prefix;
 /// </summary>
 public sealed class ApproxPrefixCacheProducer : IPreRequest, IMetricsConsumer
 {
-    private const int CharactersPerToken = 4;
+    internal const int CharactersPerToken = 4;
 
     private readonly PrefixCacheScorerParameters _parameters;
     private readonly int _capacityPerEndpoint;
@@ -99,5 +99,6 @@ public sealed class ApproxPrefixCacheProducer : IPreRequest, IMetricsConsumer
         var primary = result.Primary;
         var capacity = _parameters.AutoTune && primary.Metrics.CacheGpuBlocks > 0 ? (int)Math.Min(primary.Metrics.CacheGpuBlocks, int.MaxValue) : _capacityPerEndpoint;
         Index.Add(primary, state.Hashes.AsSpan(0, state.Count), capacity);
+        SchedulingMetrics.PrefixIndexSize(this, Index.Entries);
     }
 }

@@ -45,6 +45,24 @@ public sealed class PrefixIndex
 
     public int EndpointCount => Volatile.Read(ref _table).Count;
 
+    /// <summary>
+    /// Block entries held over all endpoints (GIE's prefix indexer size: the sum of its per-server
+    /// LRU lengths). One read per endpoint, no allocation.
+    /// </summary>
+    public long Entries
+    {
+        get
+        {
+            long total = 0;
+            foreach (var set in Volatile.Read(ref _table).Sets)
+            {
+                total += set.Count;
+            }
+
+            return total;
+        }
+    }
+
     /// <summary>Block hashes held for <paramref name="endpoint"/> (0 when it has none).</summary>
     public int CountFor(EndpointState endpoint) => Volatile.Read(ref _table).Get(endpoint.Id)?.Count ?? 0;
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Runtime.Endpoints;
 using Runtime.Scheduling.Framework;
 
@@ -46,7 +47,9 @@ public sealed class SchedulingProfile
         {
             foreach (var filter in _filters)
             {
+                var started = Stopwatch.GetTimestamp();
                 count = filter.Filter(context, request, working[..count]);
+                SchedulingMetrics.PluginRan(SchedulingMetrics.Filter, filter, started);
                 if (count == 0)
                 {
                     return result.Status = SchedulingStatus.AllFiltered;
@@ -60,14 +63,18 @@ public sealed class SchedulingProfile
             foreach (var (scorer, weight) in _scorers)
             {
                 scores.Clear();
+                var started = Stopwatch.GetTimestamp();
                 scorer.Score(context, request, kept, scores);
+                SchedulingMetrics.PluginRan(SchedulingMetrics.Scorer, scorer, started);
                 for (var i = 0; i < totals.Length; i++)
                 {
                     totals[i] += weight * ScoreMath.Clamp01(scores[i]);
                 }
             }
 
+            var picking = Stopwatch.GetTimestamp();
             Picker.Pick(context, kept, totals, result);
+            SchedulingMetrics.PluginRan(SchedulingMetrics.Picker, Picker, picking);
             return result.Status = result.Count > 0 ? SchedulingStatus.Picked : SchedulingStatus.AllFiltered;
         }
         finally

@@ -59,9 +59,11 @@ public sealed class PrefixCacheScorer : IScorer, IPreRequest, IMetricsConsumer
             return;
         }
 
+        double longest = 0;
         for (var i = 0; i < scores.Length; i++)
         {
             var matched = scores[i];
+            longest = Math.Max(longest, matched);
             var ratio = matched / total;
             if (_lengthWeight > 0)
             {
@@ -73,6 +75,10 @@ public sealed class PrefixCacheScorer : IScorer, IPreRequest, IMetricsConsumer
                 scores[i] = ratio;
             }
         }
+
+        // As GIE: the longest match over the candidates, in bytes, against the whole hashed prefix.
+        var blockBytes = (long)state.BlockSizeTokens * ApproxPrefixCacheProducer.CharactersPerToken;
+        SchedulingMetrics.PrefixMatched(this, (long)longest * blockBytes, state.Count * blockBytes);
     }
 
     public void PreRequest(SchedulingContext context, SchedulingRequest request, SchedulingResult result)

@@ -96,7 +96,7 @@ public class BbrRequestTests
         };
 
         Assert.True(response.TryReadUsage(out var usage));
-        Assert.Equal(new TokenUsage(12, 7, 4), usage);
+        Assert.Equal(new TokenUsage(12, 7, 4, HasPromptTokensDetails: true), usage);
         _ = JsonDocument.Parse(response.FinalJson);
     }
 }

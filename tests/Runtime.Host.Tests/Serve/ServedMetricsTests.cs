@@ -22,18 +22,27 @@ public sealed class ServedMetricsTests
         states[2].PublishMetrics(new EndpointMetrics { KvCacheUsage = 0.25, WaitingQueueSize = 0 });
 
         using var registration = ServedMetrics.Register(exporter, "pool \"x\"", store, flowControl: null, reconciler: null);
+        var page = exporter.Render();
 
-        Assert.Equal(
-            "# HELP inference_pool_average_kv_cache_utilization The average kv cache utilization for an inference server pool.\n" +
+        const string pool = "name=\"pool \\\"x\\\"\"";
+        Assert.Contains(
+            "# HELP inference_pool_average_kv_cache_utilization [ALPHA] The average kv cache utilization for an inference server pool.\n" +
             "# TYPE inference_pool_average_kv_cache_utilization gauge\n" +
-            "inference_pool_average_kv_cache_utilization{name=\"pool \\\"x\\\"\"} 0.25\n" +
-            "# HELP inference_pool_average_queue_size The average number of requests pending in the model server queue.\n" +
-            "# TYPE inference_pool_average_queue_size gauge\n" +
-            "inference_pool_average_queue_size{name=\"pool \\\"x\\\"\"} 2\n" +
-            "# HELP inference_pool_ready_pods The number of ready pods in the inference server pool.\n" +
-            "# TYPE inference_pool_ready_pods gauge\n" +
-            "inference_pool_ready_pods{name=\"pool \\\"x\\\"\"} 4\n",
-            exporter.Render());
+            $"inference_pool_average_kv_cache_utilization{{{pool}}} 0.25\n",
+            page,
+            StringComparison.Ordinal);
+        Assert.Contains($"inference_pool_average_queue_size{{{pool}}} 2\n", page, StringComparison.Ordinal);
+        Assert.Contains($"inference_pool_average_running_requests{{{pool}}} 0\n", page, StringComparison.Ordinal);
+        Assert.Contains("# HELP inference_pool_ready_pods [ALPHA] The number of ready pods in the inference server pool.\n", page, StringComparison.Ordinal);
+        Assert.Contains($"inference_pool_ready_pods{{{pool}}} 4\n", page, StringComparison.Ordinal);
+        Assert.Contains($"inference_pool_per_pod_queue_size{{model_server_pod=\"b\",{pool}}} 6\n", page, StringComparison.Ordinal);
+        Assert.Contains($"inference_pool_per_pod_queue_size{{model_server_pod=\"d\",{pool}}} 0\n", page, StringComparison.Ordinal);
+        Assert.Contains($"llm_d_epp_per_endpoint_queue_size{{model_server_endpoint=\"a\",{pool}}} 2\n", page, StringComparison.Ordinal);
+        Assert.Contains($"llm_d_epp_ready_endpoints{{{pool}}} 4\n", page, StringComparison.Ordinal);
+        Assert.Contains($"llm_d_epp_average_queue_size{{{pool}}} 2\n", page, StringComparison.Ordinal);
+
+        // Sample deviation of 2, 6, 0, 0 (mean 2): sqrt(24 / 3) = 2.83 after llm-d's rounding.
+        Assert.Contains($"llm_d_epp_std_dev_queue_size{{{pool}}} 2.83\n", page, StringComparison.Ordinal);
     }
 
     [Fact]
