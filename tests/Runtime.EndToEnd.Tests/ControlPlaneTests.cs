@@ -147,21 +147,28 @@ public sealed class ControlPlaneTests : IAsyncLifetime
         WriteAtomically("servers.yaml", ServersYaml(1));
         await WaitForPicksAsync(client, 1);
 
-        // A broken set (dangling poolRef) changes nothing; the process keeps serving.
+        // A broken set (a malformed objective) changes nothing; the process keeps serving.
+        WriteAtomically("objective.yaml", """
+            apiVersion: inference.networking.x-k8s.io/v1alpha2
+            kind: InferenceObjective
+            metadata: {name: typo}
+            spec: {priority: high, poolRef: {name: sims}}
+            """);
+        WriteAtomically("servers.yaml", ServersYaml(0, 2));
+        await Task.Delay(500);
+        await WaitForPicksAsync(client, 1);
+        Assert.Contains("priority must be an integer", server.Process.Output, StringComparison.Ordinal);
+
+        // Fixing it publishes the whole pending set; an objective naming a pool that is not there is
+        // ignored with a warning (as Kubernetes and the Go endpoint picker do), not a broken set.
         WriteAtomically("objective.yaml", """
             apiVersion: inference.networking.x-k8s.io/v1alpha2
             kind: InferenceObjective
             metadata: {name: orphan}
             spec: {priority: 3, poolRef: {name: no-such-pool}}
             """);
-        WriteAtomically("servers.yaml", ServersYaml(0, 2));
-        await Task.Delay(500);
-        await WaitForPicksAsync(client, 1);
-        Assert.Contains("no-such-pool", server.Process.Output, StringComparison.Ordinal);
-
-        // Fixing it publishes the whole pending set.
-        File.Delete(Path.Combine(_dir, "objective.yaml"));
         await WaitForPicksAsync(client, 0, 2);
+        Assert.Contains("no-such-pool", server.Process.Output, StringComparison.Ordinal);
         server.EnsureRunning();
     }
 
