@@ -30,7 +30,7 @@ public sealed class BadInputTests(RuntimeServerFixture server) : IDisposable
     [Fact]
     public async Task Call_UnknownMethodOnHealthPort_Unimplemented()
     {
-        var result = await RawGrpcCall.SendAsync(_invoker, server.HealthAddress, "/grpc.health.v1.Health/List", GrpcFraming.Encode([]));
+        var result = await RawGrpcCall.SendAsync(_invoker, server.HealthAddress, "/grpc.health.v1.Health/Nope", GrpcFraming.Encode([]));
 
         AssertStatus(GrpcStatusCode.Unimplemented, result);
     }
