@@ -290,7 +290,8 @@ done
 
 echo
 for entry in "${binaries[@]}"; do
-  echo "binary: ${entry%%=*}${entry%%=*:+ = }${entry#*=} ($(awk -v b="$(stat -L -c %s "${entry#*=}")" 'BEGIN { printf "%.1f MB", b / 1048576 }'))"
+  entry_name="${entry%%=*}"
+  echo "binary: ${entry_name:+$entry_name = }${entry#*=} ($(awk -v b="$(stat -L -c %s "${entry#*=}")" 'BEGIN { printf "%.1f MB", b / 1048576 }'))"
 done
 if [ "$rounds" -gt 1 ]; then
   # Median exchanges/s per label and size over the rounds (labels are NAME#ROUND).

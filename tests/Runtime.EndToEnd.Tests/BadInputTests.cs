@@ -138,7 +138,7 @@ public sealed class BadInputTests(RuntimeServerFixture server) : IDisposable
             [new(GrpcHeaders.Timeout, "200m")],
             keepRequestOpen: true);
 
-        AssertStatus(GrpcStatusCode.DeadlineExceeded, result);
+        Assert.True(GrpcDeadlines.EndedByDeadline(result.Status), $"{result}{Environment.NewLine}Server output:{Environment.NewLine}{server.Diagnostics}");
         await ServerChecks.AssertStillServesAsync(server);
     }
 

@@ -34,7 +34,7 @@ public sealed class ExtProcPayload
         var length = checked((int)payload.Length);
         if (length > 0)
         {
-            message._array = PooledBuffers.Rent(length);
+            message._array = PooledBuffers.RentMessage(length);
             payload.CopyTo(message._array);
         }
 
@@ -48,7 +48,7 @@ public sealed class ExtProcPayload
         if (_array is { } array)
         {
             _array = null;
-            PooledBuffers.Return(array);
+            PooledBuffers.ReturnMessage(array);
         }
 
         _length = 0;

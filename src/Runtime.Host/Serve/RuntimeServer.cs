@@ -122,10 +122,11 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
             app.Use(next => context => PrometheusEndpoint.IsMetricsRequest(context) ? metricsEndpoint.HandleAsync(context) : next(context));
         }
 
-        app.UseRouting();
-        app.MapGrpcService<ExternalProcessorService>();
-        app.MapGrpcService<HealthService>();
-        app.MapUnimplementedFallback();
+        app.RunGrpcServices(grpc =>
+        {
+            grpc.MapGrpcService<ExternalProcessorService>();
+            grpc.MapGrpcService<HealthService>();
+        });
 
         var logger = app.Services.GetRequiredService<ILogger<RuntimeServer>>();
         app.Lifetime.ApplicationStarted.Register(() =>
@@ -186,10 +187,14 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
             console.UseUtcTimestamp = true;
         });
 
-        // Kestrel logs per-connection noise at Information; keep it at Warning unless -v is high.
+        // Kestrel and gRPC log per-connection and per-call noise at Information and below; keep
+        // them at Warning unless -v is high. Hosting's per-request logger stays off: while it is
+        // enabled at any level, every request gets an Activity and a log scope.
         if (verbosity < 4)
         {
             logging.AddFilter("Microsoft", LogLevel.Warning);
+            logging.AddFilter("Grpc", LogLevel.Warning);
+            logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         }
     }
 

@@ -46,9 +46,7 @@ internal sealed class ExtProcTestServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k => KestrelGrpcSetup.Configure(
             k, grpc, [new GrpcListener(IPAddress.Loopback, port, new ListenerServices(service))]));
         var app = builder.Build();
-        app.UseRouting();
-        app.MapGrpcService<ExternalProcessorService>();
-        app.MapUnimplementedFallback();
+        app.RunGrpcServices(grpc => grpc.MapGrpcService<ExternalProcessorService>());
         await app.StartAsync();
         return new ExtProcTestServer(app, service, port);
     }

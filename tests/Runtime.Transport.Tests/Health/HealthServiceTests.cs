@@ -46,9 +46,7 @@ public sealed class HealthServiceTests : IAsyncLifetime
         builder.Services.AddSingleton<HealthService>();
         builder.WebHost.ConfigureKestrel(k => KestrelGrpcSetup.Configure(k, new GrpcServerOptions(), listeners));
         _app = builder.Build();
-        _app.UseRouting();
-        _app.MapGrpcService<HealthService>();
-        _app.MapUnimplementedFallback();
+        _app.RunGrpcServices(grpc => grpc.MapGrpcService<HealthService>());
         await _app.StartAsync();
     }
 
