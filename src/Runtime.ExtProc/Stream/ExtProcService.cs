@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Grpc.Core;
 using Microsoft.Extensions.ObjectPool;
 using Runtime.ExtProc.Codec;
@@ -40,7 +41,7 @@ public sealed class ExtProcService
         var aborted = true;
         try
         {
-            while (!stream.IsFinished && await requests.MoveNext(CancellationToken.None).ConfigureAwait(false))
+            while (!stream.IsFinished && await MoveNextAsync(requests).ConfigureAwait(false))
             {
                 var payload = requests.Current;
                 try
@@ -62,6 +63,39 @@ public sealed class ExtProcService
             stream.Reset();
             _streams.Return(stream);
             Interlocked.Decrement(ref _activeStreams);
+        }
+    }
+
+    /// <summary>
+    /// The next request message, with the reader's transport errors turned into statuses: a
+    /// length prefix beyond 2 GiB (Grpc.AspNetCore refuses it with an IOException before its
+    /// size check) is RESOURCE_EXHAUSTED like any oversized message, a compressed message that
+    /// does not decompress is INTERNAL, a reset request stream is CANCELLED.
+    /// </summary>
+    private static ValueTask<bool> MoveNextAsync(IAsyncStreamReader<ExtProcPayload> requests)
+    {
+        var next = requests.MoveNext(CancellationToken.None);
+        return next.IsCompletedSuccessfully ? new ValueTask<bool>(next.Result) : AwaitNextAsync(next);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<bool> AwaitNextAsync(Task<bool> next)
+    {
+        try
+        {
+            return await next.ConfigureAwait(false);
+        }
+        catch (IOException ex) when (ex.Message.StartsWith("Message too large", StringComparison.Ordinal))
+        {
+            throw new RpcException(new Status(StatusCode.ResourceExhausted, "Received message exceeds the maximum configured message size."));
+        }
+        catch (IOException ex)
+        {
+            throw new RpcException(new Status(StatusCode.Cancelled, "The request stream ended abnormally: " + ex.Message));
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new RpcException(new Status(StatusCode.Internal, "Malformed message: " + ex.Message));
         }
     }
 }

@@ -27,7 +27,7 @@ public sealed partial class ExternalProcessorService : ExternalProcessorBase
         {
             await service.ProcessAsync(requestStream, responseStream, context).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not RpcException and not OperationCanceledException && !context.CancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is not RpcException and not OperationCanceledException and not IOException && !context.CancellationToken.IsCancellationRequested)
         {
             Log.ProcessorCrashed(_logger, ex);
             throw new RpcException(new Status(StatusCode.Internal, "Internal server error."));
