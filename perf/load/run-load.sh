@@ -10,6 +10,12 @@
 #                           e.g. --variant 'pass-through=--processor pass-through' --variant 'bbr=bbr --streaming'
 #                           (ARGS starting with "bbr" run the body-based router subcommand;
 #                           serve variants get --endpoints of the simulators, see --simulators)
+#   --binary NAME=PATH      a server binary to compare (repeatable): every variant runs on
+#                           every binary, rows are labelled NAME/VARIANT (default: one binary,
+#                           $RUNTIME_BINARY or out/runtime, rows labelled VARIANT)
+#   --rounds N              run the whole set of binaries x variants N times, interleaved
+#                           (round 1: A, B; round 2: A, B; ...) so machine noise hits all of
+#                           them; with N > 1 a median row per label and size ends the table
 #   --simulators N          start N model-server simulators (one process) and pass them to
 #                           every serve variant as --endpoints (default 0)
 #   --sizes "1024 220000"   request body sizes in bytes
@@ -42,6 +48,8 @@ response_body_bytes=0
 simulators=0
 out_dir=""
 variants=()
+binaries=()
+rounds=1
 common_args=()
 
 die() { echo "run-load: $*" >&2; exit 2; }
@@ -49,6 +57,8 @@ die() { echo "run-load: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --variant) variants+=("$2"); shift 2 ;;
+    --binary) binaries+=("$2"); shift 2 ;;
+    --rounds) rounds="$2"; shift 2 ;;
     --sizes) sizes="$2"; shift 2 ;;
     --clients) clients="$2"; shift 2 ;;
     --streams) streams="$2"; shift 2 ;;
@@ -59,7 +69,7 @@ while [ $# -gt 0 ]; do
     --simulators) simulators="$2"; shift 2 ;;
     --out) out_dir="$2"; shift 2 ;;
     --) shift; common_args=("$@"); break ;;
-    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
@@ -79,14 +89,20 @@ fi
 command -v taskset >/dev/null 2>&1 || die "taskset is required (apt-get install -y util-linux)"
 
 # --- binary ----------------------------------------------------------------------------
-binary="${RUNTIME_BINARY:-$root/out/runtime}"
-if [ ! -x "$binary" ]; then
-  [ -z "${RUNTIME_BINARY:-}" ] || die "RUNTIME_BINARY=$RUNTIME_BINARY is not an executable file"
-  echo "run-load: publishing the AOT binary to $root/out" >&2
-  dotnet publish "$root/src/Runtime.Host" -c Release -r linux-x64 \
-    -p:StaticWebAssetsEnabled=false -p:CopyOutputSymbolsToPublishDirectory=false -o "$root/out" >&2
+if [ ${#binaries[@]} -eq 0 ]; then
+  binary="${RUNTIME_BINARY:-$root/out/runtime}"
+  if [ ! -x "$binary" ]; then
+    [ -z "${RUNTIME_BINARY:-}" ] || die "RUNTIME_BINARY=$RUNTIME_BINARY is not an executable file"
+    echo "run-load: publishing the AOT binary to $root/out" >&2
+    dotnet publish "$root/src/Runtime.Host" -c Release -r linux-x64 \
+      -p:StaticWebAssetsEnabled=false -p:CopyOutputSymbolsToPublishDirectory=false -o "$root/out" >&2
+  fi
+  binaries=("=$binary")
 fi
-binary_bytes=$(stat -L -c %s "$binary")
+for entry in "${binaries[@]}"; do
+  [ "$entry" != "${entry#*=}" ] || die "--binary wants NAME=PATH, got $entry"
+  [ -x "${entry#*=}" ] || die "binary ${entry#*=} is not an executable file"
+done
 
 # --- exchange files --------------------------------------------------------------------
 for size in $sizes; do
@@ -170,10 +186,26 @@ failures=0
 summary="$out_dir/summary.tsv"
 printf 'variant\tbody_B\texchanges/s\tp50_ms\tp90_ms\tp99_ms\tfailed\tcpu_ms/ex\tresp_B/ex\tstartup_ms\trss_idle_MB\trss_after_MB\trss_peak_MB\n' > "$summary"
 
-for variant in "${variants[@]}"; do
+runs=()
+for round in $(seq 1 "$rounds"); do
+  for entry in "${binaries[@]}"; do
+    for variant in "${variants[@]}"; do
+      runs+=("$round|$entry|$variant")
+    done
+  done
+done
+
+for run in "${runs[@]}"; do
+  round="${run%%|*}"; rest="${run#*|}"
+  entry="${rest%%|*}"; variant="${rest#*|}"
+  binary_name="${entry%%=*}"; binary="${entry#*=}"
+  binary_bytes=$(stat -L -c %s "$binary")
   name="${variant%%=*}"
   extra=""
   [ "$name" = "$variant" ] || extra="${variant#*=}"
+  [ -z "$binary_name" ] || name="$binary_name/$name"
+  [ "$rounds" -eq 1 ] || name="$name#$round"
+  file_name="${name//\//-}"
   # ARGS may start with the subcommand to run (e.g. 'bbr=bbr --streaming'); default serve.
   command=serve
   case "$extra" in bbr|bbr\ *) command=bbr; extra="${extra#bbr}" ;; esac
@@ -190,11 +222,11 @@ for variant in "${variants[@]}"; do
 
   clock
   started=$NOW
-  taskset -c "$server_cpus" "${server_cmd[@]}" > "$out_dir/$name-server.log" 2>&1 &
+  taskset -c "$server_cpus" "${server_cmd[@]}" > "$out_dir/$file_name-server.log" 2>&1 &
   pid=$!
   if ! wait_for_port "$pid" "$grpc_port" "${START_TIMEOUT_S:-30}" || ! wait_for_port "$pid" "$health_port" "${START_TIMEOUT_S:-30}"; then
     echo "run-load: [$name] server did not listen within ${START_TIMEOUT_S:-30} s; its output:" >&2
-    cat "$out_dir/$name-server.log" >&2
+    cat "$out_dir/$file_name-server.log" >&2
     stop_server "$pid"
     failures=$((failures + 1))
     continue
@@ -204,8 +236,8 @@ for variant in "${variants[@]}"; do
   rss_idle=$(rss_kb "$pid")
 
   for size in $sizes; do
-    label="$name-$size"
-    if ! sanity_check "$grpc_port" "$size" "$name"; then
+    label="$file_name-$size"
+    if ! sanity_check "$grpc_port" "$size" "$file_name"; then
       failures=$((failures + 1))
       continue
     fi
@@ -250,14 +282,29 @@ for variant in "${variants[@]}"; do
       "$(awk -v k="$rss_after" 'BEGIN { print k / 1024 }')" "$(awk -v k="$(hwm_kb "$pid")" 'BEGIN { print k / 1024 }')" >> "$summary"
 
     # A server that degraded under load must still answer correctly.
-    sanity_check "$grpc_port" "$size" "$name-after" || failures=$((failures + 1))
+    sanity_check "$grpc_port" "$size" "$file_name-after" || failures=$((failures + 1))
   done
 
   stop_server "$pid"
 done
 
 echo
-echo "binary: $binary ($(awk -v b="$binary_bytes" 'BEGIN { printf "%.1f MB", b / 1048576 }'))"
+for entry in "${binaries[@]}"; do
+  entry_name="${entry%%=*}"
+  echo "binary: ${entry_name:+$entry_name = }${entry#*=} ($(awk -v b="$(stat -L -c %s "${entry#*=}")" 'BEGIN { printf "%.1f MB", b / 1048576 }'))"
+done
+if [ "$rounds" -gt 1 ]; then
+  # Median exchanges/s per label and size over the rounds (labels are NAME#ROUND).
+  python3 - "$summary" <<'PY' >> "$summary"
+import statistics, sys
+rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1])][1:]
+groups = {}
+for row in rows:
+    groups.setdefault((row[0].rsplit("#", 1)[0], row[1]), []).append(float(row[2]))
+for (label, size), rates in groups.items():
+    print(f"{label}#median\t{size}\t{statistics.median(rates):.2f}" + "\t-" * 10)
+PY
+fi
 echo "load: h2load -c $clients -m $streams ${duration:+-D $duration}${duration:--n $requests}, server cpus $server_cpus, load cpus $load_cpus, response body ${response_body_bytes} B"
 column -t -s $'\t' "$summary"
 echo "files: $out_dir"

@@ -133,14 +133,19 @@ public sealed class ControlPlaneTests : IAsyncLifetime
         using var health = new GrpcHealthClient(server.HealthAddress);
         using var bbrHealth = new GrpcHealthClient(new Uri($"http://127.0.0.1:{bbrHealthPort}"));
 
-        // An empty directory: alive, not ready; the body-based router beside it does not wait for the pool.
+        // An empty directory: the pool has not synced. Without leader election the picker answers
+        // every name alike (GIE v1.5.0): NOT_SERVING, liveness and the Helm chart's probe name
+        // "inference-extension" included; the body-based router beside it does not wait for the pool.
         await WaitForReadinessAsync(server, ServingStatus.NotServing);
-        Assert.Equal(ServingStatus.Serving, (await health.CheckAsync("liveness", s_timeout)).Response?.Status);
+        Assert.Equal(ServingStatus.NotServing, (await health.CheckAsync("liveness", s_timeout)).Response?.Status);
+        Assert.Equal(ServingStatus.NotServing, (await health.CheckAsync("inference-extension", s_timeout)).Response?.Status);
         Assert.Equal(ServingStatus.Serving, (await bbrHealth.CheckAsync("readiness", s_timeout)).Response?.Status);
 
         WriteAtomically("pool.yaml", PoolYaml);
         WriteAtomically("servers.yaml", ServersYaml(0, 1, 2));
         await WaitForReadinessAsync(server, ServingStatus.Serving);
+        Assert.Equal(ServingStatus.Serving, (await health.CheckAsync("inference-extension", s_timeout)).Response?.Status);
+        Assert.Equal(ServingStatus.Serving, (await health.CheckAsync("liveness", s_timeout)).Response?.Status);
         await WaitForPicksAsync(client, 0, 1, 2);
 
         // An atomic rename to a set with one server left: only it is picked.

@@ -25,15 +25,18 @@ public sealed class HealthTests(RuntimeServerFixture server)
         Assert.Equal(ServingStatus.Serving, result.Response?.Status);
     }
 
-    [Fact]
-    public async Task Check_UnknownService_NotFound()
+    /// <summary>GIE v1.5.0 without leader election: any name is SERVING once synced (static endpoints: at start).</summary>
+    [Theory]
+    [InlineData("inference-extension")]
+    [InlineData("no.such.Service")]
+    public async Task Check_AnyName_Serving(string service)
     {
         using var health = server.CreateHealthClient();
 
-        var result = await health.CheckAsync("no.such.Service", s_timeout);
+        var result = await health.CheckAsync(service, s_timeout);
 
-        Assert.Equal(GrpcStatusCode.NotFound, result.Status.Code);
-        Assert.Null(result.Response);
+        Assert.True(result.Status.IsOk, result.Status.ToString());
+        Assert.Equal(ServingStatus.Serving, result.Response?.Status);
     }
 
     [Theory]
@@ -49,16 +52,17 @@ public sealed class HealthTests(RuntimeServerFixture server)
         Assert.False(watch.Call.Completion.IsCompleted, "Watch must stay open to push later changes.");
     }
 
-    /// <summary>The gRPC health protocol: Watch on an unknown service reports SERVICE_UNKNOWN and keeps watching.</summary>
     [Fact]
-    public async Task Watch_UnknownService_SendsServiceUnknown()
+    public async Task List_ExtProcServiceOnly()
     {
         using var health = server.CreateHealthClient();
-        await using var watch = await health.WatchAsync("no.such.Service");
 
-        var first = await watch.ReadAsync(s_timeout);
+        var result = await health.ListAsync(s_timeout);
 
-        Assert.Equal(ServingStatus.ServiceUnknown, first?.Status);
+        Assert.True(result.Status.IsOk, result.Status.ToString());
+        var entry = Assert.Single(result.Response!.Statuses);
+        Assert.Equal("envoy.service.ext_proc.v3.ExternalProcessor", entry.Key);
+        Assert.Equal(ServingStatus.Serving, entry.Value.Status);
     }
 
     [Fact]

@@ -260,6 +260,22 @@ async function healthWatch(ctx) {
   }
 }
 
+async function healthList(ctx) {
+  const result = await new Promise((resolve) => {
+    ctx.health.List({}, { deadline: deadline(ctx.timeoutMs) }, (err, response) => resolve({ err, response }));
+  });
+  if (result.err) {
+    throw new Error(`error ${result.err.code} (${result.err.details})`);
+  }
+  const statuses = result.response.statuses || {};
+  const names = Object.keys(statuses);
+  const extProc = statuses['envoy.service.ext_proc.v3.ExternalProcessor'];
+  if (names.length !== 1 || !extProc || extProc.status !== 'SERVING') {
+    throw new Error(`List answered ${JSON.stringify(statuses)}, expected only the ext_proc service SERVING`);
+  }
+  return 'ext_proc SERVING';
+}
+
 async function run(name, fn, ctx) {
   const started = process.hrtime.bigint();
   let ok = true;
@@ -302,8 +318,10 @@ async function main() {
     ['responses_while_request_open', responsesWhileRequestOpen],
     ['unknown_method_unimplemented', unknownMethod],
     ...HEALTH_SERVICES.map((s) => [`health_check_serving:${s || '(empty)'}`, healthCheck(s, grpc.status.OK, 'SERVING')]),
-    ['health_check_unknown_not_found', healthCheck('no.such.Service', grpc.status.NOT_FOUND)],
+    // The endpoint picker without leader election answers every name alike (GIE v1.5.0 health.go).
+    ['health_check_any_name_serving', healthCheck('inference-extension', grpc.status.OK, 'SERVING')],
     ['health_watch_serving', healthWatch],
+    ['health_list_ext_proc', healthList],
   ];
 
   let failed = 0;

@@ -101,19 +101,19 @@ function processStream(call) {
   call.on('error', () => {});
 }
 
-const SERVICES = new Set(['', 'envoy.service.ext_proc.v3.ExternalProcessor', 'liveness', 'readiness']);
-
+// The GIE v1.5.0 endpoint picker without leader election, once its pool has synced: every
+// service name is SERVING; List names the ext_proc service only.
 function healthCheck(call, callback) {
-  if (!SERVICES.has(call.request.service)) {
-    callback({ code: grpc.status.NOT_FOUND, details: 'unknown service' });
-    return;
-  }
   callback(null, { status: 'SERVING' });
 }
 
 function healthWatch(call) {
-  call.write({ status: SERVICES.has(call.request.service) ? 'SERVING' : 'SERVICE_UNKNOWN' });
+  call.write({ status: 'SERVING' });
   call.on('cancelled', () => call.end());
+}
+
+function healthList(call, callback) {
+  callback(null, { statuses: { 'envoy.service.ext_proc.v3.ExternalProcessor': { status: 'SERVING' } } });
 }
 
 function bind(server, address) {
@@ -132,7 +132,7 @@ async function main() {
   const extProc = new grpc.Server(serverOptions);
   extProc.addService(proto.envoy.service.ext_proc.v3.ExternalProcessor.service, { Process: processStream });
   const health = new grpc.Server();
-  health.addService(proto.grpc.health.v1.Health.service, { Check: healthCheck, Watch: healthWatch });
+  health.addService(proto.grpc.health.v1.Health.service, { Check: healthCheck, Watch: healthWatch, List: healthList });
 
   await bind(extProc, `${options.bind}:${options.grpcPort}`);
   await bind(health, `${options.bind}:${options.healthPort}`);

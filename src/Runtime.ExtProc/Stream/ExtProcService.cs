@@ -1,11 +1,14 @@
+using System.Runtime.CompilerServices;
+using Grpc.Core;
 using Microsoft.Extensions.ObjectPool;
-using Runtime.Transport.Grpc;
+using Runtime.ExtProc.Codec;
 
 namespace Runtime.ExtProc.Stream;
 
 /// <summary>
-/// <c>envoy.service.ext_proc.v3.ExternalProcessor/Process</c>: one call per HTTP request; reads
-/// messages as they arrive and runs them through a pooled <see cref="ExtProcStream"/>.
+/// One listener's <c>envoy.service.ext_proc.v3.ExternalProcessor/Process</c>: one call per HTTP
+/// request; reads messages as they arrive and runs them through a pooled <see cref="ExtProcStream"/>.
+/// Served through <see cref="ExternalProcessorService"/>, which finds the listener's instance.
 /// </summary>
 public sealed class ExtProcService
 {
@@ -16,32 +19,39 @@ public sealed class ExtProcService
     private readonly ObjectPool<ExtProcStream> _streams =
         new DefaultObjectPool<ExtProcStream>(new DefaultPooledObjectPolicy<ExtProcStream>(), 1024);
 
+    private int _activeStreams;
+
     public ExtProcService(IExtProcProcessor processor, ExtProcOptions options)
     {
         _processor = processor;
         _options = options;
     }
 
-    private int _activeStreams;
-
     /// <summary>Streams open right now (each holds one pooled <see cref="ExtProcStream"/>).</summary>
     public int ActiveStreams => Volatile.Read(ref _activeStreams);
 
-    public GrpcServiceTable CreateServiceTable(string listenerName) =>
-        new(listenerName, [new(ProcessPath, ProcessAsync)]);
-
-    public async Task ProcessAsync(GrpcCall call)
+    public async Task ProcessAsync(IAsyncStreamReader<ExtProcPayload> requests, IServerStreamWriter<ProcessingResponseBuilder> responses, ServerCallContext context)
     {
+        ArgumentNullException.ThrowIfNull(requests);
+        ArgumentNullException.ThrowIfNull(context);
         Interlocked.Increment(ref _activeStreams);
         var stream = _streams.Get();
         var handler = _processor.RentHandler();
-        stream.Start(call, handler, _options);
+        stream.Start(responses, handler, _options, context.CancellationToken);
         var aborted = true;
         try
         {
-            while (!stream.IsFinished && await call.ReadMessageAsync().ConfigureAwait(false))
+            while (!stream.IsFinished && await MoveNextAsync(requests).ConfigureAwait(false))
             {
-                await stream.DispatchAsync(call.Message).ConfigureAwait(false);
+                var payload = requests.Current;
+                try
+                {
+                    await stream.DispatchAsync(payload.Message).ConfigureAwait(false);
+                }
+                finally
+                {
+                    payload.Return();
+                }
             }
 
             aborted = false;
@@ -53,6 +63,39 @@ public sealed class ExtProcService
             stream.Reset();
             _streams.Return(stream);
             Interlocked.Decrement(ref _activeStreams);
+        }
+    }
+
+    /// <summary>
+    /// The next request message, with the reader's transport errors turned into statuses: a
+    /// length prefix beyond 2 GiB (Grpc.AspNetCore refuses it with an IOException before its
+    /// size check) is RESOURCE_EXHAUSTED like any oversized message, a compressed message that
+    /// does not decompress is INTERNAL, a reset request stream is CANCELLED.
+    /// </summary>
+    private static ValueTask<bool> MoveNextAsync(IAsyncStreamReader<ExtProcPayload> requests)
+    {
+        var next = requests.MoveNext(CancellationToken.None);
+        return next.IsCompletedSuccessfully ? new ValueTask<bool>(next.Result) : AwaitNextAsync(next);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<bool> AwaitNextAsync(Task<bool> next)
+    {
+        try
+        {
+            return await next.ConfigureAwait(false);
+        }
+        catch (IOException ex) when (ex.Message.StartsWith("Message too large", StringComparison.Ordinal))
+        {
+            throw new RpcException(new Status(StatusCode.ResourceExhausted, "Received message exceeds the maximum configured message size."));
+        }
+        catch (IOException ex)
+        {
+            throw new RpcException(new Status(StatusCode.Cancelled, "The request stream ended abnormally: " + ex.Message));
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new RpcException(new Status(StatusCode.Internal, "Malformed message: " + ex.Message));
         }
     }
 }

@@ -2,8 +2,8 @@ using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using Runtime.ExtProc.Buffers;
+using Grpc.Core;
 using Runtime.ExtProc.Codec;
-using Runtime.Transport.Grpc;
 
 namespace Runtime.ExtProc.Stream;
 
@@ -16,7 +16,10 @@ namespace Runtime.ExtProc.Stream;
 /// </summary>
 public sealed class ExtProcStream
 {
-    private GrpcCall? _call;
+    private static readonly WriteOptions s_bufferHint = new(WriteFlags.BufferHint);
+
+    private IServerStreamWriter<ProcessingResponseBuilder>? _writer;
+    private CancellationToken _cancelled;
     private ExtProcStreamHandler? _handler;
     private ExtProcOptions _options = new();
     private DirectionState _request;
@@ -51,14 +54,16 @@ public sealed class ExtProcStream
     /// <summary>An immediate response was sent: the stream is over for Envoy.</summary>
     public bool IsFinished { get; private set; }
 
-    public CancellationToken Cancelled => _call?.CallCancelled ?? CancellationToken.None;
+    /// <summary>Cancelled when the client resets the stream, the deadline passes, or the server shuts down hard.</summary>
+    public CancellationToken Cancelled => _cancelled;
 
     public BodySendMode BodyMode(ExtProcDirection direction) =>
         direction == ExtProcDirection.Request ? RequestBodyMode : ResponseBodyMode;
 
-    internal void Start(GrpcCall call, ExtProcStreamHandler handler, ExtProcOptions options)
+    internal void Start(IServerStreamWriter<ProcessingResponseBuilder> writer, ExtProcStreamHandler handler, ExtProcOptions options, CancellationToken cancelled)
     {
-        _call = call;
+        _writer = writer;
+        _cancelled = cancelled;
         _handler = handler;
         _options = options;
         RequestBodyMode = options.DefaultRequestBodyMode;
@@ -68,7 +73,8 @@ public sealed class ExtProcStream
     internal void Reset()
     {
         _responseEndMetadata.Clear();
-        _call = null;
+        _writer = null;
+        _cancelled = default;
         _handler = null;
         _request = default;
         _response = default;
@@ -88,7 +94,7 @@ public sealed class ExtProcStream
     {
         if (!ProcessingRequestDecoder.TryDecode(payload, Message, out var error))
         {
-            throw new GrpcException(GrpcStatusCode.Internal, "Failed to decode ProcessingRequest: " + error);
+            throw new RpcException(new Status(StatusCode.Internal, "Failed to decode ProcessingRequest: " + error));
         }
 
         if (!_sawFirstMessage)
@@ -130,7 +136,7 @@ public sealed class ExtProcStream
                 await handler.OnResponseTrailersAsync(this).ConfigureAwait(false);
                 break;
             default:
-                throw new GrpcException(GrpcStatusCode.InvalidArgument, "ProcessingRequest carries no request, body or trailers.");
+                throw new RpcException(new Status(StatusCode.InvalidArgument, "ProcessingRequest carries no request, body or trailers."));
         }
     }
 
@@ -202,8 +208,7 @@ public sealed class ExtProcStream
                 break;
         }
 
-        WriteResponse();
-        return FlushAsync();
+        return WriteAsync(flush: true);
     }
 
     /// <summary>
@@ -242,6 +247,7 @@ public sealed class ExtProcStream
             return ValueTask.CompletedTask;
         }
 
+        state.BodyEndReplied = endOfStream;
         var chunkSize = _options.StreamedChunkSize;
         var remaining = body;
         do
@@ -257,12 +263,38 @@ public sealed class ExtProcStream
                 ApplyResponseEndMetadata();
             }
 
-            WriteResponse();
+            // One flush for the whole body: every piece but the last is buffered.
+            var write = WriteAsync(flush: last);
+            if (!write.IsCompletedSuccessfully)
+            {
+                return last ? write : AwaitThenStreamRestAsync(write, kind, remaining, endOfStream);
+            }
         }
         while (!remaining.IsEmpty);
 
-        state.BodyEndReplied = endOfStream;
-        return FlushAsync();
+        return ValueTask.CompletedTask;
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask AwaitThenStreamRestAsync(ValueTask pending, ProcessingResponseKind kind, ReadOnlySequence<byte> remaining, bool endOfStream)
+    {
+        await pending.ConfigureAwait(false);
+        var chunkSize = _options.StreamedChunkSize;
+        while (!remaining.IsEmpty)
+        {
+            var take = Math.Min(remaining.Length, chunkSize);
+            var piece = remaining.Slice(0, take);
+            remaining = remaining.Slice(take);
+            var last = remaining.IsEmpty;
+            Response.Reset(kind);
+            Response.SetStreamedBody(piece, endOfStream && last);
+            if (endOfStream && last && kind == ProcessingResponseKind.ResponseBody && _responseEndMetadata.Count > 0)
+            {
+                ApplyResponseEndMetadata();
+            }
+
+            await WriteAsync(flush: last).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Ends the HTTP request with a local reply (GIE: <c>inference error: …</c> bodies).</summary>
@@ -427,51 +459,22 @@ public sealed class ExtProcStream
         }
     }
 
-    private void WriteResponse()
-    {
-        if (ObservabilityMode)
-        {
-            return;
-        }
-
-        var writer = _call!.ResponseWriter;
-        GrpcFraming.WriteHeader(writer, Response.CalculateSize());
-        Response.WriteTo(writer);
-    }
-
-    private ValueTask FlushAsync()
+    /// <summary>
+    /// Writes <see cref="Response"/> through Grpc.AspNetCore's writer (the marshaller serialises it
+    /// straight into the response pipe), flushing unless <paramref name="flush"/> is false.
+    /// </summary>
+    private ValueTask WriteAsync(bool flush)
     {
         if (ObservabilityMode)
         {
             return ValueTask.CompletedTask;
         }
 
-        var flush = _call!.FlushAsync();
-        if (flush.IsCompletedSuccessfully)
-        {
-            if (!flush.Result)
-            {
-                ThrowClientGone();
-            }
-
-            return ValueTask.CompletedTask;
-        }
-
-        return AwaitFlushAsync(flush);
+        var writer = _writer!;
+        writer.WriteOptions = flush ? null : s_bufferHint;
+        var write = writer.WriteAsync(Response);
+        return write.IsCompletedSuccessfully ? ValueTask.CompletedTask : new ValueTask(write);
     }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private static async ValueTask AwaitFlushAsync(ValueTask<bool> flush)
-    {
-        if (!await flush.ConfigureAwait(false))
-        {
-            ThrowClientGone();
-        }
-    }
-
-    [DoesNotReturn]
-    private static void ThrowClientGone() =>
-        throw new GrpcException(GrpcStatusCode.Cancelled, "The client stopped reading responses.");
 
     [DoesNotReturn]
     private static void ThrowOrdering(string what) =>
@@ -479,7 +482,7 @@ public sealed class ExtProcStream
 
     [DoesNotReturn]
     private static void ThrowProtocol(string what) =>
-        throw new GrpcException(GrpcStatusCode.InvalidArgument, $"ext_proc protocol violation: Envoy sent {what}.");
+        throw new RpcException(new Status(StatusCode.InvalidArgument, $"ext_proc protocol violation: Envoy sent {what}."));
 
     /// <summary>What arrived and what we answered in one direction.</summary>
     private struct DirectionState

@@ -67,10 +67,18 @@ internal static class RuntimeLogging
             });
         }
 
-        // Kestrel logs per-connection noise at Information; keep it at Warning unless tracing.
-        if (options.MinimumLevel > LogLevel.Trace)
+        // Kestrel and gRPC log per-connection and per-call noise at Information and below: Warning
+        // unless debugging. Hosting's per-request logger stays off unless tracing: while it is
+        // enabled at any level, every request gets an Activity and a log scope.
+        if (options.MinimumLevel > LogLevel.Debug)
         {
             logging.AddFilter("Microsoft", LogLevel.Warning);
+            logging.AddFilter("Grpc", LogLevel.Warning);
+        }
+
+        if (options.MinimumLevel > LogLevel.Trace)
+        {
+            logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         }
     }
 }

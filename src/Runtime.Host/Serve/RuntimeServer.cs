@@ -33,17 +33,19 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
     public CancellationToken Stopping => _app.Lifetime.ApplicationStopping;
 
     /// <summary>The process's loggers: single-line console with UTC timestamps, at the level <c>-v</c> asks for.</summary>
-
     /// <summary>One listener serving one processor: <c>ext_proc</c> on <paramref name="Listener"/>, its health on <paramref name="HealthPort"/>.</summary>
     public sealed record ExtProcListener(IExtProcProcessor Processor, int Listener, int HealthPort, BodySendMode RequestBodyMode, BodySendMode ResponseBodyMode)
     {
-        /// <summary>When set, every health service of this listener but liveness follows it (the picker waits for its pool); otherwise SERVING once started.</summary>
+        /// <summary>When set, the pool counts as synced only while it is ready (the picker waits for its pool); otherwise synced once started.</summary>
         public ReadinessGate? Readiness { get; init; }
+
+        /// <summary>Whose health semantics the health port follows: the endpoint picker's (default) or the body-based router's.</summary>
+        public HealthRules Health { get; init; } = HealthRules.EndpointPicker;
     }
 
-    /// <summary>Serves one processor on the options' ports.</summary>
+    /// <summary>Serves the body-based router (<c>runtime bbr</c>) on the options' ports.</summary>
     public static RuntimeServer Create(ServeOptions options, IExtProcProcessor processor, PrometheusExporter? metrics = null) =>
-        Create(options, [new ExtProcListener(processor, options.GrpcPort, options.GrpcHealthPort, options.DefaultRequestBodyMode, options.DefaultResponseBodyMode)], metrics: metrics);
+        Create(options, [new ExtProcListener(processor, options.GrpcPort, options.GrpcHealthPort, options.DefaultRequestBodyMode, options.DefaultResponseBodyMode) { Health = HealthRules.BodyRouter }], metrics: metrics);
 
     /// <summary>
     /// Serves the listeners, each with its own health service; with <paramref name="metrics"/> and a
@@ -51,10 +53,13 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
     /// </summary>
     public static RuntimeServer Create(ServeOptions options, IReadOnlyList<ExtProcListener> services, PrometheusExporter? metrics = null)
     {
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.WebHost.UseKestrelCore();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions());
+        builder.Logging.ClearProviders();
         Cli.RuntimeLogging.Configure(builder.Logging, options.Logging);
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.Grpc.ShutdownGracePeriod);
+        builder.Services.AddRuntimeGrpc(options.Grpc);
+        builder.Services.AddSingleton<ExternalProcessorService>();
+        builder.Services.AddSingleton<HealthService>();
 
         using var bootstrapLoggers = LoggerFactory.Create(logging => logging.AddSimpleConsole());
         ServerCertificateProvider? certificate = null;
@@ -68,18 +73,32 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
 
         var address = options.BindAddress ?? (System.Net.Sockets.Socket.OSSupportsIPv6 ? System.Net.IPAddress.IPv6Any : System.Net.IPAddress.Any);
         var listeners = new List<GrpcListener>();
-        var healths = new List<(HealthStatusRegistry Health, ReadinessGate? Readiness)>();
+        var healths = new List<(HealthState Health, ReadinessGate? Readiness)>();
         foreach (var service in services)
         {
-            var health = HealthStatusRegistry.ForEndpointPicker();
+            var health = new HealthState(service.Health, options.LeaderElection);
             healths.Add((health, service.Readiness));
             var extProc = new ExtProcService(service.Processor, new ExtProcOptions
             {
                 DefaultRequestBodyMode = service.RequestBodyMode,
                 DefaultResponseBodyMode = service.ResponseBodyMode,
             });
-            listeners.Add(new(address, service.Listener, extProc.CreateServiceTable("ext_proc"), certificate));
-            listeners.Add(new(address, service.HealthPort, new HealthService(health).CreateServiceTable()));
+
+            // --health-checking: grpc-go's standard health server on the ext_proc port as well.
+            ListenerServices extProcServices;
+            if (options.HealthCheckingOnExtProcPort)
+            {
+                var extProcHealth = new HealthState(HealthRules.ExtProcPort);
+                healths.Add((extProcHealth, null));
+                extProcServices = new(extProc, extProcHealth);
+            }
+            else
+            {
+                extProcServices = new(extProc);
+            }
+
+            listeners.Add(new(address, service.Listener, extProcServices, certificate));
+            listeners.Add(new(address, service.HealthPort, new ListenerServices(health)));
         }
 
         var metricsEndpoint = metrics is not null && options.MetricsPort > 0 ? new PrometheusEndpoint(metrics) : null;
@@ -93,10 +112,16 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
         });
 
         var app = builder.Build();
-        var dispatcher = new GrpcDispatcher(options.Grpc, app.Services.GetRequiredService<ILogger<GrpcDispatcher>>());
-        app.Run(metricsEndpoint is null
-            ? dispatcher.HandleAsync
-            : context => PrometheusEndpoint.IsMetricsRequest(context) ? metricsEndpoint.HandleAsync(context) : dispatcher.HandleAsync(context));
+        if (metricsEndpoint is not null)
+        {
+            app.Use(next => context => PrometheusEndpoint.IsMetricsRequest(context) ? metricsEndpoint.HandleAsync(context) : next(context));
+        }
+
+        app.RunGrpcServices(grpc =>
+        {
+            grpc.MapGrpcService<ExternalProcessorService>();
+            grpc.MapGrpcService<HealthService>();
+        });
 
         var logger = app.Services.GetRequiredService<ILogger<RuntimeServer>>();
         app.Lifetime.ApplicationStarted.Register(() =>
@@ -152,27 +177,17 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
         _certificate?.Dispose();
     }
 
-    /// <summary>SERVING everywhere, or, with a readiness gate, liveness SERVING and the rest following the gate.</summary>
-    private static void ReportHealth(HealthStatusRegistry health, ReadinessGate? readiness)
+    /// <summary>Synced once started, or, with a readiness gate, while the gate says the pool is ready.</summary>
+    private static void ReportHealth(HealthState health, ReadinessGate? readiness)
     {
         if (readiness is null)
         {
-            health.SetAll(ServingStatus.Serving);
+            health.SetSynced(true);
             return;
         }
 
-        health.Set(HealthStatusRegistry.Liveness, ServingStatus.Serving);
-        void Apply()
-        {
-            var status = readiness.IsReady ? ServingStatus.Serving : ServingStatus.NotServing;
-            foreach (var name in (string[])["", HealthStatusRegistry.ExtProcService, HealthStatusRegistry.Readiness])
-            {
-                health.Set(name, status);
-            }
-        }
-
-        readiness.Changed += Apply;
-        Apply();
+        readiness.Changed += () => health.SetSynced(readiness.IsReady);
+        health.SetSynced(readiness.IsReady);
     }
 
     private static partial class Log

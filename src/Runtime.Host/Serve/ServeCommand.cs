@@ -1,4 +1,5 @@
 using System.Net;
+using Runtime.Transport.Health;
 using Runtime.ExtProc.Codec;
 using Microsoft.Extensions.Logging;
 using Runtime.Bbr;
@@ -81,7 +82,7 @@ internal static class ServeCommand
         {
             // The body-based router with its default chain, as the Go project deploys it next to the picker.
             var bbr = new BbrExtProcProcessor(new BbrChain(BbrPlugins.DefaultChain(bbrMetrics, bbrMappings), []), bbrMetrics, loggers.CreateLogger<BbrExtProcProcessor>());
-            listeners.Add(new(bbr, options.BbrGrpcPort, options.BbrGrpcHealthPort, BodySendMode.FullDuplexStreamed, BodySendMode.FullDuplexStreamed));
+            listeners.Add(new(bbr, options.BbrGrpcPort, options.BbrGrpcHealthPort, BodySendMode.FullDuplexStreamed, BodySendMode.FullDuplexStreamed) { Health = HealthRules.BodyRouter });
         }
 
         return await ServeAsync(options, listeners, picker.Start, exporter).ConfigureAwait(false);

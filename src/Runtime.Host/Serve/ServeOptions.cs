@@ -22,6 +22,19 @@ internal sealed record ServeOptions
     public BodySendMode DefaultResponseBodyMode { get; init; } = BodySendMode.FullDuplexStreamed;
     public GrpcServerOptions Grpc { get; init; } = new();
 
+    /// <summary>
+    /// <c>--ha-enable-leader-election</c>: the health port then answers per service name (liveness
+    /// always SERVING; readiness, "" and the ext_proc service when synced and leader; others
+    /// SERVICE_UNKNOWN). We have no leader election yet: every replica is the leader.
+    /// </summary>
+    public bool LeaderElection { get; init; }
+
+    /// <summary>
+    /// <c>--health-checking</c>: also serve the standard <c>grpc.health.v1.Health</c> on each ext_proc
+    /// port, with <c>envoy.service.ext_proc.v3.ExternalProcessor</c> (and "") SERVING.
+    /// </summary>
+    public bool HealthCheckingOnExtProcPort { get; init; }
+
     /// <summary>EndpointPickerConfig file (<c>--config-file</c>); neither this nor <see cref="ConfigText"/> → the default configuration.</summary>
     public string? ConfigFile { get; init; }
 
@@ -89,15 +102,6 @@ internal sealed record ServeOptions
 
     /// <summary>True when a control-plane source (Kubernetes or manifests) owns the endpoints.</summary>
     public bool UsesControlPlane => !string.IsNullOrEmpty(PoolName) || !string.IsNullOrEmpty(EndpointSelector) || !string.IsNullOrEmpty(ManifestsDir);
-
-    /// <summary>
-    /// <c>--ha-enable-leader-election</c>: health distinguishes liveness from readiness as the Go
-    /// picker does with leader election on. There is no election yet: every replica is leader.
-    /// </summary>
-    public bool LeaderElection { get; init; }
-
-    /// <summary><c>--health-checking</c>: the standard health service on the ext_proc port too.</summary>
-    public bool HealthCheckingOnExtProcPort { get; init; }
 
     /// <summary><c>--disable-endpoint-subset-filter</c>: ignore the gateway's subset hint.</summary>
     public bool DisableEndpointSubsetFilter { get; init; }

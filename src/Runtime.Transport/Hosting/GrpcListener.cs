@@ -1,7 +1,6 @@
 using System.Net;
-using Runtime.Transport.Grpc;
 
 namespace Runtime.Transport.Hosting;
 
-/// <summary>One TCP listener serving a table of gRPC methods over HTTP/2 (h2c, or TLS with ALPN h2).</summary>
-public sealed record GrpcListener(IPAddress Address, int Port, GrpcServiceTable Services, ServerCertificateProvider? Tls = null);
+/// <summary>One TCP listener serving gRPC over HTTP/2 (h2c, or TLS with ALPN h2) with its own service instances.</summary>
+public sealed record GrpcListener(IPAddress Address, int Port, ListenerServices Services, ServerCertificateProvider? Tls = null);

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Runtime.Transport.Grpc;
@@ -46,11 +45,11 @@ public static class KestrelGrpcSetup
                     });
                 }
 
-                // Tag every connection with its listener's methods; the dispatcher reads it back.
-                var table = listener.Services;
+                // Tag every connection with its listener's services; each call looks its instance up.
+                var services = listener.Services;
                 listenOptions.Use(next => connection =>
                 {
-                    connection.Items[GrpcDispatcher.ServiceTableKey] = table;
+                    connection.Items[ListenerServices.ItemKey] = services;
                     return next(connection);
                 });
             });

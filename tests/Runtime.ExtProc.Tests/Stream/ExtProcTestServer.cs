@@ -2,7 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.DependencyInjection;
 using Runtime.ExtProc.Buffers;
 using Runtime.ExtProc.Stream;
 using Runtime.TestSupport.ExtProc;
@@ -39,12 +39,14 @@ internal sealed class ExtProcTestServer : IAsyncDisposable
         grpc ??= new GrpcServerOptions();
         var port = TestPorts.GetFreeTcpPort();
         var service = new ExtProcService(processor, options ?? new ExtProcOptions());
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.WebHost.UseKestrelCore();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions());
+        builder.Logging.ClearProviders();
+        builder.Services.AddRuntimeGrpc(grpc);
+        builder.Services.AddSingleton<ExternalProcessorService>();
         builder.WebHost.ConfigureKestrel(k => KestrelGrpcSetup.Configure(
-            k, grpc, [new GrpcListener(IPAddress.Loopback, port, service.CreateServiceTable("ext_proc"))]));
+            k, grpc, [new GrpcListener(IPAddress.Loopback, port, new ListenerServices(service))]));
         var app = builder.Build();
-        app.Run(new GrpcDispatcher(grpc, NullLogger<GrpcDispatcher>.Instance).HandleAsync);
+        app.RunGrpcServices(grpc => grpc.MapGrpcService<ExternalProcessorService>());
         await app.StartAsync();
         return new ExtProcTestServer(app, service, port);
     }

@@ -91,3 +91,33 @@ public sealed record GrpcCallStatus(
         return true;
     }
 }
+
+/// <summary>Checks shared by tests that end a call by its deadline.</summary>
+public static class GrpcDeadlines
+{
+    /// <summary>
+    /// Grpc.AspNetCore ends a call whose deadline passed with DEADLINE_EXCEEDED trailers and then,
+    /// since the request is still open, RST_STREAM(CANCEL); when nothing was sent yet, Kestrel may
+    /// drop the trailers-only response for the reset, which HttpClient reports as a cancellation
+    /// (the callers' own timeouts are seconds longer than the deadlines they test). True for
+    /// either outcome, and only for those.
+    /// </summary>
+    public static bool EndedByDeadline(GrpcCallStatus status)
+    {
+        ArgumentNullException.ThrowIfNull(status);
+        if (status.Code == GrpcStatusCode.DeadlineExceeded)
+        {
+            return true;
+        }
+
+        for (var ex = status.TransportError; ex is not null; ex = ex.InnerException)
+        {
+            if (ex is System.Net.Http.HttpProtocolException { ErrorCode: 0x8 } or OperationCanceledException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

@@ -8,6 +8,7 @@ public sealed class GrpcHealthClient : IDisposable
 {
     public const string CheckPath = "/grpc.health.v1.Health/Check";
     public const string WatchPath = "/grpc.health.v1.Health/Watch";
+    public const string ListPath = "/grpc.health.v1.Health/List";
 
     private readonly HttpMessageInvoker _invoker;
     private readonly bool _disposeInvoker;
@@ -36,6 +37,18 @@ public sealed class GrpcHealthClient : IDisposable
         var status = await call.GetStatusAsync(timeout, cancellationToken);
         var response = frame is { } f ? HealthCheckResponse.Parser.ParseFrom(f.Payload.Span) : null;
         return new GrpcUnaryResult<HealthCheckResponse>(response, status);
+    }
+
+    /// <summary>Unary List; <see cref="GrpcUnaryResult{T}.Response"/> is null when the status is not OK.</summary>
+    public async Task<GrpcUnaryResult<HealthListResponse>> ListAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        await using var call = await GrpcDuplexCall.StartAsync(_invoker, new Uri(Address, ListPath), cancellationToken: cancellationToken);
+        await call.SendMessageAsync(new HealthListRequest(), cancellationToken);
+        await call.CompleteRequestAsync();
+        var frame = await call.ReadFrameAsync(timeout, cancellationToken);
+        var status = await call.GetStatusAsync(timeout, cancellationToken);
+        var response = frame is { } f ? HealthListResponse.Parser.ParseFrom(f.Payload.Span) : null;
+        return new GrpcUnaryResult<HealthListResponse>(response, status);
     }
 
     /// <summary>Starts a server-streaming Watch; read updates from the returned watch.</summary>
