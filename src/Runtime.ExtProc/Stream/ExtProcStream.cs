@@ -248,20 +248,10 @@ public sealed class ExtProcStream
         }
 
         state.BodyEndReplied = endOfStream;
-        var chunkSize = _options.StreamedChunkSize;
         var remaining = body;
         do
         {
-            var take = Math.Min(remaining.Length, chunkSize);
-            var piece = remaining.Slice(0, take);
-            remaining = remaining.Slice(take);
-            var last = remaining.IsEmpty;
-            Response.Reset(kind);
-            Response.SetStreamedBody(piece, endOfStream && last);
-            if (endOfStream && last && direction == ExtProcDirection.Response && _responseEndMetadata.Count > 0)
-            {
-                ApplyResponseEndMetadata();
-            }
+            var last = NextStreamedPiece(kind, ref remaining, endOfStream);
 
             // One flush for the whole body: every piece but the last is buffered.
             var write = WriteAsync(flush: last);
@@ -279,22 +269,31 @@ public sealed class ExtProcStream
     private async ValueTask AwaitThenStreamRestAsync(ValueTask pending, ProcessingResponseKind kind, ReadOnlySequence<byte> remaining, bool endOfStream)
     {
         await pending.ConfigureAwait(false);
-        var chunkSize = _options.StreamedChunkSize;
         while (!remaining.IsEmpty)
         {
-            var take = Math.Min(remaining.Length, chunkSize);
-            var piece = remaining.Slice(0, take);
-            remaining = remaining.Slice(take);
-            var last = remaining.IsEmpty;
-            Response.Reset(kind);
-            Response.SetStreamedBody(piece, endOfStream && last);
-            if (endOfStream && last && kind == ProcessingResponseKind.ResponseBody && _responseEndMetadata.Count > 0)
-            {
-                ApplyResponseEndMetadata();
-            }
-
+            var last = NextStreamedPiece(kind, ref remaining, endOfStream);
             await WriteAsync(flush: last).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Builds the reply for the next piece of at most <see cref="ExtProcOptions.StreamedChunkSize"/>
+    /// bytes (the response body's end carries the end-of-response metadata); true when it is the last piece.
+    /// </summary>
+    private bool NextStreamedPiece(ProcessingResponseKind kind, ref ReadOnlySequence<byte> remaining, bool endOfStream)
+    {
+        var take = Math.Min(remaining.Length, _options.StreamedChunkSize);
+        var piece = remaining.Slice(0, take);
+        remaining = remaining.Slice(take);
+        var last = remaining.IsEmpty;
+        Response.Reset(kind);
+        Response.SetStreamedBody(piece, endOfStream && last);
+        if (endOfStream && last && kind == ProcessingResponseKind.ResponseBody && _responseEndMetadata.Count > 0)
+        {
+            ApplyResponseEndMetadata();
+        }
+
+        return last;
     }
 
     /// <summary>Ends the HTTP request with a local reply (GIE: <c>inference error: …</c> bodies).</summary>
