@@ -292,7 +292,8 @@ public sealed class ModelServerSimulatorTests
         await ScrapeUntilAsync(client, p => p.Only("vllm:lora_requests_info").Labels["running_lora_adapters"] == "sql-lora");
         var tweet = PostChatAsync(client, "tweet-lora", maxTokens: 1000, cancellationToken: cancel.Token);
         var base1 = PostChatAsync(client, Model, maxTokens: 1000, cancellationToken: cancel.Token);
-        var page = await ScrapeUntilAsync(client, p => p.Value("vllm:num_requests_running") == 2);
+        // Both later requests must have arrived: the base-model one runs, tweet-lora waits for the slot.
+        var page = await ScrapeUntilAsync(client, p => p.Value("vllm:num_requests_running") == 2 && p.Value("vllm:num_requests_waiting") == 1);
 
         var lora = page.Only("vllm:lora_requests_info");
         Assert.Equal("1", lora.Labels["max_lora"]);
