@@ -2,10 +2,10 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Text;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.ObjectPool;
 using Runtime.BodyParsing;
 using Runtime.ExtProc.Buffers;
 using Runtime.ExtProc.Codec;
+using Runtime.ExtProc.Processing;
 using Runtime.ExtProc.Stream;
 
 namespace Runtime.Bbr;
@@ -23,12 +23,11 @@ namespace Runtime.Bbr;
 /// The response path is echoed the moment each chunk arrives (SSE never waits); response
 /// processors see the final JSON body or last SSE event when the response ends.
 /// </summary>
-public sealed partial class BbrExtProcProcessor : IExtProcProcessor
+public sealed partial class BbrExtProcProcessor : PooledProcessor<BbrExtProcProcessor.Handler>
 {
     private readonly BbrChain _chain;
     private readonly BbrMetrics _metrics;
     private readonly ILogger _logger;
-    private readonly ObjectPool<Handler> _handlers;
 
     public BbrExtProcProcessor(BbrChain chain, BbrMetrics metrics, ILogger logger)
     {
@@ -36,89 +35,30 @@ public sealed partial class BbrExtProcProcessor : IExtProcProcessor
         _metrics = metrics;
         _metrics.PublishInfo();
         _logger = logger;
-        _handlers = new DefaultObjectPool<Handler>(new HandlerPolicy(this), 1024);
     }
 
-    public string Name => "body-based-routing";
+    public override string Name => "body-based-routing";
 
-    public ExtProcStreamHandler RentHandler() => _handlers.Get();
+    protected override Handler CreateHandler() => new(this);
 
-    public void ReturnHandler(ExtProcStreamHandler handler) => _handlers.Return((Handler)handler);
-
-    private sealed class HandlerPolicy(BbrExtProcProcessor owner) : PooledObjectPolicy<Handler>
+    public sealed class Handler : RequestRoutingHandler
     {
-        public override Handler Create() => new(owner);
-
-        public override bool Return(Handler obj)
-        {
-            obj.Reset();
-            return true;
-        }
-    }
-
-    private sealed class Handler(BbrExtProcProcessor owner) : ExtProcStreamHandler
-    {
-        private readonly BbrRequest _request = new(owner._chain);
+        private readonly BbrExtProcProcessor _owner;
+        private readonly BbrRequest _request;
         private readonly BbrResponse _response = new();
         private readonly SseTail _tail = new();
         private byte[]? _rewritten;
-        private bool _routed;
 
-        public override ValueTask OnRequestHeadersAsync(ExtProcStream stream)
+        internal Handler(BbrExtProcProcessor owner)
         {
-            // No body (GET, or headers end the stream): nothing to route on; let it through.
-            if (stream.Message.EndOfStream || stream.RequestBodyMode is not BodySendMode.FullDuplexStreamed)
-            {
-                return stream.ContinueAsync();
-            }
-
-            return ValueTask.CompletedTask;
+            _owner = owner;
+            _request = new BbrRequest(owner._chain);
         }
 
-        public override ValueTask OnRequestBodyAsync(ExtProcStream stream)
-        {
-            switch (stream.RequestBodyMode)
-            {
-                case BodySendMode.Buffered or BodySendMode.BufferedPartial:
-                    // One message holds all the body Envoy will show us: route on it, no copy.
-                    return RouteAsync(stream, stream.Message.Body);
-                case BodySendMode.FullDuplexStreamed:
-                    break;
-                default:
-                    // STREAMED: chunks go upstream as they come, so routing headers could not apply.
-                    return stream.ContinueAsync();
-            }
+        // Nothing to route on without the whole body: such requests pass through unchanged.
+        protected override bool DecidesWithoutBody => false;
 
-            if (!stream.Message.EndOfStream)
-            {
-                stream.RequestBody.Append(stream.Message.Body);
-                return ValueTask.CompletedTask;
-            }
-
-            if (stream.RequestBody.IsEmpty)
-            {
-                // The whole body came in one chunk: no copy.
-                return RouteAsync(stream, stream.Message.Body);
-            }
-
-            stream.RequestBody.Append(stream.Message.Body);
-            return RouteAsync(stream, stream.RequestBody.AsSequence());
-        }
-
-        public override async ValueTask OnRequestTrailersAsync(ExtProcStream stream)
-        {
-            // Trailers end a full-duplex body that had no end_of_stream chunk.
-            if (stream.RequestBodyMode == BodySendMode.FullDuplexStreamed && !_routed)
-            {
-                await RouteAsync(stream, stream.RequestBody.AsSequence()).ConfigureAwait(false);
-                if (stream.IsFinished)
-                {
-                    return;
-                }
-            }
-
-            await stream.ContinueAsync().ConfigureAwait(false);
-        }
+        protected override ValueTask OnRequestReadyAsync(ExtProcStream stream, ReadOnlySequence<byte> body, bool hasBody) => RouteAsync(stream, body, hasBody);
 
         public override ValueTask OnResponseHeadersAsync(ExtProcStream stream)
         {
@@ -129,7 +69,7 @@ public sealed partial class BbrExtProcProcessor : IExtProcProcessor
 
         public override ValueTask OnResponseBodyAsync(ExtProcStream stream)
         {
-            if (owner._chain.ResponseProcessors.Count > 0)
+            if (_owner._chain.ResponseProcessors.Count > 0)
             {
                 if (_response.IsEventStream)
                 {
@@ -152,13 +92,13 @@ public sealed partial class BbrExtProcProcessor : IExtProcProcessor
 
         public override void OnStreamEnd(ExtProcStream stream, bool aborted) => Reset();
 
-        public void Reset()
+        public override void Reset()
         {
+            base.Reset();
             _request.Reset();
             _tail.Reset();
             _response.FinalJson = default;
             _response.IsEventStream = false;
-            _routed = false;
             if (_rewritten is not null)
             {
                 PooledBuffers.Return(_rewritten);
@@ -166,25 +106,25 @@ public sealed partial class BbrExtProcProcessor : IExtProcProcessor
             }
         }
 
-        private async ValueTask RouteAsync(ExtProcStream stream, ReadOnlySequence<byte> body)
+        private async ValueTask RouteAsync(ExtProcStream stream, ReadOnlySequence<byte> body, bool hasBody)
         {
-            _routed = true;
             var scanner = _request.Scanner;
             if (scanner.Scan(body) != JsonBodyStatus.Ok)
             {
-                await RejectAsync(stream, 400, "invalid request body: " + scanner.StatusText).ConfigureAwait(false);
+                // Go's message (pkg/bbr/handlers/request.go), then what exactly is wrong.
+                await FailAsync(stream, 400, "failed to parse request body: " + scanner.StatusText).ConfigureAwait(false);
                 return;
             }
 
             _request.Begin(stream.RequestHeaders);
-            foreach (var processor in owner._chain.RequestProcessors)
+            foreach (var processor in _owner._chain.RequestProcessors)
             {
                 var started = Stopwatch.GetTimestamp();
                 var ok = processor.ProcessRequest(_request);
-                owner._metrics.RecordPluginDuration(BbrMetrics.RequestExtensionPoint, processor, Stopwatch.GetElapsedTime(started).TotalSeconds);
+                _owner._metrics.RecordPluginDuration(BbrMetrics.RequestExtensionPoint, processor, Stopwatch.GetElapsedTime(started).TotalSeconds);
                 if (!ok)
                 {
-                    await RejectAsync(stream, _request.RejectStatus, _request.RejectReason ?? "rejected").ConfigureAwait(false);
+                    await FailAsync(stream, _request.RejectStatus, _request.RejectReason ?? "rejected").ConfigureAwait(false);
                     return;
                 }
             }
@@ -199,19 +139,9 @@ public sealed partial class BbrExtProcProcessor : IExtProcProcessor
                 outgoing = new ReadOnlySequence<byte>(_rewritten, 0, length);
             }
 
-            var fullDuplex = stream.RequestBodyMode == BodySendMode.FullDuplexStreamed;
-            var reply = stream.BeginResponse(fullDuplex ? ProcessingResponseKind.RequestHeaders : ProcessingResponseKind.RequestBody);
+            var reply = BeginDecision(stream, hasBody);
             WriteRouting(reply, rewriter.HasChanges ? outgoing.Length : -1);
-            if (!fullDuplex && rewriter.HasChanges)
-            {
-                reply.SetBody(outgoing);
-            }
-
-            await stream.SendAsync().ConfigureAwait(false);
-            if (fullDuplex)
-            {
-                await stream.SendStreamedBodyAsync(ExtProcDirection.Request, outgoing, endOfStream: true).ConfigureAwait(false);
-            }
+            await SendDecisionAsync(stream, reply, hasBody, outgoing, rewriter.HasChanges).ConfigureAwait(false);
         }
 
         private void WriteRouting(ProcessingResponseBuilder reply, long newContentLength)
@@ -242,21 +172,20 @@ public sealed partial class BbrExtProcProcessor : IExtProcProcessor
             reply.ClearRouteCache = true;
         }
 
-        private ValueTask RejectAsync(ExtProcStream stream, int status, string reason)
+        private ValueTask FailAsync(ExtProcStream stream, int status, string reason)
         {
-            Log.Rejected(owner._logger, status, reason);
-            var body = Encoding.UTF8.GetBytes($"inference error: {StatusName(status)} - {reason}");
-            return stream.SendImmediateResponseAsync(status, body, Encoding.UTF8.GetBytes(reason));
+            Log.Rejected(_owner._logger, status, reason);
+            return RejectAsync(stream, new ImmediateError(status, reason));
         }
 
         private void RunResponseProcessors(ExtProcStream stream)
         {
             _response.FinalJson = _response.IsEventStream ? _tail.LastEventJson() : stream.ResponseBody.AsSequence();
-            foreach (var processor in owner._chain.ResponseProcessors)
+            foreach (var processor in _owner._chain.ResponseProcessors)
             {
                 var started = Stopwatch.GetTimestamp();
                 processor.ProcessResponse(_response);
-                owner._metrics.RecordPluginDuration(BbrMetrics.ResponseExtensionPoint, processor, Stopwatch.GetElapsedTime(started).TotalSeconds);
+                _owner._metrics.RecordPluginDuration(BbrMetrics.ResponseExtensionPoint, processor, Stopwatch.GetElapsedTime(started).TotalSeconds);
             }
         }
 
@@ -274,14 +203,6 @@ public sealed partial class BbrExtProcProcessor : IExtProcProcessor
 
             return n;
         }
-
-        private static string StatusName(int status) => status switch
-        {
-            400 => "BadRequest",
-            429 => "TooManyRequests",
-            503 => "ServiceUnavailable",
-            _ => "Internal",
-        };
     }
 
     private static partial class Log

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Runtime.BodyParsing;
+using Runtime.ExtProc.Processing;
 using Runtime.Endpoints;
 using Runtime.Telemetry.Labels;
 using Runtime.Telemetry.Prometheus;
@@ -217,9 +218,9 @@ public sealed class EndpointPickerMetrics : IDisposable
     }
 
     /// <summary>The request was answered with an error instead of a pick.</summary>
-    public void Error(in RequestMetricLabels request, EndpointPickerError error)
+    public void Error(in RequestMetricLabels request, ImmediateError error)
     {
-        var code = EndpointPickerError.CodeName(error.HttpStatus);
+        var code = ImmediateError.CodeName(error.HttpStatus);
         _errors.Add(1, Tag("model_name", request.Model), Tag("target_model_name", request.TargetModel), Tag("error_code", code));
         var all = AllLabels(request);
         all.Add("error_code", code);

@@ -1,6 +1,7 @@
 using Runtime.BodyParsing;
 using Runtime.EndpointPicker;
 using Runtime.EndpointPicker.Admission;
+using Runtime.ExtProc.Processing;
 using Runtime.Endpoints;
 using Runtime.FlowControl;
 using Runtime.Telemetry.Prometheus;
@@ -86,11 +87,11 @@ public sealed class EndpointPickerMetricsTests : IDisposable
     [Fact]
     public void Error_CountsTheGieCodeUnderBothFamilies()
     {
-        _metrics.Error(s_request, EndpointPickerError.QueueFull);
+        _metrics.Error(s_request, EndpointPickerErrors.QueueFull);
         var page = _exporter.Render();
 
-        Assert.Contains("inference_objective_request_error_total{error_code=\"InferencePoolResourceExhausted\",model_name=\"m\",target_model_name=\"t\"} 1\n", page, StringComparison.Ordinal);
-        Assert.Contains($"llm_d_epp_request_error_total{{error_code=\"InferencePoolResourceExhausted\",{LlmD}}} 1\n", page, StringComparison.Ordinal);
+        Assert.Contains("inference_objective_request_error_total{error_code=\"ResourceExhausted\",model_name=\"m\",target_model_name=\"t\"} 1\n", page, StringComparison.Ordinal);
+        Assert.Contains($"llm_d_epp_request_error_total{{error_code=\"ResourceExhausted\",{LlmD}}} 1\n", page, StringComparison.Ordinal);
     }
 
     [Fact]

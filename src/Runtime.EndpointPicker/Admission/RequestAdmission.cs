@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Runtime.FlowControl;
+using Runtime.ExtProc.Processing;
 using Runtime.FlowControl.Saturation;
 
 namespace Runtime.EndpointPicker.Admission;
@@ -23,15 +24,15 @@ public sealed class RequestAdmission(ISaturationDetector detector, FlowControlle
     public ISaturationDetector Detector => detector;
 
     /// <summary>Returns null when admitted (with the priority it runs at), or the error to send.</summary>
-    public ValueTask<(EndpointPickerError? Error, int Priority)> AdmitAsync(string fairnessId, int priority, long bodyBytes, CancellationToken cancellationToken, TimeSpan sloTtft = default) =>
+    public ValueTask<(ImmediateError? Error, int Priority)> AdmitAsync(string fairnessId, int priority, long bodyBytes, CancellationToken cancellationToken, TimeSpan sloTtft = default) =>
         AdmitAsync(new RequestMetricLabels(string.Empty, string.Empty, fairnessId, Telemetry.Labels.MetricLabels.Priority(priority)), priority, bodyBytes, cancellationToken, sloTtft);
 
     /// <summary>As the other overload, with the request's metric labels (its fairness id among them).</summary>
-    public async ValueTask<(EndpointPickerError? Error, int Priority)> AdmitAsync(RequestMetricLabels request, int priority, long bodyBytes, CancellationToken cancellationToken, TimeSpan sloTtft = default)
+    public async ValueTask<(ImmediateError? Error, int Priority)> AdmitAsync(RequestMetricLabels request, int priority, long bodyBytes, CancellationToken cancellationToken, TimeSpan sloTtft = default)
     {
         if (flowControl is null)
         {
-            return priority < 0 && detector.GetSaturation() >= 1.0 ? (EndpointPickerError.Shed, priority) : (null, priority);
+            return priority < 0 && detector.GetSaturation() >= 1.0 ? (EndpointPickerErrors.Shed, priority) : (null, priority);
         }
 
         var bytes = Math.Max(0, bodyBytes);
@@ -63,10 +64,10 @@ public sealed class RequestAdmission(ISaturationDetector detector, FlowControlle
         return result.Outcome switch
         {
             FlowControlOutcome.Dispatched => (null, result.EffectivePriority),
-            FlowControlOutcome.RejectedCapacity => (EndpointPickerError.QueueFull, result.EffectivePriority),
-            FlowControlOutcome.EvictedTtl => (EndpointPickerError.QueueTtl, result.EffectivePriority),
-            FlowControlOutcome.EvictedCancelled => (EndpointPickerError.ClientGone, result.EffectivePriority),
-            _ => (EndpointPickerError.QueueUnavailable, result.EffectivePriority),
+            FlowControlOutcome.RejectedCapacity => (EndpointPickerErrors.QueueFull, result.EffectivePriority),
+            FlowControlOutcome.EvictedTtl => (EndpointPickerErrors.QueueTtl, result.EffectivePriority),
+            FlowControlOutcome.EvictedCancelled => (EndpointPickerErrors.ClientGone, result.EffectivePriority),
+            _ => (EndpointPickerErrors.QueueUnavailable, result.EffectivePriority),
         };
     }
 

@@ -10,13 +10,13 @@ using Runtime.TestSupport.Hosting;
 using Runtime.Transport.Grpc;
 using Runtime.Transport.Hosting;
 
-namespace Runtime.ExtProc.Tests.Stream;
+namespace Runtime.TestSupport.ExtProc;
 
 /// <summary>
 /// The real Kestrel + gRPC layer + <see cref="ExtProcService"/> in-process, with any
 /// processor, so tests can read the stream and buffer counters after each call.
 /// </summary>
-internal sealed class ExtProcTestServer : IAsyncDisposable
+public sealed class ExtProcTestServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
@@ -62,7 +62,7 @@ internal sealed class ExtProcTestServer : IAsyncDisposable
         {
             if (DateTime.UtcNow > deadline)
             {
-                Assert.Fail($"After the call: {Service.ActiveStreams} streams still active, {PooledBuffers.Outstanding - outstandingBefore} pooled buffers not returned.");
+                throw new InvalidOperationException($"After the call: {Service.ActiveStreams} streams still active, {PooledBuffers.Outstanding - outstandingBefore} pooled buffers not returned.");
             }
 
             await Task.Delay(10);

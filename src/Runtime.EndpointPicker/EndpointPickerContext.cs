@@ -1,0 +1,50 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.ObjectPool;
+using Runtime.BodyParsing;
+using Runtime.EndpointPicker.Admission;
+using Runtime.EndpointPicker.Plugins;
+using Runtime.EndpointPicker.Requests;
+using Runtime.EndpointPicker.Responses;
+using Runtime.Endpoints;
+using Runtime.ExtProc.Buffers;
+using Runtime.ExtProc.Codec;
+using Runtime.ExtProc.Stream;
+using Runtime.Scheduling;
+using Runtime.Telemetry.Labels;
+
+namespace Runtime.EndpointPicker;
+
+/// <summary>What the endpoint picker works with; everything here is shared by all streams and thread-safe.</summary>
+public sealed record EndpointPickerContext(
+    EndpointStore Endpoints,
+    IScheduler Scheduler,
+    RequestAdmission Admission,
+    ObjectivePriorities Objectives,
+    ModelRewriteRules Rewrites,
+    EndpointPickerMetrics Metrics,
+    ILogger Logger)
+{
+    /// <summary>
+    /// Endpoints whose last scrape is older than this are left out while any endpoint is fresh: a
+    /// dead server's last metrics would otherwise look good forever. When all are stale (startup,
+    /// or the scraper cannot reach anyone) all stay candidates.
+    /// </summary>
+    public TimeSpan StalenessThreshold { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Ignore the gateway's subset hint (<c>--disable-endpoint-subset-filter</c>).</summary>
+    public bool DisableSubsetFilter { get; init; }
+
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>How request bodies are read: the configured parser plugin.</summary>
+    public RequestParsing Parsing { get; init; } = RequestParsing.OpenAI;
+
+    /// <summary>A <c>destination-endpoint-served-verifier</c> is configured: echo the served endpoint in a response header.</summary>
+    public bool VerifyServedEndpoint { get; init; }
+
+    /// <summary>Configured <c>request-attribute-reporter</c> plugins, run when the response ends.</summary>
+    public IReadOnlyList<RequestAttributeReporter> Reporters { get; init; } = [];
+}

@@ -1,0 +1,390 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Runtime.BodyParsing;
+using Runtime.EndpointPicker.Admission;
+using Runtime.EndpointPicker.Plugins;
+using Runtime.EndpointPicker.Requests;
+using Runtime.EndpointPicker.Responses;
+using Runtime.Endpoints;
+using Runtime.ExtProc.Buffers;
+using Runtime.ExtProc.Codec;
+using Runtime.ExtProc.Processing;
+using Runtime.ExtProc.Stream;
+using Runtime.Scheduling;
+using Runtime.Telemetry.Labels;
+
+namespace Runtime.EndpointPicker;
+
+/// <summary>The request side: parse the body, admit, pick over the snapshot, reply with the destination.</summary>
+public sealed partial class EndpointPickerHandler
+{
+    // The picker must name an endpoint for every request, body or not (GIE routes bodiless requests too).
+    protected override bool DecidesWithoutBody => true;
+
+    public override ValueTask OnRequestHeadersAsync(ExtProcStream stream)
+    {
+        _receivedAt = Stopwatch.GetTimestamp();
+        // Envoy attaches the subset hint to the headers message; the pick happens later, at the body's end.
+        KeepMetadata(stream.Message);
+        return base.OnRequestHeadersAsync(stream);
+    }
+
+    protected override ValueTask OnRequestReadyAsync(ExtProcStream stream, ReadOnlySequence<byte> body, bool hasBody) => PickAsync(stream, body, hasBody);
+
+    private async ValueTask PickAsync(ExtProcStream stream, ReadOnlySequence<byte> body, bool hasBody)
+    {
+        if (_receivedAt == 0)
+        {
+            _receivedAt = Stopwatch.GetTimestamp();
+        }
+
+        try
+        {
+            await PickCoreAsync(stream, body, hasBody).ConfigureAwait(false);
+        }
+        finally
+        {
+            // llm-d: from receipt until the body was handled, admission included, rejections too.
+            _context.Metrics.RequestProcessed(Stopwatch.GetElapsedTime(_receivedAt).TotalSeconds);
+        }
+    }
+
+    private async ValueTask PickCoreAsync(ExtProcStream stream, ReadOnlySequence<byte> body, bool hasBody)
+    {
+        var headers = stream.RequestHeaders;
+        var api = InferenceApi.Other;
+        string clientModel = string.Empty, targetModel = string.Empty;
+
+        // passthrough-parser: the body is forwarded unread, so there is no model or prompt to route on.
+        // vllmgrpc-parser: a gRPC frame with a prompt but no model field.
+        var parse = hasBody && _context.Parsing == RequestParsing.OpenAI;
+        var grpc = hasBody && _context.Parsing == RequestParsing.VllmGrpc;
+        if (grpc)
+        {
+            headers.TryGetValue(EndpointPickerHeaders.Path, out var grpcPath);
+            if (!_grpcParser.TryParse(grpcPath, body, out var grpcError))
+            {
+                await RefuseAsync(stream, new ImmediateError(400, grpcError)).ConfigureAwait(false);
+                return;
+            }
+        }
+
+        if (parse)
+        {
+            headers.TryGetValue(EndpointPickerHeaders.Path, out var path);
+            api = InferenceApiPaths.Classify(path);
+            if (!_parser.TryParse(api, body, out var parseError))
+            {
+                await RefuseAsync(stream, new ImmediateError(400, parseError)).ConfigureAwait(false);
+                return;
+            }
+
+            clientModel = ModelString(_parser.Scanner);
+            targetModel = RewriteModel(headers, clientModel);
+        }
+
+        var priority = _context.Objectives.GetPriority(Header(headers, EndpointPickerHeaders.Objective, EndpointPickerHeaders.ObjectiveLlmD));
+        var fairness = Header(headers, EndpointPickerHeaders.FairnessId, EndpointPickerHeaders.FairnessIdLlmD);
+        var fairnessId = fairness.IsEmpty ? EndpointPickerHeaders.DefaultFairnessId : _owner.FairnessIds.Get(fairness);
+        _labels = new RequestMetricLabels(clientModel, targetModel, fairnessId, MetricLabels.Priority(priority));
+
+        var (admissionError, effectivePriority) = await _context.Admission.AdmitAsync(_labels, priority, body.Length, stream.Cancelled, SloTtft(headers)).ConfigureAwait(false);
+        if (effectivePriority != priority)
+        {
+            _labels = _labels with { Priority = MetricLabels.Priority(effectivePriority) };
+        }
+
+        if (admissionError is not null)
+        {
+            await RefuseAsync(stream, admissionError).ConfigureAwait(false);
+            return;
+        }
+
+        _request.TargetModel = targetModel;
+        _request.Priority = effectivePriority;
+        _request.BodyBytes = body.Length;
+        _request.Streaming = parse ? _parser.IsStreaming : grpc && _grpcParser.IsStreaming;
+        _request.Prompt = parse ? _parser.PromptBytes(api) : grpc ? _grpcParser.Prompt : default;
+        _request.CacheSalt = parse ? _parser.CacheSaltBytes() : default;
+        _requestHeaders.List = headers;
+        _request.Headers = _requestHeaders;
+
+        var error = Schedule(stream);
+        _request.Prompt = default;
+        _request.CacheSalt = default;
+        _request.Headers = null;
+        _requestHeaders.List = null;
+        if (error is not null)
+        {
+            await RefuseAsync(stream, error).ConfigureAwait(false);
+            return;
+        }
+
+        // The request now counts against the endpoint until its stream ends.
+        _inFlight = _result.Primary;
+        _inFlightTokens = body.Length / 4;
+        _inFlight.AddInFlight(_inFlightTokens);
+        _context.Metrics.Picked(_labels, body.Length);
+
+        var outgoing = body;
+        var rewritten = parse && !ReferenceEquals(clientModel, targetModel) && clientModel != targetModel;
+        if (rewritten)
+        {
+            outgoing = RewriteBodyModel(targetModel);
+            _restorer.Begin(clientModel, targetModel);
+        }
+
+        var reply = BeginDecision(stream, hasBody);
+        WriteDestination(reply, headers, rewritten ? outgoing.Length : -1);
+        await SendDecisionAsync(stream, reply, hasBody, outgoing, rewritten).ConfigureAwait(false);
+    }
+
+    private ImmediateError? Schedule(ExtProcStream stream)
+    {
+        var snapshot = _context.Endpoints.Current;
+        if (snapshot.Count == 0)
+        {
+            return EndpointPickerErrors.NoEndpoints;
+        }
+
+        ReadOnlySpan<EndpointState> candidates = snapshot.Endpoints;
+        if (!_context.DisableSubsetFilter && TryGetSubsetHint(stream, out var subset))
+        {
+            var count = FilterToSubset(snapshot, subset);
+            if (count == 0)
+            {
+                return EndpointPickerErrors.EmptySubset;
+            }
+
+            candidates = _candidates.AsSpan(0, count);
+        }
+
+        candidates = WithoutStale(candidates);
+        var started = Stopwatch.GetTimestamp();
+        _result.Reset();
+        _context.Scheduler.Schedule(_request, candidates, _result);
+        _context.Metrics.Scheduled(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        _context.Metrics.SchedulingAttempt(_request.TargetModel, _result.Status == SchedulingStatus.Picked && _result.Count > 0 ? _result.Primary.Endpoint : null);
+        return _result.Status switch
+        {
+            SchedulingStatus.Picked when _result.Count > 0 => null,
+            SchedulingStatus.AllFiltered => EndpointPickerErrors.AllFiltered,
+            _ => EndpointPickerErrors.NoEndpoints,
+        };
+    }
+
+    private ReadOnlySpan<EndpointState> WithoutStale(ReadOnlySpan<EndpointState> candidates)
+    {
+        if (_candidates.Length < candidates.Length)
+        {
+            _candidates = new EndpointState[candidates.Length];
+        }
+
+        // Filtering in place is safe when candidates already live in _candidates: writes never pass reads.
+        var fresh = 0;
+        foreach (var state in candidates)
+        {
+            if (state.Metrics.Age(_context.Time) <= _context.StalenessThreshold)
+            {
+                _candidates[fresh++] = state;
+            }
+        }
+
+        return fresh == 0 || fresh == candidates.Length ? candidates : _candidates.AsSpan(0, fresh);
+    }
+
+    private void KeepMetadata(ExtProcRequest message)
+    {
+        _metadataLength = 0;
+        if (!message.HasMetadataContext)
+        {
+            return;
+        }
+
+        var metadata = message.MetadataContext;
+        if (_metadata.Length < metadata.Length)
+        {
+            _metadata = new byte[Math.Max(256, (int)metadata.Length)];
+        }
+
+        metadata.CopyTo(_metadata);
+        _metadataLength = (int)metadata.Length;
+    }
+
+    private bool TryGetSubsetHint(ExtProcStream stream, out ReadOnlySpan<byte> list)
+    {
+        list = default;
+        if (stream.Message.HasMetadataContext && stream.Message.Kind != ProcessingRequestKind.RequestHeaders)
+        {
+            KeepMetadata(stream.Message);
+        }
+
+        return _metadataLength > 0
+            && MetadataReader.TryFindValue(_metadata.AsSpan(0, _metadataLength), EndpointPickerHeaders.SubsetHintNamespace, EndpointPickerHeaders.SubsetHintKey, out var value)
+            && MetadataReader.TryGetList(value, out list);
+    }
+
+    private int FilterToSubset(EndpointSnapshot snapshot, ReadOnlySpan<byte> list)
+    {
+        if (_candidates.Length < snapshot.Count)
+        {
+            _candidates = new EndpointState[snapshot.Count];
+        }
+
+        Span<char> chars = stackalloc char[64];
+        var count = 0;
+        foreach (var entry in MetadataReader.EnumerateStrings(list))
+        {
+            if (entry.Length > chars.Length || !Encoding.UTF8.TryGetChars(entry, chars, out var n))
+            {
+                continue;
+            }
+
+            if (snapshot.TryGetByHostPort(chars[..n], out var state) && state is not null && !Contains(_candidates.AsSpan(0, count), state))
+            {
+                _candidates[count++] = state;
+            }
+        }
+
+        return count;
+    }
+
+    private string ModelString(JsonBodyScanner scanner)
+    {
+        Span<byte> model = stackalloc byte[512];
+        if (scanner.GetMaxStringLength(InferenceRequestParser.Model) <= model.Length && scanner.TryCopyString(InferenceRequestParser.Model, model, out var written))
+        {
+            return _owner.Models.Get(model[..written]);
+        }
+
+        var buffer = new byte[scanner.GetMaxStringLength(InferenceRequestParser.Model)];
+        return scanner.TryCopyString(InferenceRequestParser.Model, buffer, out var length) ? Encoding.UTF8.GetString(buffer, 0, length) : string.Empty;
+    }
+
+    private string RewriteModel(HeaderList headers, string clientModel)
+    {
+        // The gateway's explicit override wins over the rewrite rules.
+        var overrideModel = Header(headers, EndpointPickerHeaders.ModelRewrite, EndpointPickerHeaders.ModelRewriteLlmD);
+        if (!overrideModel.IsEmpty)
+        {
+            return _owner.Models.Get(overrideModel);
+        }
+
+        if (!_context.Rewrites.TryRewrite(clientModel, out var target, out var rewriteName))
+        {
+            return clientModel;
+        }
+
+        _context.Metrics.ModelRewrite(rewriteName, clientModel, target);
+        return target;
+    }
+
+    private ReadOnlySequence<byte> RewriteBodyModel(string targetModel)
+    {
+        Span<byte> utf8 = stackalloc byte[512];
+        var bytes = Encoding.UTF8.GetByteCount(targetModel) <= utf8.Length ? utf8[..Encoding.UTF8.GetBytes(targetModel, utf8)] : Encoding.UTF8.GetBytes(targetModel);
+        _rewriter.Begin(_parser.Scanner);
+        _rewriter.ReplaceWithString(InferenceRequestParser.Model, bytes);
+        var length = checked((int)_rewriter.OutputLength);
+        _rewrittenBody = PooledBuffers.Rent(Math.Max(1, length));
+        _rewriter.CopyTo(_rewrittenBody);
+        return new ReadOnlySequence<byte>(_rewrittenBody, 0, length);
+    }
+
+    private void WriteDestination(ProcessingResponseBuilder reply, HeaderList headers, long newContentLength)
+    {
+        var picked = _result.Picked;
+        var needed = 0;
+        foreach (var endpoint in picked)
+        {
+            needed += endpoint.Endpoint.HostPortUtf8.Length + 1;
+        }
+
+        if (_destination.Length < needed)
+        {
+            _destination = new byte[needed * 2];
+        }
+
+        var length = 0;
+        foreach (var endpoint in picked)
+        {
+            if (length > 0)
+            {
+                _destination[length++] = (byte)',';
+            }
+
+            endpoint.Endpoint.HostPortUtf8.Span.CopyTo(_destination.AsSpan(length));
+            length += endpoint.Endpoint.HostPortUtf8.Length;
+        }
+
+        _destinationLength = length;
+        var destination = _destination.AsSpan(0, _destinationLength);
+        if (_context.Logger.IsEnabled(LogLevel.Debug))
+        {
+            Log.Picked(_context.Logger, Encoding.UTF8.GetString(destination), _request.TargetModel, _request.Priority);
+        }
+
+        reply.SetHeader(EndpointPickerHeaders.DestinationEndpoint, destination);
+        reply.AddDynamicMetadata(EndpointPickerHeaders.LbNamespace, EndpointPickerHeaders.DestinationEndpoint, destination);
+        if (!headers.TryGetValue(EndpointPickerHeaders.RequestId, out var id) || id.IsEmpty)
+        {
+            Span<byte> generated = stackalloc byte[36];
+            Guid.NewGuid().TryFormat(generated, out var written);
+            reply.SetHeader(EndpointPickerHeaders.RequestId, generated[..written]);
+        }
+
+        if (newContentLength >= 0)
+        {
+            Span<byte> digits = stackalloc byte[20];
+            newContentLength.TryFormat(digits, out var written, default, System.Globalization.CultureInfo.InvariantCulture);
+            reply.SetHeader(EndpointPickerHeaders.ContentLength, digits[..written]);
+        }
+
+        reply.ClearRouteCache = true;
+    }
+
+
+    private ValueTask RefuseAsync(ExtProcStream stream, ImmediateError error)
+    {
+        _context.Metrics.Error(_labels, error);
+        Log.Rejected(_context.Logger, error.HttpStatus, error.Message);
+        return RejectAsync(stream, error);
+    }
+
+    private static bool Contains(ReadOnlySpan<EndpointState> states, EndpointState state)
+    {
+        foreach (var existing in states)
+        {
+            if (ReferenceEquals(existing, state))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static ReadOnlySpan<byte> Header(HeaderList headers, ReadOnlySpan<byte> name, ReadOnlySpan<byte> alternative) =>
+        headers.TryGetValue(name, out var value) || headers.TryGetValue(alternative, out value) ? value : default;
+
+    /// <summary>The <c>x-slo-ttft-ms</c> objective (slo-deadline-ordering-policy's deadline); zero when absent or invalid.</summary>
+    private static TimeSpan SloTtft(HeaderList headers) =>
+        headers.TryGetValue(EndpointPickerHeaders.SloTtftMs, out var value)
+        && System.Buffers.Text.Utf8Parser.TryParse(value, out double ms, out var consumed) && consumed == value.Length && ms > 0 && double.IsFinite(ms)
+            ? TimeSpan.FromMilliseconds(Math.Min(ms, TimeSpan.MaxValue.TotalMilliseconds / 2))
+            : TimeSpan.Zero;
+
+    /// <summary>The request headers as scheduling plugins read them (for header-based filters).</summary>
+    private sealed class RequestHeaders : IRequestHeaders
+    {
+        public HeaderList? List { get; set; }
+
+        public bool TryGetValue(ReadOnlySpan<byte> name, out ReadOnlySpan<byte> value)
+        {
+            value = default;
+            return List is not null && List.TryGetValue(name, out value);
+        }
+    }
+}

@@ -1,0 +1,136 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Runtime.BodyParsing;
+using Runtime.EndpointPicker.Admission;
+using Runtime.EndpointPicker.Plugins;
+using Runtime.EndpointPicker.Requests;
+using Runtime.EndpointPicker.Responses;
+using Runtime.Endpoints;
+using Runtime.ExtProc.Buffers;
+using Runtime.ExtProc.Codec;
+using Runtime.ExtProc.Processing;
+using Runtime.ExtProc.Stream;
+using Runtime.Scheduling;
+using Runtime.Telemetry.Labels;
+
+namespace Runtime.EndpointPicker;
+
+/// <summary>
+/// One request through the endpoint picker: the request side (parse, admit, pick, reply) is in
+/// EndpointPickerHandler.Request.cs, the response side (echo, restore the model, usage, metrics)
+/// in EndpointPickerHandler.Response.cs. Pooled: <see cref="Reset"/> runs when its stream ends.
+/// </summary>
+public sealed partial class EndpointPickerHandler : RequestRoutingHandler, IDisposable
+{
+    private const int MaxUsageBodyBytes = 1024 * 1024;
+
+    private readonly EndpointPickerProcessor _owner;
+    private readonly EndpointPickerContext _context;
+    private readonly InferenceRequestParser _parser = new();
+    private readonly JsonBodyRewriter _rewriter = new();
+    private readonly SchedulingRequest _request = new();
+    private readonly SchedulingResult _result = new();
+    private readonly ModelRestorer _restorer = new();
+    private readonly SseTail _sseTail = new();
+    private readonly TokenUsageReader _usage = new();
+    private readonly RequestHeaders _requestHeaders = new();
+    private readonly VllmGrpcRequestParser _grpcParser = new();
+    private EndpointState[] _candidates = new EndpointState[16];
+    private byte[] _destination = new byte[256];
+    private int _destinationLength;
+    private byte[]? _rewrittenBody;
+    private byte[] _metadata = [];
+    private int _metadataLength;
+    private EndpointState? _inFlight;
+    private long _inFlightTokens;
+    private long _receivedAt;
+    private RequestMetricLabels _labels = s_noLabels;
+    private long _responseHeadersAt;
+    private long _firstChunkAt;
+    private long _lastChunkAt;
+    private long _responseBytes;
+    private long _responseHandlerTicks;
+    private TokenUsage? _tokenUsage;
+    private bool _eventStream;
+    private bool _usageTooLarge;
+
+    private static readonly RequestMetricLabels s_noLabels = new(string.Empty, string.Empty, EndpointPickerHeaders.DefaultFairnessId, MetricLabels.Priority(0));
+
+    internal EndpointPickerHandler(EndpointPickerProcessor owner)
+    {
+        _owner = owner;
+        _context = owner.Context;
+    }
+
+    public override void OnStreamEnd(ExtProcStream stream, bool aborted) => ReleaseInFlight();
+
+    public override void Reset()
+    {
+        base.Reset();
+        ReleaseInFlight();
+        _request.Reset();
+        _result.Reset();
+        _rewriter.Reset();
+        _restorer.Reset();
+        _sseTail.Reset();
+        Array.Clear(_candidates);
+        _labels = s_noLabels;
+        _receivedAt = 0;
+        _responseHeadersAt = 0;
+        _firstChunkAt = 0;
+        _lastChunkAt = 0;
+        _responseBytes = 0;
+        _responseHandlerTicks = 0;
+        _tokenUsage = null;
+        _eventStream = false;
+        _usageTooLarge = false;
+        _metadataLength = 0;
+        if (_rewrittenBody is not null)
+        {
+            PooledBuffers.Return(_rewrittenBody);
+            _rewrittenBody = null;
+        }
+    }
+
+    public void Dispose()
+    {
+        Reset();
+        _rewriter.Dispose();
+        _restorer.Dispose();
+    }
+    private void ReleaseInFlight()
+    {
+        if (_inFlight is null)
+        {
+            return;
+        }
+
+        _inFlight.RemoveInFlight(_inFlightTokens);
+        _inFlight = null;
+        var now = Stopwatch.GetTimestamp();
+        var seconds = Stopwatch.GetElapsedTime(_receivedAt, now).TotalSeconds;
+        // llm-d: TTFT is the first response byte for a streamed response, the whole exchange otherwise.
+        var firstToken = _firstChunkAt == 0 ? -1 : _eventStream ? Stopwatch.GetElapsedTime(_receivedAt, _firstChunkAt).TotalSeconds : seconds;
+        _context.Metrics.Completed(_labels, new CompletedRequest(seconds, firstToken, _responseBytes, _tokenUsage, _eventStream));
+        if (_responseHeadersAt != 0)
+        {
+            _context.Metrics.ResponseProcessed(_eventStream
+                ? Stopwatch.GetElapsedTime(0, _responseHandlerTicks).TotalSeconds
+                : Stopwatch.GetElapsedTime(_responseHeadersAt, _lastChunkAt == 0 ? now : _lastChunkAt).TotalSeconds);
+        }
+
+        // Capacity freed: queued requests may dispatch now.
+        _context.Admission.FlowControl?.NotifyCapacityChanged();
+    }
+
+private static partial class Log
+{
+    [LoggerMessage(4201, LogLevel.Debug, "Endpoint picker rejected a request with {Status}: {Reason}")]
+    public static partial void Rejected(ILogger logger, int status, string reason);
+
+    [LoggerMessage(4202, LogLevel.Debug, "Picked {Destination} for model {Model} at priority {Priority}")]
+    public static partial void Picked(ILogger logger, string destination, string model, int priority);
+}
+}
