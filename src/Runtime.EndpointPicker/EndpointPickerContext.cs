@@ -37,6 +37,13 @@ public sealed record EndpointPickerContext(
     /// <summary>Ignore the gateway's subset hint (<c>--disable-endpoint-subset-filter</c>).</summary>
     public bool DisableSubsetFilter { get; init; }
 
+    /// <summary>
+    /// llm-d's <c>--emit-endpoint-scores</c>: the deciding profile's weighted score of every scored
+    /// candidate, as a Struct <c>{"host:port": score}</c> under <c>envoy.lb</c>
+    /// <c>x-gateway-destination-endpoint-scores</c>.
+    /// </summary>
+    public bool EmitEndpointScores { get; init; }
+
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
     /// <summary>How request bodies are read: the configured parser plugin.</summary>

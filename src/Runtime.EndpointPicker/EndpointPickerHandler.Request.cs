@@ -328,6 +328,11 @@ public sealed partial class EndpointPickerHandler
 
         reply.SetHeader(EndpointPickerHeaders.DestinationEndpoint, destination);
         reply.AddDynamicMetadata(EndpointPickerHeaders.LbNamespace, EndpointPickerHeaders.DestinationEndpoint, destination);
+        if (_result.ScoredCandidates.Length > 0)
+        {
+            WriteScores(reply);
+        }
+
         if (!headers.TryGetValue(EndpointPickerHeaders.RequestId, out var id) || id.IsEmpty)
         {
             Span<byte> generated = stackalloc byte[36];
@@ -345,6 +350,31 @@ public sealed partial class EndpointPickerHandler
         reply.ClearRouteCache = true;
     }
 
+
+    /// <summary>llm-d's <c>x-gateway-destination-endpoint-scores</c>: <c>{"host:port": weighted score}</c> for every scored candidate.</summary>
+    private void WriteScores(ProcessingResponseBuilder reply)
+    {
+        var candidates = _result.ScoredCandidates;
+        var scores = _result.Scores;
+        var size = 0;
+        foreach (var candidate in candidates)
+        {
+            size += ProcessingResponseBuilder.NumberFieldSize(candidate.Endpoint.HostPortUtf8.Length);
+        }
+
+        if (_scores.Length < size)
+        {
+            _scores = new byte[size * 2];
+        }
+
+        var written = 0;
+        for (var i = 0; i < candidates.Length; i++)
+        {
+            written += ProcessingResponseBuilder.WriteNumberField(_scores.AsSpan(written), candidates[i].Endpoint.HostPortUtf8.Span, scores[i]);
+        }
+
+        reply.AddDynamicMetadataStruct(EndpointPickerHeaders.LbNamespace, EndpointPickerHeaders.DestinationEndpointScores, _scores.AsSpan(0, written));
+    }
 
     private ValueTask RefuseAsync(ExtProcStream stream, ImmediateError error)
     {

@@ -39,6 +39,7 @@ public sealed partial class EndpointPickerHandler : RequestRoutingHandler, IDisp
     private readonly VllmGrpcRequestParser _grpcParser = new();
     private EndpointState[] _candidates = new EndpointState[16];
     private byte[] _destination = new byte[256];
+    private byte[] _scores = [];
     private int _destinationLength;
     private byte[]? _rewrittenBody;
     private byte[] _metadata = [];
@@ -62,6 +63,7 @@ public sealed partial class EndpointPickerHandler : RequestRoutingHandler, IDisp
     {
         _owner = owner;
         _context = owner.Context;
+        _result.RecordScores = _context.EmitEndpointScores;
     }
 
     public override void OnStreamEnd(ExtProcStream stream, bool aborted) => ReleaseInFlight();

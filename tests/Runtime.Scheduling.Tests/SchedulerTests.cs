@@ -85,6 +85,32 @@ public class SchedulerTests
     }
 
     [Fact]
+    public void Schedule_RecordScores_EveryCandidatesWeightedTotalBeforeThePick_OffByDefault()
+    {
+        var (config, plugins) = Load();
+        var scheduler = Scheduler.Create(config, plugins).Scheduler!;
+        var pool = Pool(3);
+        pool[0].With(_time, waiting: 4, kv: 0.5);
+        pool[1].With(_time, waiting: 0, kv: 0.1);
+        pool[2].With(_time, waiting: 2, kv: 0.9);
+        var result = new SchedulingResult();
+        result.Reset();
+        scheduler.Schedule(TestEndpoints.Request(TestEndpoints.LongPrompt(77)), pool, result);
+        Assert.Equal(0, result.ScoredCandidates.Length);
+
+        result.Reset();
+        result.RecordScores = true;
+        scheduler.Schedule(TestEndpoints.Request(TestEndpoints.LongPrompt(78)), pool, result);
+
+        var scores = result.ScoredCandidates.ToArray().Zip(result.Scores.ToArray()).ToDictionary(p => p.First.Endpoint.Name, p => p.Second);
+        Assert.Equal(["pod-0", "pod-1", "pod-2"], scores.Keys.Order());
+        // queue ×2 and kv ×2 (no prefix hit yet): the idle pod-1 scores highest and is the one picked.
+        Assert.Equal(scores.Values.Max(), scores["pod-1"]);
+        Assert.Same(pool[1], result.Primary);
+        Assert.All(scores.Values, v => Assert.InRange(v, 0, 7));
+    }
+
+    [Fact]
     public void Schedule_NoCandidates_NoEndpoints()
     {
         var (config, plugins) = Load();

@@ -33,6 +33,9 @@ internal static class EndpointPickerHeaders
 
     public static ReadOnlySpan<byte> ServedEndpointKey => "x-gateway-destination-endpoint-served"u8;
 
+    /// <summary>llm-d's per-endpoint scores key in <see cref="LbNamespace"/> (<c>--emit-endpoint-scores</c>).</summary>
+    public static ReadOnlySpan<byte> DestinationEndpointScores => "x-gateway-destination-endpoint-scores"u8;
+
     public static ReadOnlySpan<byte> SloTtftMs => "x-slo-ttft-ms"u8;
 
     public static ReadOnlySpan<byte> ServedVerifierHeader => "x-conformance-test-served-endpoint"u8;

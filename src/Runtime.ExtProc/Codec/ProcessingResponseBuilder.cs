@@ -289,7 +289,37 @@ public sealed class ProcessingResponseBuilder
     public void AddDynamicMetadata(ReadOnlySpan<byte> filterNamespace, ReadOnlySpan<byte> key, double value) =>
         AddDynamicMetadata(filterNamespace, key, default, value);
 
-    private void AddDynamicMetadata(ReadOnlySpan<byte> filterNamespace, ReadOnlySpan<byte> key, ByteRange valueRange, double? number)
+    /// <summary>
+    /// Sets <c>dynamic_metadata[filterNamespace][key]</c> to a Struct whose encoded fields are
+    /// <paramref name="structFields"/>, built with <see cref="WriteNumberField"/> (e.g. llm-d's
+    /// per-endpoint scores).
+    /// </summary>
+    public void AddDynamicMetadataStruct(ReadOnlySpan<byte> filterNamespace, ReadOnlySpan<byte> key, ReadOnlySpan<byte> structFields) =>
+        AddDynamicMetadata(filterNamespace, key, CopyToArena(structFields), null, isStruct: true);
+
+    /// <summary>Encoded size of one Struct field <c>{key: number}</c>.</summary>
+    public static int NumberFieldSize(int keyLength) => (int)WireFormat.LengthDelimitedSize(NumberFieldContentSize(keyLength));
+
+    /// <summary>Writes one Struct field <c>{key: Value{number_value}}</c> into <paramref name="destination"/>; returns the bytes written.</summary>
+    public static int WriteNumberField(Span<byte> destination, ReadOnlySpan<byte> key, double value)
+    {
+        var n = 0;
+        destination[n++] = (byte)StructFieldsTag;
+        n += WireFormat.WriteVarint(destination[n..], (ulong)NumberFieldContentSize(key.Length));
+        destination[n++] = (byte)MapKeyTag;
+        n += WireFormat.WriteVarint(destination[n..], (ulong)key.Length);
+        key.CopyTo(destination[n..]);
+        n += key.Length;
+        destination[n++] = (byte)MapValueTag;
+        destination[n++] = 9;
+        destination[n++] = (byte)ValueNumberTag;
+        System.Buffers.Binary.BinaryPrimitives.WriteDoubleLittleEndian(destination[n..], value);
+        return n + 8;
+    }
+
+    private static long NumberFieldContentSize(int keyLength) => WireFormat.LengthDelimitedSize(keyLength) + WireFormat.LengthDelimitedSize(9);
+
+    private void AddDynamicMetadata(ReadOnlySpan<byte> filterNamespace, ReadOnlySpan<byte> key, ByteRange valueRange, double? number, bool isStruct = false)
     {
         int namespaceIndex = FindOrAddNamespace(filterNamespace);
         Span<MetadataEntry> entries = _metadata.AsSpan(0, _metadataCount);
@@ -298,7 +328,7 @@ public sealed class ProcessingResponseBuilder
             ref MetadataEntry entry = ref entries[i];
             if (entry.NamespaceIndex == namespaceIndex && Arena(entry.Key).SequenceEqual(key))
             {
-                entry = new MetadataEntry(namespaceIndex, entry.Key, valueRange, number);
+                entry = new MetadataEntry(namespaceIndex, entry.Key, valueRange, number, isStruct);
                 _sizesValid = false;
                 return;
             }
@@ -306,7 +336,7 @@ public sealed class ProcessingResponseBuilder
 
         ByteRange keyRange = CopyToArena(key);
         PooledArray.EnsureCapacity(ref _metadata, _metadataCount, _metadataCount + 1);
-        _metadata[_metadataCount++] = new MetadataEntry(namespaceIndex, keyRange, valueRange, number);
+        _metadata[_metadataCount++] = new MetadataEntry(namespaceIndex, keyRange, valueRange, number, isStruct);
         _sizesValid = false;
     }
 
@@ -610,7 +640,7 @@ public sealed class ProcessingResponseBuilder
     private static long InnerEntrySize(in MetadataEntry entry) =>
         MapKeySize(entry.Key.Length) + WireFormat.LengthDelimitedSize(ValueSize(entry));
 
-    /// <summary>Value{number_value} is a tag and 8 bytes; Value{string_value} is length-delimited.</summary>
+    /// <summary>Value{number_value} is a tag and 8 bytes; Value{string_value} and Value{struct_value} are length-delimited.</summary>
     private static long ValueSize(in MetadataEntry entry) => entry.Number is null ? StringValueSize(entry.Value.Length) : 9;
 
     /// <summary>Value{string_value}: a oneof member, so an empty string is still written.</summary>
@@ -788,6 +818,10 @@ public sealed class ProcessingResponseBuilder
                 {
                     output.WriteDoubleField(ValueNumberTag, number);
                 }
+                else if (entry.IsStruct)
+                {
+                    output.WriteBytesField(ValueStructTag, Arena(entry.Value));
+                }
                 else
                 {
                     output.WriteBytesField(ValueStringTag, Arena(entry.Value));
@@ -800,7 +834,7 @@ public sealed class ProcessingResponseBuilder
 
     private readonly record struct SetHeaderEntry(ByteRange Name, ByteRange Value, OptionalBool Append);
 
-    private readonly record struct MetadataEntry(int NamespaceIndex, ByteRange Key, ByteRange Value, double? Number);
+    private readonly record struct MetadataEntry(int NamespaceIndex, ByteRange Key, ByteRange Value, double? Number, bool IsStruct);
 
     private struct MetadataNamespace
     {

@@ -180,6 +180,7 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
             Reporters = plugins.Values.OfType<RequestAttributeReporter>().ToArray(),
             StalenessThreshold = options.MetricsStalenessThreshold,
             DisableSubsetFilter = options.DisableEndpointSubsetFilter,
+            EmitEndpointScores = options.EmitEndpointScores,
         };
         Log.Composed(logger, store.Current.Count, kinds.ToString(), flowControl is null ? "off (legacy shedding)" : "on", objectives.Current.Count, rewrites.Count);
         return new EndpointPickerHost(new EndpointPickerProcessor(context), store, scraper, scrape, flowControl, endpointFile, controlPlane, metrics, options.RefreshMetricsInterval);

@@ -140,8 +140,7 @@ internal static class ServeCommand
         flags.String("endpoint-selector", string.Empty, "Selector to filter model server pods on, only 'key=value' pairs are supported. Format: a comma-separated list of key=value pairs without whitespace (e.g., 'app=vllm-qwen3-32b,env=prod').", v => o = o with { EndpointSelector = v });
         flags.Ints("endpoint-target-ports", "Target ports of model server pods. Format: a comma-separated list of numbers without whitespace (e.g., '3000,3001,3002').", v => o = o with { EndpointTargetPorts = string.Join(',', v.Distinct()) });
         flags.Bool("disable-endpoint-subset-filter", false, "Disables respecting the x-gateway-destination-endpoint-subset metadata for dispatching requests in EPP.", v => o = o with { DisableEndpointSubsetFilter = v });
-        flags.Bool("emit-endpoint-scores", false, "Enables emitting the scheduler's per-endpoint scores in the request-path dynamic metadata under the 'x-gateway-destination-endpoint-scores' key of the 'envoy.lb' namespace.", _ => { });
-        flags.Note("emit-endpoint-scores", "not implemented yet: no scores are added to envoy.lb");
+        flags.Bool("emit-endpoint-scores", false, "Enables emitting the scheduler's per-endpoint scores in the request-path dynamic metadata under the 'x-gateway-destination-endpoint-scores' key of the 'envoy.lb' namespace.", v => o = o with { EmitEndpointScores = v });
         flags.String("model-server-metrics-scheme", o.MetricsScheme, "Protocol scheme used in scraping metrics from endpoints.", v => o = o with { MetricsScheme = v });
         flags.String("model-server-metrics-path", o.MetricsPath, "URL path used in scraping metrics from endpoints.", v => o = o with { MetricsPath = v });
         flags.Int("model-server-metrics-port", 0, "Port to scrape metrics from endpoints. Set to the InferencePool.Spec.TargetPorts[0].Number if not defined.", v => o = o with { ModelServerMetricsPort = v });

@@ -106,6 +106,9 @@ internal sealed record ServeOptions
     /// <summary><c>--disable-endpoint-subset-filter</c>: ignore the gateway's subset hint.</summary>
     public bool DisableEndpointSubsetFilter { get; init; }
 
+    /// <summary><c>--emit-endpoint-scores</c> (llm-d): every scored candidate's weighted score in <c>envoy.lb</c> metadata.</summary>
+    public bool EmitEndpointScores { get; init; }
+
     /// <summary><c>--metrics-staleness-threshold</c>: endpoints with older metrics are left out while any is fresh.</summary>
     public TimeSpan MetricsStalenessThreshold { get; init; } = TimeSpan.FromSeconds(2);
 

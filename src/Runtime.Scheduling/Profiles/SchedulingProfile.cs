@@ -72,6 +72,11 @@ public sealed class SchedulingProfile
                 }
             }
 
+            if (result.RecordScores)
+            {
+                result.SetScores(kept, totals);
+            }
+
             var picking = Stopwatch.GetTimestamp();
             Picker.Pick(context, kept, totals, result);
             SchedulingMetrics.PluginRan(SchedulingMetrics.Picker, Picker, picking);

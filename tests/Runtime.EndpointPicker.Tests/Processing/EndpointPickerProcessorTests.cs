@@ -60,6 +60,27 @@ public sealed class EndpointPickerProcessorTests
         Assert.Equal(0, picker.State(PickerHarness.PodA).InFlightRequests);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task EmitEndpointScores_EveryScoredCandidateUnderEnvoyLb_OnlyWhenEnabled(bool enabled)
+    {
+        await using var picker = await PickerHarness.StartAsync(emitEndpointScores: enabled);
+
+        var result = (await picker.Client.RunFullDuplexAsync(Request(Chat()), timeout: s_timeout)).EnsureValid();
+
+        var lb = result.Request.HeadersResponse!.DynamicMetadata.Fields["envoy.lb"].StructValue.Fields;
+        Assert.Equal(PickerHarness.PodA.HostPort, lb["x-gateway-destination-endpoint"].StringValue);
+        if (!enabled)
+        {
+            Assert.False(lb.ContainsKey("x-gateway-destination-endpoint-scores"));
+            return;
+        }
+
+        var scores = lb["x-gateway-destination-endpoint-scores"].StructValue.Fields.ToDictionary(f => f.Key, f => f.Value.NumberValue);
+        Assert.Equal(new Dictionary<string, double> { [PickerHarness.PodA.HostPort] = 0.9, [PickerHarness.PodB.HostPort] = 0.4 }, scores);
+    }
+
     [Fact]
     public async Task Buffered_ReplyOnTheBodyMessage()
     {

@@ -44,15 +44,18 @@ internal sealed class PickerHarness : IAsyncDisposable
 
     public EndpointPickerMetrics Metrics { get; }
 
-    public static async Task<PickerHarness> StartAsync(params Endpoint[] endpoints)
+    public static async Task<PickerHarness> StartAsync(bool emitEndpointScores = false)
     {
         var store = new EndpointStore();
-        store.Publish(endpoints.Length == 0 ? [PodA, PodB] : endpoints);
+        store.Publish([PodA, PodB]);
         var scheduler = new ScriptedScheduler();
         var rewrites = new ModelRewriteRules();
         var metrics = new EndpointPickerMetrics("pool", "ns");
         var exporter = new PrometheusExporter(new PrometheusExporterOptions { MeterFilter = m => ReferenceEquals(m, metrics.Meter) });
-        var context = new EndpointPickerContext(store, scheduler, new RequestAdmission(NeverSaturatedDetector.Instance, null, metrics), new ObjectivePriorities(), rewrites, metrics, NullLogger.Instance);
+        var context = new EndpointPickerContext(store, scheduler, new RequestAdmission(NeverSaturatedDetector.Instance, null, metrics), new ObjectivePriorities(), rewrites, metrics, NullLogger.Instance)
+        {
+            EmitEndpointScores = emitEndpointScores,
+        };
         var server = await ExtProcTestServer.StartAsync(new EndpointPickerProcessor(context));
         return new PickerHarness(server, store, scheduler, rewrites, metrics, exporter);
     }
@@ -106,6 +109,12 @@ internal sealed class ScriptedScheduler : IScheduler
         {
             result.Status = SchedulingStatus.AllFiltered;
             return;
+        }
+
+        if (result.RecordScores)
+        {
+            // As a profile records them: every candidate's weighted total, before the pick.
+            result.SetScores(candidates, Enumerable.Range(0, candidates.Length).Select(i => 0.9 - (0.5 * i)).ToArray());
         }
 
         result.Status = SchedulingStatus.Picked;
