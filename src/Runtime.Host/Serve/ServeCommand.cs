@@ -132,8 +132,7 @@ internal static class ServeCommand
         flags.Note("ha-enable-leader-election", "accepted; there is no leader election yet, so every replica acts as leader (health answers liveness/readiness as the Go leader does)");
         flags.Duration("drain-timeout", grpc.ShutdownGracePeriod, "Graceful shutdown drain window. On SIGTERM the EPP goes NotServing and keeps serving ext_proc for this duration so in-flight requests are not rejected.", v => grpc = grpc with { ShutdownGracePeriod = v });
         flags.String("grpc-max-recv-msg-size", string.Empty, "Maximum size of a gRPC message to receive (e.g., 10MiB, 25MB).", v => grpc = v.Length == 0 ? grpc : grpc with { MaxReceiveMessageSize = ByteSize.Parse(v) });
-        flags.String("grpc-max-send-msg-size", string.Empty, "Maximum size of a gRPC message to send (e.g., 10MiB, 25MB).", v => _ = v.Length == 0 ? 0 : ByteSize.Parse(v));
-        flags.Note("grpc-max-send-msg-size", "validated but not enforced yet: replies of any size are sent");
+        flags.String("grpc-max-send-msg-size", string.Empty, "Maximum size of a gRPC message to send (e.g., 10MiB, 25MB).", v => grpc = v.Length == 0 ? grpc : grpc with { MaxSendMessageSize = ByteSize.Parse(v) });
         flags.String("pool-group", o.PoolGroup, "Kubernetes resource group of the InferencePool this Endpoint Picker is associated with.", v => o = o with { PoolGroup = v });
         flags.String("pool-namespace", string.Empty, "Namespace of the InferencePool this Endpoint Picker is associated with (default: $NAMESPACE, else \"default\").", v => o = o with { PoolNamespace = v });
         flags.String("pool-name", string.Empty, "Name of the InferencePool this Endpoint Picker is associated with.", v => o = o with { PoolName = v });

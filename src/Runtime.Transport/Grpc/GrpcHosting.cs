@@ -30,7 +30,7 @@ public static class GrpcHosting
     internal static void Apply(GrpcServiceOptions grpc, GrpcServerOptions options)
     {
         grpc.MaxReceiveMessageSize = options.MaxReceiveMessageSize;
-        grpc.MaxSendMessageSize = null;
+        grpc.MaxSendMessageSize = options.MaxSendMessageSize;
         grpc.EnableDetailedErrors = false;
         grpc.ResponseCompressionAlgorithm = null;
 

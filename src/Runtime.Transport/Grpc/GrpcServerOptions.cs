@@ -10,6 +10,12 @@ public sealed record GrpcServerOptions
     public int MaxReceiveMessageSize { get; init; } = 64 * 1024 * 1024;
 
     /// <summary>
+    /// Largest reply message sent (<c>--grpc-max-send-msg-size</c>); a bigger one fails its stream
+    /// with RESOURCE_EXHAUSTED, as grpc-go does. Null: no limit (Go's default, MaxInt32).
+    /// </summary>
+    public int? MaxSendMessageSize { get; init; }
+
+    /// <summary>
     /// Concurrent streams per HTTP/2 connection. Envoy multiplexes every ext_proc stream of a
     /// worker over very few connections, so Kestrel's default of 100 would cap a busy gateway.
     /// </summary>

@@ -281,6 +281,21 @@ public class ExtProcServiceTests
     }
 
     [Fact]
+    public async Task ReplyOverConfiguredSendLimit_StreamFailsResourceExhausted_NextStreamServed()
+    {
+        var before = PooledBuffers.Outstanding;
+        await using var server = await ExtProcTestServer.StartAsync(new PassThroughProcessor(), new GrpcServerOptions { MaxSendMessageSize = 10_000 });
+
+        // The echoed piece of a 20 KB full-duplex chunk is a reply over the limit.
+        var over = await server.Client.RunFullDuplexAsync(new FullDuplexPhase { Headers = ExtProcMessages.FullDuplexRequestHeaders(), BodyChunks = [s_body.AsMemory(0, 20_000)] });
+        var under = await server.Client.RunFullDuplexAsync(new FullDuplexPhase { Headers = ExtProcMessages.FullDuplexRequestHeaders(), BodyChunks = [s_body.AsMemory(0, 5_000)] });
+
+        Assert.Equal(TestGrpcStatus.ResourceExhausted, over.Status.Code);
+        Assert.True(under.EnsureValid().Status.IsOk, under.Status.ToString());
+        await server.AssertNothingHeldAsync(before);
+    }
+
+    [Fact]
     public async Task LargeBufferedBodyUnderDefaultLimit_Accepted()
     {
         await using var server = await ExtProcTestServer.StartAsync(new PassThroughProcessor());
