@@ -296,41 +296,9 @@ public sealed class ControlPlaneTests : IAsyncLifetime
         Assert.Contains(expected, process.Output, StringComparison.Ordinal);
     }
 
-    /// <summary>A fake API server holding the pool "sims" in namespace ml and a ready pod per simulator.</summary>
-    private async Task<FakeKubeApiServer> StartApiWithPoolAsync()
-    {
-        var api = await FakeKubeApiServer.StartAsync();
-        api.RequiredToken = "e2e-token";
-        var ports = string.Join(",", Enumerable.Range(0, 3).Select(i => "{\"number\":" + Port(i).ToString(CultureInfo.InvariantCulture) + "}"));
-        api.Apply($$$"""
-            {"apiVersion":"inference.networking.k8s.io/v1","kind":"InferencePool","metadata":{"name":"sims","namespace":"ml"},
-             "spec":{"selector":{"matchLabels":{"app":"sim"}},"targetPorts":[{{{ports}}}]}}
-            """);
-        for (var i = 0; i < 3; i++)
-        {
-            api.Apply(PodJson(i, ready: true));
-        }
+    private Task<FakeKubeApiServer> StartApiWithPoolAsync() => FakeCluster.StartWithPoolAsync(_farm);
 
-        return api;
-    }
+    private string Kubeconfig(FakeKubeApiServer api) => FakeCluster.WriteKubeconfig(api, _dir);
 
-    private string Kubeconfig(FakeKubeApiServer api)
-    {
-        var path = Path.Combine(_dir, "kubeconfig");
-        File.WriteAllText(path, $"""
-            apiVersion: v1
-            kind: Config
-            current-context: fake
-            contexts: [{"{"}name: fake, context: {"{"}cluster: fake, user: fake{"}"}{"}"}]
-            clusters: [{"{"}name: fake, cluster: {"{"}server: "{api.Url.ToString().TrimEnd('/')}"{"}"}{"}"}]
-            users: [{"{"}name: fake, user: {"{"}token: e2e-token{"}"}{"}"}]
-            """);
-        return path;
-    }
-
-    private string PodJson(int i, bool ready) => $$$"""
-        {"apiVersion":"v1","kind":"Pod","metadata":{"name":"sim-{{{i}}}","namespace":"ml","labels":{"app":"sim"},
-          "annotations":{"inference.networking.k8s.io/active-ports":"{{{Port(i).ToString(CultureInfo.InvariantCulture)}}}"}},
-         "status":{"podIP":"127.0.0.1","conditions":[{"type":"Ready","status":"{{{(ready ? "True" : "False")}}}"}]}}
-        """;
+    private string PodJson(int i, bool ready) => FakeCluster.PodJson(i, Port(i), ready);
 }
