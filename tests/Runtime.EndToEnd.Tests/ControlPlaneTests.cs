@@ -212,7 +212,8 @@ public sealed class ControlPlaneTests : IAsyncLifetime
     {
         await using var api = await StartApiWithPoolAsync();
         api.Apply(ObjectiveJson("batch", 7));
-        await using var server = await BinaryRuntimeServer.StartFromEnvironmentAsync("serve", ["--kubeconfig", Kubeconfig(api), "--pool-name", "sims", "--pool-namespace", "ml", "--config-text", """
+        // Scraped without a token, as the chart renders it with prometheus auth disabled.
+        await using var server = await BinaryRuntimeServer.StartFromEnvironmentAsync("serve", ["--kubeconfig", Kubeconfig(api), "--pool-name", "sims", "--pool-namespace", "ml", "--metrics-endpoint-auth=false", "--config-text", """
             apiVersion: inference.networking.x-k8s.io/v1alpha1
             kind: EndpointPickerConfig
             featureGates: [flowControl]

@@ -1,4 +1,5 @@
 using System.Net.Security;
+using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Runtime.EndToEnd.Tests.Fixtures;
@@ -59,6 +60,63 @@ public sealed class TlsTests : IDisposable
 
         Assert.NotEqual(0, exitCode);
         Assert.Contains("tls.crt", process.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_TlsMinVersion13_RefusesATls12ClientAndAcceptsTls13()
+    {
+        await using var server = await BinaryRuntimeServer.StartFromEnvironmentAsync(["--secure-serving=true", "--tls-min-version=VersionTLS13"]);
+
+        await Assert.ThrowsAsync<AuthenticationException>(() => HandshakeAsync(server.ExtProcPort, SslProtocols.Tls12));
+        Assert.Equal(SslProtocols.Tls13, (await HandshakeAsync(server.ExtProcPort, SslProtocols.Tls12 | SslProtocols.Tls13)).Protocol);
+        Assert.True((await RunExchangeOverTlsAsync(server.ExtProcPort)).IsOk, server.Diagnostics);
+    }
+
+    [Fact]
+    public async Task Serve_TlsCipherSuites_Tls12HandshakesUseOnlyTheListedSuites()
+    {
+        // The self-signed certificate has an ECDSA key, so the ECDHE_ECDSA suites apply.
+        await using var server = await BinaryRuntimeServer.StartFromEnvironmentAsync(["--secure-serving=true", "--tls-cipher-suites", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"]);
+
+        var negotiated = await HandshakeAsync(server.ExtProcPort, SslProtocols.Tls12);
+        Assert.Equal(TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, negotiated.Suite);
+        await Assert.ThrowsAsync<AuthenticationException>(() => HandshakeAsync(server.ExtProcPort, SslProtocols.Tls12, TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256));
+        // TLS 1.3 keeps its own suites, as in Go.
+        Assert.Equal(SslProtocols.Tls13, (await HandshakeAsync(server.ExtProcPort, SslProtocols.Tls13)).Protocol);
+    }
+
+    [Theory]
+    [InlineData("--tls-cipher-suites=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,ECDHE-RSA-AES128-SHA", "invalid tls-cipher-suites: unknown cipher suite \"ECDHE-RSA-AES128-SHA\"")]
+    [InlineData("--tls-min-version=TLSv1.3", "invalid tls-min-version \"TLSv1.3\": unknown TLS version \"TLSv1.3\"; supported values: VersionTLS10, VersionTLS11, VersionTLS12, VersionTLS13")]
+    public async Task Serve_UnknownTlsValue_ExitsAsOtherFlagErrorsWithTheReason(string flag, string expected)
+    {
+        await using var process = RuntimeProcess.Start(Environment.GetEnvironmentVariable(BinaryRuntimeServer.BinaryVariable)!, ["serve", "--grpc-port=0", flag]);
+
+        Assert.Equal(2, await process.WaitForExitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Contains(expected, process.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>A bare TLS handshake (ALPN h2) offering only <paramref name="protocols"/> (and <paramref name="suite"/> when given).</summary>
+    private static async Task<(SslProtocols Protocol, TlsCipherSuite Suite)> HandshakeAsync(int port, SslProtocols protocols, TlsCipherSuite? suite = null)
+    {
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(System.Net.IPAddress.Loopback, port);
+        await using var ssl = new SslStream(tcp.GetStream());
+        var options = new SslClientAuthenticationOptions
+        {
+            TargetHost = "localhost",
+            EnabledSslProtocols = protocols,
+            ApplicationProtocols = [SslApplicationProtocol.Http2],
+            RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate?.Subject == "CN=runtime-endpoint-picker",
+        };
+        if (suite is { } only && OperatingSystem.IsLinux())
+        {
+            options.CipherSuitesPolicy = new CipherSuitesPolicy([only]);
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await ssl.AuthenticateAsClientAsync(options, timeout.Token);
+        return (ssl.SslProtocol, ssl.NegotiatedCipherSuite);
     }
 
     private async Task<GrpcCallStatus> RunExchangeOverTlsAsync(int port)

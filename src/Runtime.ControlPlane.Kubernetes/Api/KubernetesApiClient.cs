@@ -32,8 +32,9 @@ public sealed class KubernetesApiException : Exception
 }
 
 /// <summary>
-/// GETs against one API server: JSON documents (list pages) and streaming responses (watches).
-/// Adds the bearer token to every request and re-reads a rotated token once on 401.
+/// Requests to one API server: GETs of JSON documents (list pages) and streaming responses
+/// (watches), and POSTs of review objects (TokenReview, SubjectAccessReview). Adds the bearer token
+/// to every request and re-reads a rotated token once on 401.
 /// </summary>
 internal sealed class KubernetesApiClient : IDisposable
 {
@@ -64,6 +65,18 @@ internal sealed class KubernetesApiClient : IDisposable
     /// <summary>GETs <paramref name="pathAndQuery"/> once its headers arrived; the caller reads (and disposes) the body as it streams.</summary>
     public async Task<HttpResponseMessage> GetStreamingAsync(string pathAndQuery, CancellationToken cancellationToken) =>
         await SendAsync(pathAndQuery, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>POSTs a JSON object to <paramref name="path"/> (a create) and parses the object the server answers with.</summary>
+    public async Task<JsonDocument> PostJsonAsync(string path, byte[] json, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(path, cancellationToken, json).ConfigureAwait(false);
+        await ThrowIfFailedAsync(response, cancellationToken).ConfigureAwait(false);
+        var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        await using (body.ConfigureAwait(false))
+        {
+            return await JsonDocument.ParseAsync(body, default, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>Throws <see cref="KubernetesApiException"/> with the Status message unless the response succeeded.</summary>
     public static async Task ThrowIfFailedAsync(HttpResponseMessage response, CancellationToken cancellationToken)
@@ -101,24 +114,31 @@ internal sealed class KubernetesApiClient : IDisposable
 
     public void Dispose() => _http.Dispose();
 
-    private async Task<HttpResponseMessage> SendAsync(string pathAndQuery, CancellationToken cancellationToken)
+    /// <summary>A GET, or with <paramref name="json"/> a POST of that body.</summary>
+    private async Task<HttpResponseMessage> SendAsync(string pathAndQuery, CancellationToken cancellationToken, byte[]? json = null)
     {
-        var response = await SendOnceAsync(pathAndQuery, cancellationToken).ConfigureAwait(false);
+        var response = await SendOnceAsync(pathAndQuery, json, cancellationToken).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.Unauthorized && _tokens.CanRefresh)
         {
             // The token file may have rotated since we last read it.
             response.Dispose();
             _tokens.Invalidate();
-            response = await SendOnceAsync(pathAndQuery, cancellationToken).ConfigureAwait(false);
+            response = await SendOnceAsync(pathAndQuery, json, cancellationToken).ConfigureAwait(false);
         }
 
         return response;
     }
 
-    private async Task<HttpResponseMessage> SendOnceAsync(string pathAndQuery, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> SendOnceAsync(string pathAndQuery, byte[]? json, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_server + pathAndQuery, UriKind.Absolute));
+        using var request = new HttpRequestMessage(json is null ? HttpMethod.Get : HttpMethod.Post, new Uri(_server + pathAndQuery, UriKind.Absolute));
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        if (json is not null)
+        {
+            request.Content = new ByteArrayContent(json);
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        }
+
         if (_tokens.Current() is { Length: > 0 } token)
         {
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);

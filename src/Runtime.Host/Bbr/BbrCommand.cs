@@ -90,15 +90,20 @@ internal static class BbrCommand
         return 0;
     }
 
+    private const string ApiServerless = "not in a cluster, no $KUBECONFIG, no --kubeconfig";
+
     /// <summary>What <c>runtime bbr</c>'s flags bind.</summary>
     internal sealed record BbrArguments(ServeOptions Options, bool Streaming, List<string> PluginFlags, string? MappingsDir, string? ConfigFile, string? ConfigText);
 
     /// <summary>
     /// The Go body-based router's flags (GIE v1.5.0 pkg/bbr/server/options.go and its logging
-    /// flags, Go help texts and validation), then ours.
+    /// flags, Go help texts and validation), then ours. <paramref name="environment"/> (the process
+    /// environment by default) tells whether an API server is there for <c>--metrics-endpoint-auth</c>.
     /// </summary>
-    internal static bool TryParse(IReadOnlyList<string> args, out BbrArguments parsed, out List<string> errors, out string usage)
+    internal static bool TryParse(IReadOnlyList<string> args, out BbrArguments parsed, out List<string> errors, out string usage, Func<string, string?>? environment = null)
     {
+        environment ??= Environment.GetEnvironmentVariable;
+        bool? metricsAuth = null;
         var options = new ServeOptions { GrpcPort = 9004, GrpcHealthPort = 9005 };
         var grpc = options.Grpc;
         var logging = options.Logging;
@@ -110,6 +115,7 @@ internal static class BbrCommand
         flags.Int("grpc-health-port", options.GrpcHealthPort, "The port used for gRPC liveness and readiness probes.", v => options = options with { GrpcHealthPort = v });
         flags.Int("metrics-port", options.MetricsPort, "The metrics port exposed by BBR.", v => options = options with { MetricsPort = v });
         CommonFlags.Observability(flags);
+        CommonFlags.MetricsEndpointAuth(flags, ApiServerless, v => metricsAuth = v);
         flags.Bool("streaming", false, "Enables streaming support for Envoy full-duplex streaming mode.", v => streaming = v);
         flags.Bool("secure-serving", options.SecureServing, "Enables secure serving.", v => options = options with { SecureServing = v });
         flags.Repeated("plugin", "Repeatable. --plugin <type>:<name>[:<json>] (default chain: body-field-to-header, base-model-to-header)", pluginFlags);
@@ -122,8 +128,13 @@ internal static class BbrCommand
         flags.String("config-file", string.Empty, "EndpointPickerConfig whose body-based routing plugins form the chain", v => configFile = v);
         flags.String("config-text", string.Empty, "The same, inline", v => configText = v);
         flags.Duration("shutdown-grace-period", grpc.ShutdownGracePeriod, "How long open streams may finish after SIGTERM", v => grpc = grpc with { ShutdownGracePeriod = v });
+        flags.String("kubeconfig", string.Empty, "Kubeconfig of the API server that checks metrics bearer tokens (default: in-cluster, then $KUBECONFIG)", v => options = options with { Kubeconfig = v });
         flags.Parse(args);
         errors = [.. flags.Errors];
+
+        // Go's router always runs against an API server; ours needs one only to check metrics tokens.
+        var hasApiServer = !string.IsNullOrEmpty(options.Kubeconfig) || !string.IsNullOrEmpty(environment("KUBERNETES_SERVICE_HOST")) || !string.IsNullOrEmpty(environment("KUBECONFIG"));
+        options = options with { MetricsEndpointAuth = MetricsListener.ResolveAuth(metricsAuth, hasApiServer, ApiServerless, errors) };
         foreach (var (name, port) in (ReadOnlySpan<(string, int)>)[("grpc-port", options.GrpcPort), ("grpc-health-port", options.GrpcHealthPort), ("metrics-port", options.MetricsPort)])
         {
             if (port is < 1 or > 65535)

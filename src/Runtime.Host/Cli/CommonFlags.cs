@@ -37,16 +37,23 @@ internal static class CommonFlags
     }
 
     /// <summary>
-    /// <c>--tracing</c>, <c>--metrics-endpoint-auth</c>, <c>--enable-pprof</c>: defined by both Go
-    /// binaries; what each does here is in its note.
+    /// <c>--tracing</c>, <c>--enable-pprof</c>: defined by both Go binaries; what each does here is
+    /// in its note.
     /// </summary>
     public static void Observability(FlagSet flags)
     {
         flags.Bool("tracing", true, "Enables emitting traces.", _ => { });
-        flags.Bool("metrics-endpoint-auth", true, "Enables authentication and authorization of the metrics endpoint.", _ => { });
         flags.Bool("enable-pprof", true, "Enables pprof handlers. Defaults to true. Set to false to disable pprof handlers.", _ => { });
         flags.Note("tracing", "not implemented yet: no spans are exported (OpenTelemetry export is planned)")
-            .Note("metrics-endpoint-auth", "not implemented yet: /metrics is served without TokenReview/SubjectAccessReview checks; bind it to a private interface or network policy")
             .Note("enable-pprof", "no effect: pprof is Go's profiler; use dotnet-counters/dotnet-trace-compatible tooling or perf on the AOT binary");
     }
+
+    /// <summary>
+    /// <c>--metrics-endpoint-auth</c> (both Go binaries): bearer tokens on the metrics endpoint
+    /// checked with the API server's TokenReview and SubjectAccessReview. Go always has an API
+    /// server; here <paramref name="withoutApiServer"/> says when there is none, which turns the
+    /// default off (see <see cref="Runtime.Host.Serve.MetricsListener.ResolveAuth"/>).
+    /// </summary>
+    public static void MetricsEndpointAuth(FlagSet flags, string withoutApiServer, Action<bool> set) =>
+        flags.Bool("metrics-endpoint-auth", true, $"Enables authentication and authorization of the metrics endpoint. Here: without an API server ({withoutApiServer}) the default is false and true is an error.", set);
 }

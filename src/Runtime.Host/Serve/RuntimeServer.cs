@@ -22,11 +22,13 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ServerCertificateProvider? _certificate;
+    private readonly MetricsListener? _metrics;
 
-    private RuntimeServer(WebApplication app, ServerCertificateProvider? certificate)
+    private RuntimeServer(WebApplication app, ServerCertificateProvider? certificate, MetricsListener? metrics)
     {
         _app = app;
         _certificate = certificate;
+        _metrics = metrics;
     }
 
     /// <summary>Cancelled when shutdown begins (SIGTERM/SIGINT), before streams drain.</summary>
@@ -97,23 +99,33 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
                 extProcServices = new(extProc);
             }
 
-            listeners.Add(new(address, service.Listener, extProcServices, certificate));
+            listeners.Add(new(address, service.Listener, extProcServices, certificate, options.TlsPolicy));
             listeners.Add(new(address, service.HealthPort, new ListenerServices(health)));
         }
 
-        var metricsEndpoint = metrics is not null && options.MetricsPort > 0 ? new PrometheusEndpoint(metrics) : null;
+        MetricsListener? metricsEndpoint;
+        try
+        {
+            metricsEndpoint = metrics is not null && options.MetricsPort > 0
+                ? MetricsListener.Create(options, metrics, bootstrapLoggers.CreateLogger<MetricsListener>())
+                : null;
+        }
+        catch
+        {
+            certificate?.Dispose();
+            throw;
+        }
+
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             KestrelGrpcSetup.Configure(kestrel, options.Grpc, listeners);
-            if (metricsEndpoint is not null)
-            {
-                PrometheusEndpoint.Listen(kestrel, address, options.MetricsPort);
-            }
+            metricsEndpoint?.Listen(kestrel, address, options.MetricsPort);
         });
 
         var app = builder.Build();
         if (metricsEndpoint is not null)
         {
+            metricsEndpoint.Start(app.Services.GetRequiredService<ILoggerFactory>());
             app.Use(next => context => PrometheusEndpoint.IsMetricsRequest(context) ? metricsEndpoint.HandleAsync(context) : next(context));
         }
 
@@ -139,7 +151,7 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
 
             if (metricsEndpoint is not null)
             {
-                Log.ServingMetrics(logger, options.MetricsPort);
+                Log.ServingMetrics(logger, options.MetricsPort, metricsEndpoint.Description);
             }
 
             Log.Started(logger, (long)startup.TotalMilliseconds);
@@ -165,7 +177,7 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
             Log.NoLeaderElection(logger);
         }
 
-        return new RuntimeServer(app, certificate);
+        return new RuntimeServer(app, certificate, metricsEndpoint);
     }
 
     /// <summary>Runs until SIGTERM/SIGINT, then drains open streams for the grace period.</summary>
@@ -175,6 +187,7 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
     {
         await _app.DisposeAsync().ConfigureAwait(false);
         _certificate?.Dispose();
+        _metrics?.Dispose();
     }
 
     /// <summary>Synced once started, or, with a readiness gate, while the gate says the pool is ready.</summary>
@@ -201,8 +214,8 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
         [LoggerMessage(2, LogLevel.Information, "Shutting down: health set to NOT_SERVING, draining open streams for up to {GraceSeconds} s")]
         public static partial void Draining(ILogger logger, double graceSeconds);
 
-        [LoggerMessage(5, LogLevel.Information, "Serving Prometheus metrics on :{MetricsPort}/metrics")]
-        public static partial void ServingMetrics(ILogger logger, int metricsPort);
+        [LoggerMessage(5, LogLevel.Information, "Serving Prometheus metrics on :{MetricsPort}/metrics ({Security})")]
+        public static partial void ServingMetrics(ILogger logger, int metricsPort, string security);
 
         [LoggerMessage(3, LogLevel.Warning, "{Note}")]
         public static partial void FlagNote(ILogger logger, string note);

@@ -10,6 +10,7 @@ using Runtime.Host.Cli;
 using Runtime.Host.Config;
 using Runtime.Telemetry.Prometheus;
 using Runtime.Transport.Grpc;
+using Runtime.Transport.Hosting;
 
 namespace Runtime.Host.Serve;
 
@@ -118,6 +119,9 @@ internal static class ServeCommand
         ("cache-info-metric", "vllm:cache_config_info", "Prometheus metric for the cache info metrics."),
     ];
 
+    /// <summary>When there is no API server to check metrics tokens.</summary>
+    private const string NoApiServer = "static endpoints and --manifests-dir have none";
+
     public static bool TryParse(IReadOnlyList<string> args, out ServeOptions options, out IReadOnlyList<string> errors, out string usage)
     {
         var o = new ServeOptions();
@@ -125,6 +129,7 @@ internal static class ServeCommand
         var flags = new FlagSet();
         var metricNames = new Dictionary<string, string>(StringComparer.Ordinal);
         var errorList = new List<string>();
+        bool? metricsAuth = null;
 
         // The Go endpoint picker's flags (GIE v1.5.0 pkg/epp/server/options.go, then llm-d v0.10's additions), Go help texts.
         flags.Int("grpc-port", o.GrpcPort, "gRPC port used for communicating with Envoy proxy.", v => o = o with { GrpcPort = v });
@@ -169,14 +174,13 @@ internal static class ServeCommand
         flags.Bool("enable-grpc-stream-metrics", false, "Enables ext_proc gRPC stream metrics (in-flight gauge, hold-duration histogram, completions counter by code).", _ => { });
         flags.Note("enable-grpc-stream-metrics", "not implemented yet: no stream metrics are added");
         flags.Bool("secure-serving", o.SecureServing, "Enables secure serving.", v => o = o with { SecureServing = v });
-        flags.String("tls-min-version", string.Empty, "Minimum TLS version (VersionTLS10, VersionTLS11, VersionTLS12, VersionTLS13).", _ => { });
-        flags.String("tls-cipher-suites", string.Empty, "Comma-separated list of TLS cipher suites (Go crypto/tls names).", _ => { });
-        flags.Note("tls-min-version", "not implemented yet: TLS 1.2 and 1.3 are offered, as the platform allows")
-            .Note("tls-cipher-suites", "not implemented yet: the platform's default suites are offered");
-        flags.String("metrics-cert-dir", string.Empty, "Directory with the metrics server certificates. Enables TLS on the metrics endpoint.", _ => { });
-        flags.String("metrics-client-ca-file", string.Empty, "PEM CA for metrics mTLS: require verified client certs.", _ => { });
-        flags.Note("metrics-cert-dir", "not implemented yet: /metrics is served over plain HTTP")
-            .Note("metrics-client-ca-file", "not implemented yet: /metrics is served over plain HTTP");
+        string? tlsMinVersion = null, metricsCertDir = null, metricsClientCa = null;
+        var cipherSuites = new List<string>();
+        flags.String("tls-min-version", string.Empty, "Minimum TLS version for secure serving (e.g., VersionTLS12, VersionTLS13). Here: the system's OpenSSL may refuse more (Debian 12 refuses TLS 1.0/1.1 even with VersionTLS10).", v => tlsMinVersion = v);
+        flags.String("tls-cipher-suites", "[]", "Comma-separated list of TLS cipher suites for secure serving (Go crypto/tls names, e.g., TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256). Only effective for TLS 1.2 and below; TLS 1.3 cipher suites are not configurable.", v => cipherSuites.AddRange(v.Split(',')));
+        CommonFlags.MetricsEndpointAuth(flags, NoApiServer, v => metricsAuth = v);
+        flags.String("metrics-client-ca-file", string.Empty, "PEM CA for metrics mTLS: require verified client certs.", v => metricsClientCa = v);
+        flags.String("metrics-cert-dir", string.Empty, "Directory with the metrics server certificates. Enables TLS on the metrics endpoint.", v => metricsCertDir = v);
         flags.String("config-file", string.Empty, "The path to the configuration file.", v => o = o with { ConfigFile = v });
         flags.String("config-text", string.Empty, "The configuration specified as text, in lieu of a file.", v => o = o with { ConfigText = v });
         flags.Bool("allow-experimental-plugins", false, "Allows loading of experimental Alpha plugins.", _ => { });
@@ -210,6 +214,19 @@ internal static class ServeCommand
 
         flags.Parse(args);
         errorList.AddRange(flags.Errors);
+        o = o with
+        {
+            MetricsEndpointAuth = MetricsListener.ResolveAuth(metricsAuth, o.UsesKubernetesApi, NoApiServer, errorList),
+            MetricsCertDir = metricsCertDir,
+            MetricsClientCaFile = metricsClientCa,
+        };
+        if (TlsPolicy.TryParse(tlsMinVersion, cipherSuites, out var tls, out var tlsErrors))
+        {
+            o = o with { TlsPolicy = tls };
+        }
+
+        errorList.AddRange(tlsErrors);
+        MetricsListener.Validate(o, errorList);
         Validate(o, grpc, objectives, rewrites, flags, errorList);
         options = o with
         {

@@ -1,6 +1,7 @@
 using System.Net;
 using Runtime.ExtProc.Codec;
 using Runtime.Transport.Grpc;
+using Runtime.Transport.Hosting;
 
 namespace Runtime.Host.Serve;
 
@@ -102,6 +103,25 @@ internal sealed record ServeOptions
 
     /// <summary>True when a control-plane source (Kubernetes or manifests) owns the endpoints.</summary>
     public bool UsesControlPlane => !string.IsNullOrEmpty(PoolName) || !string.IsNullOrEmpty(EndpointSelector) || !string.IsNullOrEmpty(ManifestsDir);
+
+    /// <summary>True when the Kubernetes API is the source (a pool or selector, no <c>--manifests-dir</c>): an API server is there to ask.</summary>
+    public bool UsesKubernetesApi => (!string.IsNullOrEmpty(PoolName) || !string.IsNullOrEmpty(EndpointSelector)) && string.IsNullOrEmpty(ManifestsDir);
+
+    /// <summary>
+    /// <c>--metrics-endpoint-auth</c> as it applies: the flag when given, else on exactly when an API
+    /// server is there (<see cref="MetricsListener.ResolveAuth"/>). On, <c>/metrics</c> needs a bearer
+    /// token that the API server's TokenReview accepts and SubjectAccessReview allows.
+    /// </summary>
+    public bool MetricsEndpointAuth { get; init; }
+
+    /// <summary><c>--metrics-cert-dir</c>: serve the metrics endpoint over TLS with its <c>tls.crt</c>/<c>tls.key</c> (reloaded on change).</summary>
+    public string? MetricsCertDir { get; init; }
+
+    /// <summary><c>--metrics-client-ca-file</c>: the metrics endpoint requires client certificates chaining to this PEM CA.</summary>
+    public string? MetricsClientCaFile { get; init; }
+
+    /// <summary><c>--tls-min-version</c> and <c>--tls-cipher-suites</c>: what the secure ext_proc listeners accept.</summary>
+    public TlsPolicy TlsPolicy { get; init; } = TlsPolicy.Default;
 
     /// <summary><c>--disable-endpoint-subset-filter</c>: ignore the gateway's subset hint.</summary>
     public bool DisableEndpointSubsetFilter { get; init; }

@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Runtime.Transport.Grpc;
 
 namespace Runtime.Transport.Hosting;
@@ -39,10 +38,7 @@ public static class KestrelGrpcSetup
                 listenOptions.Protocols = HttpProtocols.Http2;
                 if (listener.Tls is { } tls)
                 {
-                    listenOptions.UseHttps(new HttpsConnectionAdapterOptions
-                    {
-                        ServerCertificateSelector = (_, _) => tls.Current,
-                    });
+                    listenOptions.UseHttps(HttpsListenerOptions.Create(tls, listener.TlsPolicy));
                 }
 
                 // Tag every connection with its listener's services; each call looks its instance up.

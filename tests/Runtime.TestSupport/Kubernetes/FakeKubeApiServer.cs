@@ -23,9 +23,10 @@ namespace Runtime.TestSupport.Kubernetes;
 /// real server); WATCH (<c>watch=1</c>) streaming chunked NDJSON events from a resourceVersion out
 /// of a retained history, with 410 Gone (HTTP status or ERROR event) for versions older than the
 /// history; bookmarks on demand; and hooks to break things (drop or close watches, compact,
-/// fail requests, inject bad lines, require a bearer token).
+/// fail requests, inject bad lines, require a bearer token); and TokenReview/SubjectAccessReview
+/// creation (see the Reviews part).
 /// </summary>
-public sealed class FakeKubeApiServer : IAsyncDisposable
+public sealed partial class FakeKubeApiServer : IAsyncDisposable
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, SortedDictionary<string, JsonObject>> _objects = new(StringComparer.Ordinal);
@@ -296,6 +297,11 @@ public sealed class FakeKubeApiServer : IAsyncDisposable
         if (status != 0)
         {
             await WriteStatusAsync(context, status, "InternalError", "injected failure").ConfigureAwait(false);
+            return;
+        }
+
+        if (HttpMethods.IsPost(context.Request.Method) && await TryHandleReviewAsync(context).ConfigureAwait(false))
+        {
             return;
         }
 
