@@ -17,7 +17,6 @@ namespace Runtime.EndToEnd.Tests;
 [Trait("Category", "EndToEnd")]
 public sealed class MetricsSecurityTests : IAsyncLifetime
 {
-    private const string OwnToken = "e2e-token";
     private const string PrometheusToken = "prometheus-token";
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(15);
 
@@ -28,7 +27,7 @@ public sealed class MetricsSecurityTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _api = await FakeKubeApiServer.StartAsync();
-        _api.RequiredToken = OwnToken;
+        _api.RequiredToken = FakeCluster.Token;
         _api.Apply("""
             {"apiVersion":"inference.networking.k8s.io/v1","kind":"InferencePool","metadata":{"name":"sims","namespace":"ml"},
              "spec":{"selector":{"matchLabels":{"app":"sim"}},"targetPorts":[{"number":8000}]}}
@@ -191,17 +190,5 @@ public sealed class MetricsSecurityTests : IAsyncLifetime
         return certDir;
     }
 
-    private string Kubeconfig()
-    {
-        var path = Path.Combine(_dir, "kubeconfig");
-        File.WriteAllText(path, string.Create(CultureInfo.InvariantCulture, $$$"""
-            apiVersion: v1
-            kind: Config
-            current-context: fake
-            contexts: [{name: fake, context: {cluster: fake, user: fake}}]
-            clusters: [{name: fake, cluster: {server: "{{{_api.Url.ToString().TrimEnd('/')}}}"}}]
-            users: [{name: fake, user: {token: {{{OwnToken}}}}}]
-            """));
-        return path;
-    }
+    private string Kubeconfig() => FakeCluster.WriteKubeconfig(_api, _dir);
 }
