@@ -132,7 +132,16 @@ internal sealed partial class BaseModelConfigMapWatch : IAsyncDisposable
             if (world.Generation != published)
             {
                 published = world.Generation;
-                Publish(world);
+                try
+                {
+                    Publish(world);
+                }
+#pragma warning disable CA1031 // A ConfigMap that breaks the parser must not end the watch; the last mappings stay.
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+#pragma warning restore CA1031
+                {
+                    Log.PublishFailed(_logger, ex);
+                }
             }
 
             try
@@ -184,6 +193,9 @@ internal sealed partial class BaseModelConfigMapWatch : IAsyncDisposable
 
         [LoggerMessage(4013, LogLevel.Warning, "Base-model mappings: no access to the Kubernetes API ({Reason}); serving without them, X-Gateway-Base-Model-Name is empty for every model")]
         public static partial void NoAccess(ILogger logger, string reason);
+
+        [LoggerMessage(4015, LogLevel.Error, "Base-model mappings: applying the ConfigMaps failed; the previous mappings stay")]
+        public static partial void PublishFailed(ILogger logger, Exception exception);
 
         [LoggerMessage(4014, LogLevel.Information, "Base-model mappings: none (not in a cluster, no --kubeconfig or $KUBECONFIG, no --base-model-mappings-dir); X-Gateway-Base-Model-Name is empty for every model")]
         public static partial void NoSource(ILogger logger);

@@ -107,6 +107,7 @@ internal static class BbrCommand
     /// <summary>Printed after the flags by <c>--help</c>: where base-model-to-header's mappings come from.</summary>
     private const string MappingsHelp = """
 
+
         Base-model mappings (base-model-to-header): from ConfigMaps labelled
         inference.networking.k8s.io/bbr-managed: "true" (data.baseModel, data.adapters), listed and
         watched through the Kubernetes API in $NAMESPACE, or in every namespace when NAMESPACE is
