@@ -32,6 +32,9 @@ internal sealed class KindSync(KubernetesSource source, KubernetesKindOptions ki
     /// <summary>Where the next watch starts; null when the next step must list.</summary>
     private string? _resourceVersion;
 
+    /// <summary>The last failure logged as a warning, until a list succeeds: its repeats are logged at Trace.</summary>
+    private string? _lastFailure;
+
     private ILogger Logger => source.Logger;
 
     private WorldCache World => source.World;
@@ -89,7 +92,9 @@ internal sealed class KindSync(KubernetesSource source, KubernetesKindOptions ki
 
                 var delay = _backoff.Next();
                 var message = Describe(ex);
-                KubernetesLog.SyncFailed(Logger, kind.Kind, delay, message);
+                var repeated = message == _lastFailure;
+                _lastFailure = message;
+                KubernetesLog.SyncFailed(Logger, repeated ? LogLevel.Trace : LogLevel.Warning, kind.Kind, delay, message);
                 source.OnError(kind.Describe(), message);
                 try
                 {
@@ -172,6 +177,7 @@ internal sealed class KindSync(KubernetesSource source, KubernetesKindOptions ki
         }
 
         source.OnPermitted(kind.Kind);
+        _lastFailure = null;
         Publish(items);
         _resourceVersion = resourceVersion;
         KubernetesLog.Listed(Logger, items.Count, kind.Kind, pages, resourceVersion);

@@ -18,8 +18,9 @@ internal static partial class KubernetesLog
     [LoggerMessage(5104, LogLevel.Information, "The {Kind} watch expired (410 Gone) at resourceVersion {ResourceVersion}; listing again")]
     public static partial void WatchGone(ILogger logger, ResourceKind kind, string resourceVersion);
 
-    [LoggerMessage(5105, LogLevel.Warning, "Syncing {Kind} failed; retrying in {Delay}: {Error}")]
-    public static partial void SyncFailed(ILogger logger, ResourceKind kind, TimeSpan delay, string error);
+    /// <summary>Warning the first time an error is seen; the same error again (each retry) at Trace, so an unreachable API server is logged once.</summary>
+    [LoggerMessage(EventId = 5105, Message = "Syncing {Kind} failed; retrying in {Delay}: {Error}")]
+    public static partial void SyncFailed(ILogger logger, LogLevel level, ResourceKind kind, TimeSpan delay, string error);
 
     [LoggerMessage(5106, LogLevel.Warning, "Skipped a malformed {Kind} object: {Error}")]
     public static partial void SkippedObject(ILogger logger, ResourceKind kind, string error);

@@ -11,7 +11,7 @@ internal static class Program
         Usage:
           runtime [serve] [flags]   serve ext_proc and gRPC health (the default; Go endpoint picker flags)
           runtime bbr [flags]       the body-based router on :9004 (health :9005); Go router flags, --help lists them
-          runtime validate [--config-file F | --config-text T] [--print-effective]
+          runtime validate [--config-file F | --config-text T] [--allow-experimental-plugins] [--print-effective]
                                     check an EndpointPickerConfig: exit 0 when valid, 1 with every error (file:line:col: path: message)
           runtime plugins [--output table|json]
                                     list plugin types (kind, stability, feature gate, deprecation) and removed types

@@ -134,6 +134,10 @@ public static class BaseModelMappingLoader
             {
                 AddScalars(parsed, adapters);
             }
+            else if (inner.Documents.Count > 0 && inner.Documents[0].RootNode is YamlScalarNode { Style: ScalarStyle.Plain, Value: "null" or "Null" or "NULL" or "~" or "" })
+            {
+                // adapters: null is no adapters, as Go's YAML decoder reads it.
+            }
             else if (!string.IsNullOrWhiteSpace(listText))
             {
                 errors.Add($"{where}: data.adapters must be a YAML list of adapter names");
@@ -149,9 +153,10 @@ public static class BaseModelMappingLoader
     {
         foreach (var item in list)
         {
-            if (item is YamlScalarNode { Value: { Length: > 0 } name })
+            // Trimmed, and empty entries dropped, as the Go router does.
+            if (item is YamlScalarNode { Value: { } name } && name.Trim() is { Length: > 0 } trimmed)
             {
-                into.Add(name.Trim());
+                into.Add(trimmed);
             }
         }
     }

@@ -5,8 +5,9 @@ namespace Runtime.Bbr.Mappings;
 /// <summary>
 /// The current mappings, reloaded when the directory changes. Polls a cheap stamp (names, sizes,
 /// write times) so atomic renames and Kubernetes ConfigMap <c>..data</c> symlink swaps are both
-/// seen; a reload with errors keeps the last good mappings. With the control plane, its reconcile
-/// loop publishes them instead.
+/// seen; a reload with errors keeps the last good mappings. With the Kubernetes API (the control
+/// plane of <c>serve</c>, or <c>runtime bbr</c>'s ConfigMap watch), <see cref="ApplyConfigMaps"/>
+/// publishes them instead.
 /// </summary>
 public sealed partial class BaseModelMappingSource : IDisposable
 {
@@ -14,6 +15,7 @@ public sealed partial class BaseModelMappingSource : IDisposable
     private readonly ILogger _logger;
     private readonly Timer? _timer;
     private readonly Lock _reloadLock = new();
+    private readonly BaseModelConfigMapSet _configMaps = new();
     private BaseModelMappings _current;
     private string _stamp = string.Empty;
 
@@ -34,8 +36,23 @@ public sealed partial class BaseModelMappingSource : IDisposable
 
     public BaseModelMappings Current => Volatile.Read(ref _current);
 
-    /// <summary>Replaces the mappings (the control plane, which owns the ConfigMaps in that mode).</summary>
+    /// <summary>Replaces the mappings.</summary>
     public void Publish(BaseModelMappings mappings) => Volatile.Write(ref _current, mappings);
+
+    /// <summary>
+    /// Makes these bbr-managed ConfigMaps (namespace/name → data, as listed and watched from the API
+    /// server) the whole set and publishes their mappings, with the Go router's rules (see
+    /// <see cref="BaseModelConfigMapSet"/>).
+    /// </summary>
+    public BaseModelConfigMapResult ApplyConfigMaps(IEnumerable<KeyValuePair<string, IReadOnlyDictionary<string, string>>> configMaps)
+    {
+        lock (_reloadLock)
+        {
+            var result = _configMaps.Replace(configMaps);
+            Volatile.Write(ref _current, result.Mappings);
+            return result;
+        }
+    }
 
     /// <summary>Errors of the last load attempt (empty when it was good).</summary>
     public IReadOnlyList<string> LastErrors { get; private set; } = [];

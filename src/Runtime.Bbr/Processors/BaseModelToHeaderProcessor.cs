@@ -42,7 +42,8 @@ public sealed class BaseModelToHeaderProcessor : IBbrRequestProcessor
             return true;
         }
 
-        if (_mappings.Current.TryGetBaseModel(model[..chars], out var baseModel))
+        // Surrounding whitespace is trimmed before the lookup, as in Go.
+        if (_mappings.Current.TryGetBaseModel(model[..chars].Trim(), out var baseModel))
         {
             var max = Encoding.UTF8.GetMaxByteCount(baseModel.Length);
             Span<byte> utf8 = max <= 1024 ? stackalloc byte[max] : new byte[max];

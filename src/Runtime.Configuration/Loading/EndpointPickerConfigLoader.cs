@@ -17,6 +17,12 @@ public sealed class EndpointPickerConfigLoader(PluginRegistry registry)
 
     public const string ConfigTextSource = "<config-text>";
 
+    /// <summary>
+    /// <c>--allow-experimental-plugins</c> (llm-d v0.10): without it, a declared plugin whose type is
+    /// Alpha is an error with llm-d's message. GIE v1.5.0 has no such flag, and none of its types is Alpha.
+    /// </summary>
+    public bool AllowExperimentalPlugins { get; init; }
+
     /// <summary>Loads from <c>--config-text</c> when given (as the Go binary does), else <c>--config-file</c>, else the default.</summary>
     public ConfigLoadResult LoadFromFlags(string? configFile, string? configText)
     {
@@ -63,7 +69,7 @@ public sealed class EndpointPickerConfigLoader(PluginRegistry registry)
             return Result(source, errors, document.Positions);
         }
 
-        var validated = new ConfigValidator(registry).Validate(config, errors);
+        var validated = new ConfigValidator(registry, AllowExperimentalPlugins).Validate(config, errors);
         if (errors.HasErrors)
         {
             return Result(source, errors, document.Positions);

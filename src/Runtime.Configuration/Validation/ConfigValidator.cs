@@ -14,7 +14,7 @@ namespace Runtime.Configuration.Validation;
 /// header, feature gates, plugin types (unknown, removed, gated, below minimumStability,
 /// deprecated), parameters, names, and every reference between sections. Collects all problems.
 /// </summary>
-internal sealed class ConfigValidator(PluginRegistry registry)
+internal sealed class ConfigValidator(PluginRegistry registry, bool allowExperimentalPlugins = false)
 {
     public ValidatedConfig Validate(EndpointPickerConfig config, ValidationErrors errors)
     {
@@ -159,6 +159,12 @@ internal sealed class ConfigValidator(PluginRegistry registry)
             else
             {
                 CheckUsable(spec, registration, gates, minimum, typePath, errors);
+                if (registration.Stability == StabilityLevel.Alpha && !allowExperimentalPlugins)
+                {
+                    // llm-d v0.10's ValidatePluginStability, word for word.
+                    errors.Report(typePath, $"plugin '{spec.EffectiveName}' (type: '{spec.Type}') has Alpha stability level, but command line flag --allow-experimental-plugins is not set");
+                }
+
                 registration.Parameters.Validate(spec.Parameters ?? default, path + ".parameters", errors);
             }
 

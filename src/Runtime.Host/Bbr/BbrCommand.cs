@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Runtime.Bbr;
 using Runtime.Bbr.Mappings;
+using Runtime.Bbr.Processors;
 using Runtime.Configuration.Loading;
 using Runtime.ExtProc.Codec;
 using Runtime.Host.Cli;
@@ -16,7 +17,8 @@ namespace Runtime.Host.Bbr;
 /// <summary>
 /// <c>runtime bbr</c>: the body-based router on its own ext_proc listener (9004, health 9005),
 /// taking the Go router's flags (<c>--streaming</c>, repeated <c>--plugin type:name[:json]</c>)
-/// or an EndpointPickerConfig's body-based routing plugins (<c>--config-file</c>).
+/// or an EndpointPickerConfig's body-based routing plugins (<c>--config-file</c>); base-model
+/// mappings from bbr-managed ConfigMaps through the Kubernetes API, or a directory at the edge.
 /// </summary>
 internal static class BbrCommand
 {
@@ -25,7 +27,7 @@ internal static class BbrCommand
         if (args is ["--help"] or ["-h"] or ["-help"])
         {
             _ = TryParse([], out _, out _, out var help);
-            await Console.Out.WriteLineAsync("Usage of runtime bbr:\n" + help).ConfigureAwait(false);
+            await Console.Out.WriteLineAsync("Usage of runtime bbr:\n" + help + MappingsHelp).ConfigureAwait(false);
             return 0;
         }
 
@@ -40,14 +42,15 @@ internal static class BbrCommand
             return 2;
         }
 
-        var (options, _, pluginFlags, mappingsDir, configFile, configText) = parsed;
+        var (options, _, pluginFlags, mappingsDir, configFile, configText, kubeconfig) = parsed;
 
         using var loggers = RuntimeLogging.CreateFactory(options.Logging);
         using var exporter = options.MetricsPort > 0 ? new PrometheusExporter() : null;
         using var metrics = new BbrMetrics();
-        using var mappings = string.IsNullOrEmpty(mappingsDir)
+        var origin = BaseModelConfigMapWatch.Choose(mappingsDir, kubeconfig, Environment.GetEnvironmentVariable);
+        using var mappings = origin != BaseModelMappingOrigin.Directory
             ? new BaseModelMappingSource(BaseModelMappings.Empty)
-            : new BaseModelMappingSource(mappingsDir, TimeSpan.FromSeconds(2), loggers.CreateLogger<BaseModelMappingSource>());
+            : new BaseModelMappingSource(mappingsDir!, TimeSpan.FromSeconds(2), loggers.CreateLogger<BaseModelMappingSource>());
         if (mappings.LastErrors.Count > 0)
         {
             foreach (var error in mappings.LastErrors)
@@ -70,6 +73,14 @@ internal static class BbrCommand
             return 1;
         }
 
+        var mapsBaseModels = chain.RequestProcessors.OfType<BaseModelToHeaderProcessor>().Any();
+        if (!BaseModelConfigMapWatch.TryStart(origin, mapsBaseModels, kubeconfig, mappings, loggers, out var watch, out var accessError))
+        {
+            await Console.Error.WriteLineAsync("error: " + accessError).ConfigureAwait(false);
+            return 1;
+        }
+
+        await using var ownedWatch = watch;
         var processor = new BbrExtProcProcessor(chain, metrics, loggers.CreateLogger<BbrExtProcProcessor>());
         RuntimeServer server;
         try
@@ -93,7 +104,21 @@ internal static class BbrCommand
     private const string ApiServerless = "not in a cluster, no $KUBECONFIG, no --kubeconfig";
 
     /// <summary>What <c>runtime bbr</c>'s flags bind.</summary>
-    internal sealed record BbrArguments(ServeOptions Options, bool Streaming, List<string> PluginFlags, string? MappingsDir, string? ConfigFile, string? ConfigText);
+    internal sealed record BbrArguments(ServeOptions Options, bool Streaming, List<string> PluginFlags, string? MappingsDir, string? ConfigFile, string? ConfigText, string? Kubeconfig);
+
+    /// <summary>Printed after the flags by <c>--help</c>: where base-model-to-header's mappings come from.</summary>
+    private const string MappingsHelp = """
+
+
+        Base-model mappings (base-model-to-header): from ConfigMaps labelled
+        inference.networking.k8s.io/bbr-managed: "true" (data.baseModel, data.adapters), listed and
+        watched through the Kubernetes API in $NAMESPACE, or in every namespace when NAMESPACE is
+        unset, as the Go router does. The API is used in a cluster (KUBERNETES_SERVICE_HOST set), with
+        --kubeconfig, or with $KUBECONFIG; RBAC needs get/list/watch on configmaps. If the API refuses
+        (403) or cannot be reached, the router still serves, logs it once, and unknown models get an
+        empty X-Gateway-Base-Model-Name. At the edge, --base-model-mappings-dir reads the same
+        ConfigMaps from YAML files instead; with neither, the header is empty for every model.
+        """;
 
     /// <summary>
     /// The Go body-based router's flags (GIE v1.5.0 pkg/bbr/server/options.go and its logging
@@ -109,7 +134,7 @@ internal static class BbrCommand
         var logging = options.Logging;
         var streaming = false;
         var pluginFlags = new List<string>();
-        string? mappingsDir = null, configFile = null, configText = null;
+        string? mappingsDir = null, configFile = null, configText = null, kubeconfig = null;
         var flags = new FlagSet();
         flags.Int("grpc-port", options.GrpcPort, "The gRPC port used for communicating with Envoy proxy.", v => options = options with { GrpcPort = v });
         flags.Int("grpc-health-port", options.GrpcHealthPort, "The port used for gRPC liveness and readiness probes.", v => options = options with { GrpcHealthPort = v });
@@ -124,15 +149,15 @@ internal static class BbrCommand
         // Ours.
         flags.String("cert-path", string.Empty, "Directory holding tls.crt and tls.key (default: a self-signed certificate)", v => options = options with { CertPath = v });
         flags.String("bind-address", string.Empty, "IP address to listen on (default: all interfaces)", v => options = options with { BindAddress = string.IsNullOrEmpty(v) ? null : System.Net.IPAddress.Parse(v) });
-        flags.String("base-model-mappings-dir", string.Empty, "Directory of bbr-managed ConfigMap YAML files mapping LoRA adapters to base models (reloaded on change)", v => mappingsDir = v);
+        flags.String("base-model-mappings-dir", string.Empty, "Directory of bbr-managed ConfigMap YAML files mapping LoRA adapters to base models (reloaded on change), instead of the Kubernetes API", v => mappingsDir = v);
+        flags.String("kubeconfig", string.Empty, "Kubeconfig to reach the API server from outside a cluster, for the bbr-managed ConfigMaps and to check metrics bearer tokens (default: in-cluster, then $KUBECONFIG)", v => (kubeconfig, options) = (v, options with { Kubeconfig = v }));
         flags.String("config-file", string.Empty, "EndpointPickerConfig whose body-based routing plugins form the chain", v => configFile = v);
         flags.String("config-text", string.Empty, "The same, inline", v => configText = v);
         flags.Duration("shutdown-grace-period", grpc.ShutdownGracePeriod, "How long open streams may finish after SIGTERM", v => grpc = grpc with { ShutdownGracePeriod = v });
-        flags.String("kubeconfig", string.Empty, "Kubeconfig of the API server that checks metrics bearer tokens (default: in-cluster, then $KUBECONFIG)", v => options = options with { Kubeconfig = v });
         flags.Parse(args);
         errors = [.. flags.Errors];
 
-        // Go's router always runs against an API server; ours needs one only to check metrics tokens.
+        // Go's router always runs against an API server; ours needs one for the ConfigMaps and to check metrics tokens.
         var hasApiServer = !string.IsNullOrEmpty(options.Kubeconfig) || !string.IsNullOrEmpty(environment("KUBERNETES_SERVICE_HOST")) || !string.IsNullOrEmpty(environment("KUBECONFIG"));
         options = options with { MetricsEndpointAuth = MetricsListener.ResolveAuth(metricsAuth, hasApiServer, ApiServerless, errors) };
         foreach (var (name, port) in (ReadOnlySpan<(string, int)>)[("grpc-port", options.GrpcPort), ("grpc-health-port", options.GrpcHealthPort), ("metrics-port", options.MetricsPort)])
@@ -150,7 +175,12 @@ internal static class BbrCommand
 
         var mode = streaming ? BodySendMode.FullDuplexStreamed : BodySendMode.Buffered;
         options = options with { Grpc = grpc, Logging = logging, DefaultRequestBodyMode = mode, DefaultResponseBodyMode = mode, FlagNotes = [.. flags.Notes] };
-        parsed = new BbrArguments(options, streaming, pluginFlags, mappingsDir, configFile, configText);
+        if (!string.IsNullOrEmpty(mappingsDir) && !string.IsNullOrEmpty(kubeconfig))
+        {
+            errors.Add("--base-model-mappings-dir and --kubeconfig are exclusive: base-model mappings come from a directory or from the Kubernetes API");
+        }
+
+        parsed = new BbrArguments(options, streaming, pluginFlags, mappingsDir, configFile, configText, kubeconfig);
         usage = flags.Usage();
         return errors.Count == 0;
     }
@@ -164,7 +194,8 @@ internal static class BbrCommand
         var specs = new List<PluginInstanceSpec>();
         if (!string.IsNullOrEmpty(configFile) || !string.IsNullOrEmpty(configText))
         {
-            var config = new EndpointPickerConfigLoader(registry).LoadFromFlags(configFile, configText);
+            // Only the body-based routing plugins are built here, and none is Alpha: the Go router has no such flag.
+            var config = new EndpointPickerConfigLoader(registry) { AllowExperimentalPlugins = true }.LoadFromFlags(configFile, configText);
             if (!config.IsValid)
             {
                 problems.AddRange(config.Errors.Select(e => e.Format(config.Source)));

@@ -17,9 +17,11 @@ internal static class ValidateCommand
         string? configFile = null;
         string? configText = null;
         var printEffective = false;
+        var allowExperimental = false;
         var flags = new FlagSet();
         flags.String("config-file", string.Empty, "Path of the EndpointPickerConfig YAML file to check", v => configFile = v);
         flags.String("config-text", string.Empty, "The configuration as text, in lieu of a file (wins over --config-file, as in serve)", v => configText = v);
+        flags.Bool("allow-experimental-plugins", false, "Accept Alpha plugin types, as serve does with the same flag (llm-d v0.10)", v => allowExperimental = v);
         flags.Bool("print-effective", false, "Print the effective configuration (with the injected defaults) as JSON when valid", v => printEffective = v);
         if (args is ["--help"] or ["-h"] or ["-help"])
         {
@@ -45,7 +47,7 @@ internal static class ValidateCommand
             return 1;
         }
 
-        var result = new EndpointPickerConfigLoader(plugins.Registry).LoadFromFlags(configFile, configText);
+        var result = new EndpointPickerConfigLoader(plugins.Registry) { AllowExperimentalPlugins = allowExperimental }.LoadFromFlags(configFile, configText);
         if (!result.IsValid)
         {
             ConfigReport.WriteErrors(result, error);

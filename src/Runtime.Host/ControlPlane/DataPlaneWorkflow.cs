@@ -70,16 +70,10 @@ internal static partial class DataPlaneWorkflow
             return null;
         }
 
-        var groups = new List<(string BaseModel, IReadOnlyList<string> Adapters)>();
-        var errors = new List<string>();
-        foreach (var configMap in topology.BaseModelConfigMaps)
-        {
-            BaseModelMappingLoader.TryParseConfigMapData(configMap.Data, $"ConfigMap {configMap.Meta.Namespace}/{configMap.Meta.Name}", groups, errors);
-        }
-
-        // A bad ConfigMap is reported and skipped; the good ones still route.
-        baseModels.Publish(BaseModelMappings.FromGroups(groups));
-        return errors.Count > 0 ? string.Join("; ", errors) : null;
+        // A bad ConfigMap is reported and keeps its last good mappings (or none); the good ones still route.
+        var result = baseModels.ApplyConfigMaps(topology.BaseModelConfigMaps.Select(c =>
+            KeyValuePair.Create($"{c.Meta.Namespace}/{c.Meta.Name}", (IReadOnlyDictionary<string, string>)c.Data)));
+        return result.Problems.Count > 0 ? string.Join("; ", result.Problems) : null;
     }
 
     private static partial class Log

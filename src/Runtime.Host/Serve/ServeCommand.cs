@@ -38,7 +38,7 @@ internal static class ServeCommand
             return 1;
         }
 
-        var config = new EndpointPickerConfigLoader(plugins.Registry).LoadFromFlags(options.ConfigFile, options.ConfigText);
+        var config = new EndpointPickerConfigLoader(plugins.Registry) { AllowExperimentalPlugins = options.AllowExperimentalPlugins }.LoadFromFlags(options.ConfigFile, options.ConfigText);
         if (!config.IsValid)
         {
             ConfigReport.WriteErrors(config, Console.Error);
@@ -183,8 +183,7 @@ internal static class ServeCommand
         flags.String("metrics-cert-dir", string.Empty, "Directory with the metrics server certificates. Enables TLS on the metrics endpoint.", v => metricsCertDir = v);
         flags.String("config-file", string.Empty, "The path to the configuration file.", v => o = o with { ConfigFile = v });
         flags.String("config-text", string.Empty, "The configuration specified as text, in lieu of a file.", v => o = o with { ConfigText = v });
-        flags.Bool("allow-experimental-plugins", false, "Allows loading of experimental Alpha plugins.", _ => { });
-        flags.Note("allow-experimental-plugins", "not enforced yet: Alpha plugins load without it, behind their feature gate where they have one");
+        flags.Bool("allow-experimental-plugins", false, "Allows loading of experimental Alpha plugins.", v => o = o with { AllowExperimentalPlugins = v });
 
         // Ours: listeners and transport tuning, static endpoints, the edge control plane, the body-based router beside the picker.
         flags.String("bind-address", string.Empty, "IP address to listen on (default: all interfaces)", v => o = o with { BindAddress = string.IsNullOrEmpty(v) ? null : IPAddress.Parse(v) });

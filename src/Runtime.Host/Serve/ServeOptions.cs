@@ -42,6 +42,9 @@ internal sealed record ServeOptions
     /// <summary>EndpointPickerConfig as text (<c>--config-text</c>); giving both it and <see cref="ConfigFile"/> is an error, as in the Go binary.</summary>
     public string? ConfigText { get; init; }
 
+    /// <summary><c>--allow-experimental-plugins</c> (llm-d v0.10): without it, a config declaring an Alpha plugin type is refused.</summary>
+    public bool AllowExperimentalPlugins { get; init; }
+
     /// <summary>
     /// <c>endpoint-picker</c> (default), or <c>pass-through</c>: echo every message unchanged, for
     /// transport conformance tests and as the baseline of load runs.

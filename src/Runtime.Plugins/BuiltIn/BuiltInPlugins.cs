@@ -16,8 +16,10 @@ namespace Runtime.Plugins.BuiltIn;
 /// Type names and parameters follow the Gateway API Inference Extension (GIE) v1.5.0 endpoint picker
 /// (every type its <c>registerInTreePlugins</c> registers) and body-based router, and llm-d v0.10 where
 /// it renamed a type we have, so their configuration files load unchanged. Stability levels are our
-/// assessment: Stable for what GIE's default configuration uses, Beta for complete but newer types,
-/// Alpha (gated off by default) for GIE's experimental features.
+/// assessment: Stable for what GIE's default configuration uses, Beta for complete but newer types;
+/// Alpha exactly where llm-d v0.10 declares the type Alpha (it then loads only with
+/// <c>--allow-experimental-plugins</c>, as in llm-d). GIE v1.5.0 has no stability levels and none of
+/// its types is Alpha in llm-d, so GIE configurations load with default flags.
 /// </remarks>
 public static class BuiltInPlugins
 {
@@ -47,6 +49,7 @@ public static class BuiltInPlugins
     public const string DestinationEndpointServedVerifier = "destination-endpoint-served-verifier";
     public const string RequestAttributeReporter = "request-attribute-reporter";
     public const string UtilizationDetector = "utilization-detector";
+    public const string UtilizationFilter = "utilization-filter";
     public const string ConcurrencyDetector = "concurrency-detector";
     public const string FcfsOrderingPolicy = "fcfs-ordering-policy";
     public const string EdfOrderingPolicy = "edf-ordering-policy";
@@ -145,6 +148,7 @@ public static class BuiltInPlugins
             Parameters = BuiltInParameterBinders.PdProfileHandler,
             Unavailable = "prefill/decode disaggregation (llm-d's pd-profile-handler with its prefix-based decider and the x-prefiller-host-port header) is not implemented in this build; use one scheduling profile with single-profile-handler",
         },
+        Alpha(UtilizationFilter, PluginKinds.Filter, "llm-d's filter: keeps endpoints within every condition's maxValue on active-requests (in flight from this picker), running-requests, waiting-queue or kv-cache-utilization (scraped; missing counts 0); fallbackOnEmpty keeps all candidates when none passes.", BuiltInParameterBinders.UtilizationFilter),
         Beta(HeaderBasedTestingFilter, PluginKinds.Filter, "Conformance test filter: keeps only the endpoints whose IP or IP:port the test-epp-endpoint-selection header lists (none when the header is absent)."),
 
         // Response hooks.
@@ -202,6 +206,9 @@ public static class BuiltInPlugins
 
     private static PluginRegistration Stable(string type, PluginKinds kinds, string description, IPluginParameterBinder? parameters = null) =>
         new() { TypeName = type, Kinds = kinds, Stability = StabilityLevel.Stable, Description = description, Parameters = parameters ?? PluginParameterBinders.None };
+
+    private static PluginRegistration Alpha(string type, PluginKinds kinds, string description, IPluginParameterBinder? parameters = null) =>
+        new() { TypeName = type, Kinds = kinds, Stability = StabilityLevel.Alpha, Description = description, Parameters = parameters ?? PluginParameterBinders.None };
 
     private static PluginRegistration Beta(string type, PluginKinds kinds, string description, IPluginParameterBinder? parameters = null) =>
         new() { TypeName = type, Kinds = kinds, Stability = StabilityLevel.Beta, Description = description, Parameters = parameters ?? PluginParameterBinders.None };

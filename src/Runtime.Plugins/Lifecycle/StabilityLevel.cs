@@ -9,7 +9,10 @@ public enum StabilityLevel
     /// <summary>Still loads, with a warning and a metric; names its replacement.</summary>
     Deprecated = 0,
 
-    /// <summary>Experimental: behind a feature gate that is off by default.</summary>
+    /// <summary>
+    /// Experimental: loads only with <c>--allow-experimental-plugins</c> (llm-d v0.10's rule), and
+    /// behind its feature gate too when it names one. A type is Alpha here exactly when llm-d declares it so.
+    /// </summary>
     Alpha = 1,
 
     /// <summary>Complete and tested: on by default; its gate (if any) can switch it off.</summary>

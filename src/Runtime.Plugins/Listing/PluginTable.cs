@@ -72,6 +72,7 @@ public static class PluginTable
         }
 
         text.Append("Stability, least to most mature: ").AppendJoin(" < ", StabilityLevels.Names).AppendLine(".");
+        text.AppendLine("Alpha types (as llm-d v0.10 declares them) load only with --allow-experimental-plugins (serve, validate).");
         return text.ToString();
     }
 

@@ -17,7 +17,7 @@ public sealed record PluginRegistration
 
     public required StabilityLevel Stability { get; init; }
 
-    /// <summary>The feature gate that switches this type on or off. Required for Alpha, optional for Beta, not allowed for Stable.</summary>
+    /// <summary>The feature gate that switches this type on or off. Optional for Alpha (then an Alpha gate) and Beta, not allowed for Stable.</summary>
     public string? FeatureGate { get; init; }
 
     /// <summary>Required exactly when <see cref="Stability"/> is Deprecated.</summary>

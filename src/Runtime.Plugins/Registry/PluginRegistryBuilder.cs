@@ -138,9 +138,7 @@ public sealed partial class PluginRegistryBuilder
 
         switch (r.Stability)
         {
-            case StabilityLevel.Alpha when r.FeatureGate is null:
-                errors.Add(new RegistrationError(subject, "an Alpha plugin type must name a feature gate (Alpha types are off until a config enables their gate)"));
-                break;
+            // An Alpha type needs --allow-experimental-plugins; a gate is optional, and then off by default.
             case StabilityLevel.Alpha when gate is { EnabledByDefault: true }:
                 errors.Add(new RegistrationError(subject, $"an Alpha plugin type needs an Alpha gate, but \"{gate.Name}\" is {gate.Stability} and on by default"));
                 break;

@@ -42,6 +42,8 @@ public static class SchedulingPlugins
         .UseFactory(BuiltInPlugins.TokenLoadScorer, static (name, parameters, _) =>
             Bind(BuiltInParameterBinders.TokenLoadScorer, parameters, out var p, out var error) ? PluginResult.Success(new TokenLoadScorer(name, p!.EffectiveQueueThresholdTokens)) : PluginResult.Failure(error))
         .UseFactory(BuiltInPlugins.InflightLoadProducer, static (name, _, _) => PluginResult.Success(new InflightLoadProducer(name)))
+        .UseFactory(BuiltInPlugins.UtilizationFilter, static (name, parameters, _) =>
+            Bind(BuiltInParameterBinders.UtilizationFilter, parameters, out var p, out var error) ? PluginResult.Success(new UtilizationFilter(name, p!)) : PluginResult.Failure(error))
         .UseFactory(BuiltInPlugins.HeaderBasedTestingFilter, static (name, _, _) => PluginResult.Success(new HeaderBasedTestingFilter(name)))
         .UseFactory(BuiltInPlugins.SingleProfileHandler, static (name, _, _) => PluginResult.Success(new SingleProfileHandler(name)))
         .UseFactory(BuiltInPlugins.UtilizationDetector, CreateUtilizationDetector)

@@ -61,6 +61,20 @@ public class BbrRequestTests
         Assert.Equal(1, metrics.Success);
     }
 
+    [Theory]
+    [InlineData("\" food-review \"", "llama")]
+    [InlineData("\" llama\"", "llama")]
+    [InlineData("\"mistral\"", "")]
+    public void BaseModel_ModelTrimmedBeforeTheLookup_UnknownGetsEmpty(string model, string expected)
+    {
+        using var mappings = new BaseModelMappingSource(BaseModelMappings.FromGroups([("llama", ["food-review"])]));
+        var chain = new BbrChain([new BaseModelToHeaderProcessor("b", mappings)], []);
+
+        var (request, _) = Run(chain, $"{{\"model\":{model}}}");
+
+        Assert.Equal(expected, Headers(request)["X-Gateway-Base-Model-Name"]);
+    }
+
     [Fact]
     public void NoSelector_BodyUnchangedAndMissingFieldCounted()
     {

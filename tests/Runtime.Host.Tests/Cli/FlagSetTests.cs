@@ -154,6 +154,42 @@ public class FlagSetTests
     }
 
     [Fact]
+    public void BbrTryParse_MappingsDirAndKubeconfig_Exclusive()
+    {
+        Assert.False(Runtime.Host.Bbr.BbrCommand.TryParse(["--base-model-mappings-dir", "/m", "--kubeconfig", "/k"], out _, out var errors, out _));
+        Assert.Contains("--base-model-mappings-dir and --kubeconfig are exclusive: base-model mappings come from a directory or from the Kubernetes API", errors);
+    }
+
+    [Theory]
+    [InlineData("/maps", null, null, null, "Directory")]
+    [InlineData(null, "/kubeconfig", null, null, "Kubernetes")]
+    [InlineData(null, null, "10.96.0.1", null, "Kubernetes")]
+    [InlineData(null, null, null, "/home/me/.kube/config", "Kubernetes")]
+    [InlineData(null, null, null, null, "None")]
+    public void BbrMappingOrigin_FromFlagsAndEnvironment(string? dir, string? kubeconfig, string? serviceHost, string? kubeconfigVariable, string expected)
+    {
+        var environment = new Dictionary<string, string?> { ["KUBERNETES_SERVICE_HOST"] = serviceHost, ["KUBECONFIG"] = kubeconfigVariable };
+
+        var origin = Runtime.Host.Bbr.BaseModelConfigMapWatch.Choose(dir, kubeconfig, name => environment.GetValueOrDefault(name));
+
+        Assert.Equal(expected, origin.ToString());
+    }
+
+    [Fact]
+    public void BbrSourceOptions_NamespaceOrAllNamespaces_LabelledConfigMapsOnly()
+    {
+        var scoped = Runtime.Host.Bbr.BaseModelConfigMapWatch.SourceOptions("ml");
+        var all = Runtime.Host.Bbr.BaseModelConfigMapWatch.SourceOptions(string.Empty);
+
+        Assert.Equal("ml", scoped.Namespace);
+        Assert.Null(all.Namespace);
+        var kind = Assert.Single(all.Kinds);
+        Assert.Equal(Runtime.ControlPlane.World.ResourceKind.ConfigMap, kind.Kind);
+        Assert.Equal("inference.networking.k8s.io/bbr-managed=true", kind.LabelSelector);
+        Assert.Empty(all.Validate());
+    }
+
+    [Fact]
     public void BbrTryParse_PortConflict_RejectedAsInGo()
     {
         Assert.False(Runtime.Host.Bbr.BbrCommand.TryParse(["--grpc-health-port", "9004"], out _, out var errors, out _));

@@ -23,6 +23,8 @@ public class PluginsCommandTests
         Assert.Equal(0, exitCode);
         Assert.StartsWith("TYPE", output, StringComparison.Ordinal);
         Assert.Contains("queue-scorer", output, StringComparison.Ordinal);
+        Assert.Matches(@"\nutilization-filter +filter +Alpha ", output);
+        Assert.Contains("Alpha types (as llm-d v0.10 declares them) load only with --allow-experimental-plugins (serve, validate).", output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -45,6 +45,41 @@ public class ValidateCommandTests
         Assert.Equal("<config-text>: 2 errors", lines[2]);
     }
 
+    private const string AlphaConfig = """
+        apiVersion: llm-d.ai/v1alpha1
+        kind: EndpointPickerConfig
+        plugins:
+        - type: utilization-filter
+          parameters: {conditions: [{metric: kv-cache-utilization, maxValue: 0.9}]}
+        - type: queue-scorer
+        schedulingProfiles:
+        - name: default
+          plugins: [{pluginRef: utilization-filter}, {pluginRef: queue-scorer}]
+        """;
+
+    [Fact]
+    public void Run_AlphaPluginWithoutTheFlag_ExitOneWithLlmDsMessage()
+    {
+        var (exitCode, _, error) = Run("--config-text", AlphaConfig);
+
+        Assert.Equal(1, exitCode);
+        Assert.StartsWith(
+            "<config-text>:4:3: plugins[0].type: plugin 'utilization-filter' (type: 'utilization-filter') has Alpha stability level, but command line flag --allow-experimental-plugins is not set",
+            error,
+            StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--allow-experimental-plugins")]
+    [InlineData("--allow-experimental-plugins=true")]
+    public void Run_AlphaPluginWithTheFlag_Valid(string flag)
+    {
+        var (exitCode, output, error) = Run(flag, "--config-text", AlphaConfig);
+
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("  profile default: utilization-filter, queue-scorer", output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Run_ConfigFile_ErrorsNameTheFile()
     {

@@ -128,6 +128,23 @@ public sealed class DataPlaneWorkflowTests : IAsyncDisposable
     }
 
     [Fact]
+    public void BaseModelConfigMapTurnsInvalid_KeepsItsLastGoodMappings()
+    {
+        Synced();
+        KeyValuePair<string, string>[] managed = [new("inference.networking.k8s.io/bbr-managed", "true")];
+        Apply(Pool(), new ConfigMapResource(Meta("llama", managed), ValueDictionary.From([new("baseModel", "m"), new("adapters", "- a")])));
+        _reconciler.ReconcileOnce();
+
+        Apply(new ConfigMapResource(Meta("llama", managed), ValueDictionary.From([new("baseModel", " "), new("adapters", "- a\n- b")])));
+        _reconciler.ReconcileOnce();
+
+        Assert.True(_baseModels.Current.TryGetBaseModel("a", out var baseModel));
+        Assert.Equal("m", baseModel);
+        Assert.False(_baseModels.Current.TryGetBaseModel("b", out _));
+        Assert.Contains("ConfigMap default/llama: a bbr-managed ConfigMap needs data.baseModel; keeping its previous mappings", _reconciler.Status.LastError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void PoolDeleted_EndpointsGo_NotReady()
     {
         Synced();

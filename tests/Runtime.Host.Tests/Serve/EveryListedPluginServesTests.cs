@@ -37,7 +37,8 @@ public class EveryListedPluginServesTests
     public async Task Serve_AvailableType_BuildsTheEndpointPicker(string type)
     {
         var yaml = ConfigUsing(type);
-        var loaded = new EndpointPickerConfigLoader(s_registry).LoadText(yaml, "test.yaml");
+        // Alpha types need --allow-experimental-plugins, as serve is then started.
+        var loaded = new EndpointPickerConfigLoader(s_registry) { AllowExperimentalPlugins = true }.LoadText(yaml, "test.yaml");
         Assert.True(loaded.IsValid, $"{type}:\n{yaml}\n" + string.Join("\n", loaded.Errors.Select(e => e.Format(loaded.Source))));
 
         var errors = new List<string>();
@@ -91,6 +92,7 @@ public class EveryListedPluginServesTests
         {
             BuiltInPlugins.K8sNotificationSource => "\n  parameters: {version: v1, kind: Pod}",
             BuiltInPlugins.RequestAttributeReporter => "\n  parameters: {attributes: [{key: {name: x-cost}, expression: usage.prompt_tokens}]}",
+            BuiltInPlugins.UtilizationFilter => "\n  parameters: {conditions: [{metric: waiting-queue, maxValue: 10}]}",
             _ => string.Empty,
         };
         var plugin = $"- name: under-test\n  type: {type}{parameters}\n";

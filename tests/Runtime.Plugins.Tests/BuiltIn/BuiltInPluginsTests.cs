@@ -38,6 +38,7 @@ public class BuiltInPluginsTests
     [InlineData("destination-endpoint-served-verifier", PluginKinds.ResponseHook, StabilityLevel.Beta, null)]
     [InlineData("body-field-to-header", PluginKinds.BbrRequestProcessor, StabilityLevel.Stable, null)]
     [InlineData("base-model-to-header", PluginKinds.BbrRequestProcessor, StabilityLevel.Stable, null)]
+    [InlineData("utilization-filter", PluginKinds.Filter, StabilityLevel.Alpha, null)]
     public void Catalog_SpecType_RegisteredWithKindStabilityAndGate(string type, PluginKinds kinds, StabilityLevel stability, string? gate)
     {
         Assert.True(s_build.Registry.TryGet(type, out var registration), type);
@@ -54,8 +55,8 @@ public class BuiltInPluginsTests
     [Fact]
     public void Catalog_EveryType_AcceptsAbsentParameters()
     {
-        // GIE's factories for these fail without parameters, so ours are required too.
-        string[] required = [BuiltInPlugins.BodyFieldToHeader, BuiltInPlugins.RequestAttributeReporter, BuiltInPlugins.K8sNotificationSource];
+        // GIE's (and llm-d's, for utilization-filter) factories fail without parameters, so ours are required too.
+        string[] required = [BuiltInPlugins.BodyFieldToHeader, BuiltInPlugins.RequestAttributeReporter, BuiltInPlugins.K8sNotificationSource, BuiltInPlugins.UtilizationFilter];
         foreach (var registration in s_build.Registry.Registrations.Where(r => !required.Contains(r.TypeName)))
         {
             var errors = new ValidationErrors();

@@ -21,12 +21,13 @@ public class PluginRegistryBuilderTests
             .Register(Plugin("beta-scorer", StabilityLevel.Beta))
             .Register(Plugin("gated-beta-scorer", StabilityLevel.Beta, "optional"))
             .Register(Plugin("alpha-scorer", StabilityLevel.Alpha, "experimental"))
+            .Register(Plugin("alpha-without-gate", StabilityLevel.Alpha))
             .Register(Plugin("old-scorer", StabilityLevel.Deprecated, deprecation: new PluginDeprecation("Renamed.", ["stable-scorer"])))
             .AddTombstone(new PluginTombstone("gone-filter", "v1", "Use scorers.", ["stable-scorer", "beta-scorer"]))
             .Build();
 
         Assert.True(build.IsValid, string.Join("\n", build.Errors));
-        Assert.Equal(["stable-scorer", "beta-scorer", "gated-beta-scorer", "alpha-scorer", "old-scorer"], build.Registry.Registrations.Select(r => r.TypeName));
+        Assert.Equal(["stable-scorer", "beta-scorer", "gated-beta-scorer", "alpha-scorer", "alpha-without-gate", "old-scorer"], build.Registry.Registrations.Select(r => r.TypeName));
         Assert.True(build.Registry.TryGetTombstone("gone-filter", out var tombstone));
         Assert.Equal(["stable-scorer", "beta-scorer"], tombstone.Replacements);
     }
@@ -38,7 +39,6 @@ public class PluginRegistryBuilderTests
             .AddFeatureGate(new FeatureGate("experimental", StabilityLevel.Alpha, "again"))
             .AddFeatureGate(new FeatureGate("Bad-Gate", StabilityLevel.Beta, "bad name"))
             .Register(Plugin("good-scorer"))
-            .Register(Plugin("alpha-without-gate", StabilityLevel.Alpha))
             .Register(Plugin("alpha-on-beta-gate", StabilityLevel.Alpha, "optional"))
             .Register(Plugin("stable-with-gate", StabilityLevel.Stable, "optional"))
             .Register(Plugin("unknown-gate", StabilityLevel.Beta, "noSuchGate"))
@@ -60,7 +60,6 @@ public class PluginRegistryBuilderTests
             "feature gate \"experimental\": registered more than once",
             "feature gate \"Bad-Gate\": name must be a lowerCamelCase word (letters and digits)",
             "plugin type \"twice\": registered 2 times",
-            "plugin type \"alpha-without-gate\": an Alpha plugin type must name a feature gate (Alpha types are off until a config enables their gate)",
             "plugin type \"alpha-on-beta-gate\": an Alpha plugin type needs an Alpha gate, but \"optional\" is Beta and on by default",
             "plugin type \"stable-with-gate\": a Stable plugin type is always on and cannot name a feature gate",
             "plugin type \"unknown-gate\": names feature gate \"noSuchGate\", which is not registered",

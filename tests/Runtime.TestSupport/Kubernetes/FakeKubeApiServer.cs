@@ -143,9 +143,9 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
             var rv = ++_resourceVersion;
             metadata["resourceVersion"] = rv.ToString(CultureInfo.InvariantCulture);
             var ofType = ObjectsOf(type);
-            var existed = ofType.ContainsKey(Key(ns, name));
+            var existed = ofType.TryGetValue(Key(ns, name), out var previous);
             ofType[Key(ns, name)] = copy;
-            Publish(new HistoryEvent(rv, type, existed ? "MODIFIED" : "ADDED", ns, copy.DeepClone().AsObject()));
+            Publish(new HistoryEvent(rv, type, existed ? "MODIFIED" : "ADDED", ns, copy.DeepClone().AsObject()) { Previous = previous });
             return rv;
         }
     }
@@ -422,9 +422,9 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
             {
                 foreach (var past in _history.Where(e => e.ResourceVersion > from))
                 {
-                    if (watcher.Wants(past))
+                    if (watcher.EventType(past) is { } eventType)
                     {
-                        watcher.Lines.Writer.TryWrite(Line(past.Type, past.Object));
+                        watcher.Lines.Writer.TryWrite(Line(eventType, past.Object));
                     }
                 }
 
@@ -479,9 +479,9 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
         _history.Add(e);
         foreach (var watcher in _watchers)
         {
-            if (watcher.Wants(e))
+            if (watcher.EventType(e) is { } eventType)
             {
-                watcher.Lines.Writer.TryWrite(Line(e.Type, e.Object));
+                watcher.Lines.Writer.TryWrite(Line(eventType, e.Object));
             }
         }
     }
@@ -616,7 +616,11 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
         return false;
     }
 
-    private sealed record HistoryEvent(long ResourceVersion, string ResourceType, string Type, string Namespace, JsonObject Object);
+    private sealed record HistoryEvent(long ResourceVersion, string ResourceType, string Type, string Namespace, JsonObject Object)
+    {
+        /// <summary>For MODIFIED: the object before the change (to see it enter or leave a label selector).</summary>
+        public JsonObject? Previous { get; init; }
+    }
 
     private sealed record ListSnapshot(long ResourceVersion, JsonObject[] Items);
 
@@ -630,8 +634,32 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
 
         public Channel<string> Lines { get; } = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
 
-        public bool Wants(HistoryEvent e) =>
-            e.ResourceType == Type && (ns is null || e.Namespace == ns) && selector.Matches(e.Object);
+        /// <summary>
+        /// The event this watch sees, or null: as the real server does, a change that makes an object
+        /// match the label selector arrives as ADDED and one that makes it stop matching as DELETED.
+        /// </summary>
+        public string? EventType(HistoryEvent e)
+        {
+            if (e.ResourceType != Type || (ns is not null && e.Namespace != ns))
+            {
+                return null;
+            }
+
+            var matches = selector.Matches(e.Object);
+            if (e.Type != "MODIFIED")
+            {
+                return matches ? e.Type : null;
+            }
+
+            var matched = e.Previous is { } previous && selector.Matches(previous);
+            return (matched, matches) switch
+            {
+                (true, true) => "MODIFIED",
+                (false, true) => "ADDED",
+                (true, false) => "DELETED",
+                _ => null,
+            };
+        }
     }
 
     /// <summary>Equality label selectors: <c>a=b</c>, <c>a==b</c>, <c>a!=b</c>, comma-separated.</summary>

@@ -16,6 +16,8 @@ public static class BuiltInParameterBinders
 
     public static PluginParameterBinder<UtilizationDetectorParameters> UtilizationDetector { get; } = new(s_context.UtilizationDetectorParameters, UtilizationDetectorParameters.Rules);
 
+    public static PluginParameterBinder<UtilizationFilterParameters> UtilizationFilter { get; } = new(s_context.UtilizationFilterParameters, UtilizationFilterParameters.Rules);
+
     public static PluginParameterBinder<ConcurrencyDetectorParameters> ConcurrencyDetector { get; } = new(s_context.ConcurrencyDetectorParameters, ConcurrencyDetectorParameters.Rules);
 
     public static PluginParameterBinder<StaticUsageLimitPolicyParameters> StaticUsageLimitPolicy { get; } = new(s_context.StaticUsageLimitPolicyParameters, StaticUsageLimitPolicyParameters.Rules);

@@ -6,6 +6,7 @@ namespace Runtime.Plugins.BuiltIn.Parameters;
 [JsonSerializable(typeof(PickerParameters))]
 [JsonSerializable(typeof(PrefixCacheScorerParameters))]
 [JsonSerializable(typeof(UtilizationDetectorParameters))]
+[JsonSerializable(typeof(UtilizationFilterParameters))]
 [JsonSerializable(typeof(ConcurrencyDetectorParameters))]
 [JsonSerializable(typeof(StaticUsageLimitPolicyParameters))]
 [JsonSerializable(typeof(PdProfileHandlerParameters))]
