@@ -1,18 +1,12 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Text;
-using Microsoft.Extensions.Logging;
 using Runtime.BodyParsing;
-using Runtime.EndpointPicker.Admission;
 using Runtime.EndpointPicker.Plugins;
 using Runtime.EndpointPicker.Requests;
-using Runtime.EndpointPicker.Responses;
 using Runtime.Endpoints;
-using Runtime.ExtProc.Buffers;
 using Runtime.ExtProc.Codec;
-using Runtime.ExtProc.Processing;
 using Runtime.ExtProc.Stream;
-using Runtime.Scheduling;
 using Runtime.Telemetry.Labels;
 
 namespace Runtime.EndpointPicker;

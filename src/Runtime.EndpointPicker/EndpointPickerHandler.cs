@@ -1,10 +1,6 @@
-using System.Buffers;
 using System.Diagnostics;
-using System.Text;
 using Microsoft.Extensions.Logging;
 using Runtime.BodyParsing;
-using Runtime.EndpointPicker.Admission;
-using Runtime.EndpointPicker.Plugins;
 using Runtime.EndpointPicker.Requests;
 using Runtime.EndpointPicker.Responses;
 using Runtime.Endpoints;
