@@ -37,16 +37,15 @@ internal static class CommonFlags
     }
 
     /// <summary>
-    /// <c>--tracing</c>, <c>--metrics-endpoint-auth</c>, <c>--enable-pprof</c>: defined by both Go
-    /// binaries; what each does here is in its note.
+    /// <c>--tracing</c> (OpenTelemetry spans, configured by <c>OTEL_*</c>), <c>--metrics-endpoint-auth</c>,
+    /// <c>--enable-pprof</c>: defined by both Go binaries; what the last two do here is in their notes.
     /// </summary>
-    public static void Observability(FlagSet flags)
+    public static void Observability(FlagSet flags, Action<bool> tracing)
     {
-        flags.Bool("tracing", true, "Enables emitting traces.", _ => { });
+        flags.Bool("tracing", true, "Enables emitting traces.", tracing);
         flags.Bool("metrics-endpoint-auth", true, "Enables authentication and authorization of the metrics endpoint.", _ => { });
         flags.Bool("enable-pprof", true, "Enables pprof handlers. Defaults to true. Set to false to disable pprof handlers.", _ => { });
-        flags.Note("tracing", "not implemented yet: no spans are exported (OpenTelemetry export is planned)")
-            .Note("metrics-endpoint-auth", "not implemented yet: /metrics is served without TokenReview/SubjectAccessReview checks; bind it to a private interface or network policy")
+        flags.Note("metrics-endpoint-auth", "not implemented yet: /metrics is served without TokenReview/SubjectAccessReview checks; bind it to a private interface or network policy")
             .Note("enable-pprof", "no effect: pprof is Go's profiler; use dotnet-counters/dotnet-trace-compatible tooling or perf on the AOT binary");
     }
 }
