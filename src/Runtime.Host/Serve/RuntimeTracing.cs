@@ -54,7 +54,8 @@ internal sealed record TracingSettings(string ServiceName, bool Console, bool Ot
             }
         }
 
-        if (none)
+        // The SDK's own off switch: it would not listen, so no span would be made.
+        if (none || string.Equals(environment("OTEL_SDK_DISABLED"), "true", StringComparison.OrdinalIgnoreCase))
         {
             console = otlp = false;
         }
@@ -106,11 +107,13 @@ internal sealed record TracingSettings(string ServiceName, bool Console, bool Ot
                 break;
         }
 
+        // As the SDK resolves it: the signal's own endpoint as is, the common one (OTLP/HTTP appends the path), else the protocol's default.
+        var http = (environment("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") ?? environment("OTEL_EXPORTER_OTLP_PROTOCOL")) == "http/protobuf";
         return new TracingSettings(serviceName, console, otlp, sampling, samplerName, warnings)
         {
             OtlpEndpoint = environment("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") is { Length: > 0 } traces ? traces
-                : environment("OTEL_EXPORTER_OTLP_ENDPOINT") is { Length: > 0 } endpoint ? endpoint
-                : "http://localhost:4317",
+                : environment("OTEL_EXPORTER_OTLP_ENDPOINT") is { Length: > 0 } endpoint ? (http ? endpoint.TrimEnd('/') + "/v1/traces" : endpoint)
+                : http ? "http://localhost:4318/v1/traces" : "http://localhost:4317",
         };
     }
 }
@@ -218,7 +221,7 @@ internal sealed partial class RuntimeTracing : IDisposable
         [LoggerMessage(8, LogLevel.Warning, "Tracing: {Warning}")]
         public static partial void SettingIgnored(ILogger logger, string warning);
 
-        [LoggerMessage(9, LogLevel.Information, "Tracing: OTEL_TRACES_EXPORTER=none, no spans are created")]
+        [LoggerMessage(9, LogLevel.Information, "Tracing: off (OTEL_TRACES_EXPORTER=none or OTEL_SDK_DISABLED=true), no spans are made")]
         public static partial void NothingExported(ILogger logger);
     }
 }
