@@ -216,8 +216,10 @@ for run in "${runs[@]}"; do
     [ -z "$endpoints" ] || serve_args+=(--endpoints "$endpoints")
   fi
   # shellcheck disable=SC2086 # the variant's ARGS are split on purpose
+  # --tracing=false as the charts pass it by default (Go's own default prints a tenth of the spans
+  # to stdout); a variant's --tracing comes later and wins.
   server_cmd=("$binary" "$command" --grpc-port "$grpc_port" --grpc-health-port "$health_port" --metrics-port "$metrics_port"
-    --secure-serving=false --bind-address 127.0.0.1 "${serve_args[@]}" ${extra} "${common_args[@]}")
+    --secure-serving=false --bind-address 127.0.0.1 --tracing=false "${serve_args[@]}" ${extra} "${common_args[@]}")
   echo "run-load: [$name] ${server_cmd[*]}" >&2
 
   clock

@@ -38,6 +38,7 @@ public sealed partial class EndpointPickerHandler
             _receivedAt = Stopwatch.GetTimestamp();
         }
 
+        using var orchestration = stream.StartChildSpan("gateway.request_orchestration", ActivityKind.Server);
         try
         {
             await PickCoreAsync(stream, body, hasBody).ConfigureAwait(false);
@@ -87,6 +88,7 @@ public sealed partial class EndpointPickerHandler
         var fairness = Header(headers, EndpointPickerHeaders.FairnessId, EndpointPickerHeaders.FairnessIdLlmD);
         var fairnessId = fairness.IsEmpty ? EndpointPickerHeaders.DefaultFairnessId : _owner.FairnessIds.Get(fairness);
         _labels = new RequestMetricLabels(clientModel, targetModel, fairnessId, MetricLabels.Priority(priority));
+        stream.CurrentSpan?.SetTag("target_model", targetModel).SetTag("request_prio", priority);
 
         var (admissionError, effectivePriority) = await _context.Admission.AdmitAsync(_labels, priority, body.Length, stream.Cancelled, SloTtft(headers)).ConfigureAwait(false);
         if (effectivePriority != priority)

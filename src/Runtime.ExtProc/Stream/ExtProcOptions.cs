@@ -15,4 +15,10 @@ public sealed record ExtProcOptions
     /// GIE uses 62,000 B, leaving room for the message around it.
     /// </summary>
     public int StreamedChunkSize { get; init; } = 62_000;
+
+    /// <summary>A <c>gateway.request</c> span per sampled request; null: no tracing (<c>--tracing=false</c>).</summary>
+    public ExtProcTracing? Tracing { get; init; }
+
+    /// <summary>llm-d's ext_proc stream metrics (<c>--enable-grpc-stream-metrics</c>); null: not recorded.</summary>
+    public ExtProcStreamMetrics? StreamMetrics { get; init; }
 }

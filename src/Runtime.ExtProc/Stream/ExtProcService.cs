@@ -35,6 +35,9 @@ public sealed class ExtProcService
         ArgumentNullException.ThrowIfNull(requests);
         ArgumentNullException.ThrowIfNull(context);
         Interlocked.Increment(ref _activeStreams);
+        var metrics = _options.StreamMetrics;
+        var startedAt = metrics?.Started() ?? 0;
+        var code = StatusCode.OK;
         var stream = _streams.Get();
         var handler = _processor.RentHandler();
         stream.Start(responses, handler, _options, context.CancellationToken);
@@ -56,6 +59,12 @@ public sealed class ExtProcService
 
             aborted = false;
         }
+        catch (Exception ex)
+        {
+            code = StatusOf(ex, context);
+            stream.NoteFailure(ex);
+            throw;
+        }
         finally
         {
             stream.End(aborted);
@@ -63,8 +72,22 @@ public sealed class ExtProcService
             stream.Reset();
             _streams.Return(stream);
             Interlocked.Decrement(ref _activeStreams);
+            metrics?.Finished(startedAt, code);
         }
     }
+
+    /// <summary>
+    /// The status the call ends with: an RpcException's own; a reset, a passed deadline or a
+    /// shutdown cancels it; anything else is a processor crash (INTERNAL, see <see cref="ExternalProcessorService"/>).
+    /// </summary>
+    private static StatusCode StatusOf(Exception exception, ServerCallContext context) => exception switch
+    {
+        RpcException rpc => rpc.StatusCode,
+        _ when context.Deadline <= DateTime.UtcNow => StatusCode.DeadlineExceeded,
+        OperationCanceledException or IOException => StatusCode.Cancelled,
+        _ when context.CancellationToken.IsCancellationRequested => StatusCode.Cancelled,
+        _ => StatusCode.Internal,
+    };
 
     /// <summary>
     /// The next request message, with the reader's transport errors turned into statuses: a

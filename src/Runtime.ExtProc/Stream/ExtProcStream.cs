@@ -14,7 +14,7 @@ namespace Runtime.ExtProc.Stream;
 /// a processor bug becomes a clear INTERNAL status instead of a confused proxy.
 /// Pooled: storage (headers, bodies, response builder) is kept between streams.
 /// </summary>
-public sealed class ExtProcStream
+public sealed partial class ExtProcStream
 {
     private static readonly WriteOptions s_bufferHint = new(WriteFlags.BufferHint);
 
@@ -113,6 +113,7 @@ public sealed class ExtProcStream
         {
             case ProcessingRequestKind.RequestHeaders:
                 ReceiveHeaders(ref _request, RequestHeaders, "request_headers");
+                StartRequestSpan();
                 await handler.OnRequestHeadersAsync(this).ConfigureAwait(false);
                 break;
             case ProcessingRequestKind.RequestBody:
@@ -125,6 +126,11 @@ public sealed class ExtProcStream
                 break;
             case ProcessingRequestKind.ResponseHeaders:
                 ReceiveHeaders(ref _response, ResponseHeaders, "response_headers");
+                if (_span is not null)
+                {
+                    NoteUpstreamStatus();
+                }
+
                 await handler.OnResponseHeadersAsync(this).ConfigureAwait(false);
                 break;
             case ProcessingRequestKind.ResponseBody:
@@ -140,7 +146,11 @@ public sealed class ExtProcStream
         }
     }
 
-    internal void End(bool aborted) => _handler?.OnStreamEnd(this, aborted);
+    internal void End(bool aborted)
+    {
+        _handler?.OnStreamEnd(this, aborted);
+        EndSpans();
+    }
 
     private readonly List<(byte[] Namespace, byte[] Key, double Value)> _responseEndMetadata = [];
 
@@ -178,6 +188,11 @@ public sealed class ExtProcStream
         {
             case ProcessingResponseKind.RequestHeaders:
                 CheckHeadersReply(ref _request, "request_headers");
+                if (_span is not null)
+                {
+                    PropagateRequestSpan();
+                }
+
                 break;
             case ProcessingResponseKind.ResponseHeaders:
                 CheckHeadersReply(ref _response, "response_headers");
@@ -301,6 +316,11 @@ public sealed class ExtProcStream
     {
         Response.Reset(ProcessingResponseKind.ImmediateResponse);
         Response.SetImmediateResponse(httpStatus, body, details);
+        if (_span is not null)
+        {
+            NoteImmediateResponse(body, details);
+        }
+
         return SendAsync();
     }
 

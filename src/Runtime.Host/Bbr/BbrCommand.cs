@@ -82,10 +82,11 @@ internal static class BbrCommand
 
         await using var ownedWatch = watch;
         var processor = new BbrExtProcProcessor(chain, metrics, loggers.CreateLogger<BbrExtProcProcessor>());
+        using var tracing = options.Tracing ? RuntimeTracing.Start(RuntimeTracing.BodyRouterService, loggers.CreateLogger<RuntimeTracing>()) : null;
         RuntimeServer server;
         try
         {
-            server = RuntimeServer.Create(options, processor, exporter);
+            server = RuntimeServer.Create(options, processor, exporter, tracing?.BodyRouter);
         }
         catch (InvalidOperationException ex)
         {
@@ -139,7 +140,7 @@ internal static class BbrCommand
         flags.Int("grpc-port", options.GrpcPort, "The gRPC port used for communicating with Envoy proxy.", v => options = options with { GrpcPort = v });
         flags.Int("grpc-health-port", options.GrpcHealthPort, "The port used for gRPC liveness and readiness probes.", v => options = options with { GrpcHealthPort = v });
         flags.Int("metrics-port", options.MetricsPort, "The metrics port exposed by BBR.", v => options = options with { MetricsPort = v });
-        CommonFlags.Observability(flags);
+        CommonFlags.Observability(flags, v => options = options with { Tracing = v });
         CommonFlags.MetricsEndpointAuth(flags, ApiServerless, v => metricsAuth = v);
         flags.Bool("streaming", false, "Enables streaming support for Envoy full-duplex streaming mode.", v => streaming = v);
         flags.Bool("secure-serving", options.SecureServing, "Enables secure serving.", v => options = options with { SecureServing = v });

@@ -37,15 +37,14 @@ internal static class CommonFlags
     }
 
     /// <summary>
-    /// <c>--tracing</c>, <c>--enable-pprof</c>: defined by both Go binaries; what each does here is
-    /// in its note.
+    /// <c>--tracing</c> (OpenTelemetry spans, configured by <c>OTEL_*</c>), <c>--enable-pprof</c>:
+    /// defined by both Go binaries; what the last does here is in its note.
     /// </summary>
-    public static void Observability(FlagSet flags)
+    public static void Observability(FlagSet flags, Action<bool> tracing)
     {
-        flags.Bool("tracing", true, "Enables emitting traces.", _ => { });
+        flags.Bool("tracing", true, "Enables emitting traces.", tracing);
         flags.Bool("enable-pprof", true, "Enables pprof handlers. Defaults to true. Set to false to disable pprof handlers.", _ => { });
-        flags.Note("tracing", "not implemented yet: no spans are exported (OpenTelemetry export is planned)")
-            .Note("enable-pprof", "no effect: pprof is Go's profiler; use dotnet-counters/dotnet-trace-compatible tooling or perf on the AOT binary");
+        flags.Note("enable-pprof", "no effect: pprof is Go's profiler; use dotnet-counters/dotnet-trace-compatible tooling or perf on the AOT binary");
     }
 
     /// <summary>

@@ -43,11 +43,17 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
 
         /// <summary>Whose health semantics the health port follows: the endpoint picker's (default) or the body-based router's.</summary>
         public HealthRules Health { get; init; } = HealthRules.EndpointPicker;
+
+        /// <summary><c>--tracing</c>: the span each request gets; null: none.</summary>
+        public ExtProcTracing? Tracing { get; init; }
+
+        /// <summary><c>--enable-grpc-stream-metrics</c>: recorded around each stream; null: not recorded.</summary>
+        public ExtProcStreamMetrics? StreamMetrics { get; init; }
     }
 
     /// <summary>Serves the body-based router (<c>runtime bbr</c>) on the options' ports.</summary>
-    public static RuntimeServer Create(ServeOptions options, IExtProcProcessor processor, PrometheusExporter? metrics = null) =>
-        Create(options, [new ExtProcListener(processor, options.GrpcPort, options.GrpcHealthPort, options.DefaultRequestBodyMode, options.DefaultResponseBodyMode) { Health = HealthRules.BodyRouter }], metrics: metrics);
+    public static RuntimeServer Create(ServeOptions options, IExtProcProcessor processor, PrometheusExporter? metrics = null, ExtProcTracing? tracing = null) =>
+        Create(options, [new ExtProcListener(processor, options.GrpcPort, options.GrpcHealthPort, options.DefaultRequestBodyMode, options.DefaultResponseBodyMode) { Health = HealthRules.BodyRouter, Tracing = tracing }], metrics: metrics);
 
     /// <summary>
     /// Serves the listeners, each with its own health service; with <paramref name="metrics"/> and a
@@ -84,6 +90,8 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
             {
                 DefaultRequestBodyMode = service.RequestBodyMode,
                 DefaultResponseBodyMode = service.ResponseBodyMode,
+                Tracing = service.Tracing,
+                StreamMetrics = service.StreamMetrics,
             });
 
             // --health-checking: grpc-go's standard health server on the ext_proc port as well.

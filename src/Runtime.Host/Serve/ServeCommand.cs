@@ -48,9 +48,15 @@ internal static class ServeCommand
 
         using var loggers = RuntimeLogging.CreateFactory(options.Logging);
         using var exporter = options.MetricsPort > 0 ? new PrometheusExporter() : null;
+        using var tracing = options.Tracing ? RuntimeTracing.Start(RuntimeTracing.EndpointPickerService, loggers.CreateLogger<RuntimeTracing>()) : null;
+        using var streamMetrics = options.GrpcStreamMetrics ? new ExtProcStreamMetrics() : null;
         if (options.Processor == ServeOptions.PassThroughProcessorName)
         {
-            return await ServeAsync(options, [new(new PassThroughProcessor(), options.GrpcPort, options.GrpcHealthPort, options.DefaultRequestBodyMode, options.DefaultResponseBodyMode)], start: null, exporter).ConfigureAwait(false);
+            return await ServeAsync(options, [new(new PassThroughProcessor(), options.GrpcPort, options.GrpcHealthPort, options.DefaultRequestBodyMode, options.DefaultResponseBodyMode)
+            {
+                Tracing = tracing?.EndpointPicker,
+                StreamMetrics = streamMetrics,
+            }], start: null, exporter).ConfigureAwait(false);
         }
 
         var problems = new List<string>();
@@ -77,13 +83,22 @@ internal static class ServeCommand
         var listeners = new List<RuntimeServer.ExtProcListener>
         {
             // Only the picker waits for its pool; the body-based router beside it serves at once.
-            new(picker.Processor, options.GrpcPort, options.GrpcHealthPort, options.DefaultRequestBodyMode, options.DefaultResponseBodyMode) { Readiness = picker.Readiness },
+            new(picker.Processor, options.GrpcPort, options.GrpcHealthPort, options.DefaultRequestBodyMode, options.DefaultResponseBodyMode)
+            {
+                Readiness = picker.Readiness,
+                Tracing = tracing?.EndpointPicker,
+                StreamMetrics = streamMetrics,
+            },
         };
         if (options.BbrGrpcPort > 0)
         {
             // The body-based router with its default chain, as the Go project deploys it next to the picker.
             var bbr = new BbrExtProcProcessor(new BbrChain(BbrPlugins.DefaultChain(bbrMetrics, bbrMappings), []), bbrMetrics, loggers.CreateLogger<BbrExtProcProcessor>());
-            listeners.Add(new(bbr, options.BbrGrpcPort, options.BbrGrpcHealthPort, BodySendMode.FullDuplexStreamed, BodySendMode.FullDuplexStreamed) { Health = HealthRules.BodyRouter });
+            listeners.Add(new(bbr, options.BbrGrpcPort, options.BbrGrpcHealthPort, BodySendMode.FullDuplexStreamed, BodySendMode.FullDuplexStreamed)
+            {
+                Health = HealthRules.BodyRouter,
+                Tracing = tracing?.BodyRouter,
+            });
         }
 
         return await ServeAsync(options, listeners, picker.Start, exporter).ConfigureAwait(false);
@@ -165,14 +180,13 @@ internal static class ServeCommand
 
         var logging = o.Logging;
         CommonFlags.Logging(flags, () => logging, v => logging = v);
-        CommonFlags.Observability(flags);
+        CommonFlags.Observability(flags, v => o = o with { Tracing = v });
         flags.Bool("health-checking", false, "Enables health checking.", v => o = o with { HealthCheckingOnExtProcPort = v });
         flags.Int("metrics-port", o.MetricsPort, "The metrics port exposed by EPP.", v => o = o with { MetricsPort = v });
         flags.Int("grpc-health-port", o.GrpcHealthPort, "The port used for gRPC liveness and readiness probes.", v => o = o with { GrpcHealthPort = v });
         flags.String("cert-path", string.Empty, "The path to the certificate for secure serving. The certificate and private key files are assumed to be named tls.crt and tls.key, respectively. If not set, and secureServing is enabled, then a self-signed certificate is used.", v => o = o with { CertPath = v });
         flags.Bool("enable-cert-reload", false, "Enables certificate reloading of the certificates specified in --cert-path.", v => o = o with { EnableCertReload = v });
-        flags.Bool("enable-grpc-stream-metrics", false, "Enables ext_proc gRPC stream metrics (in-flight gauge, hold-duration histogram, completions counter by code).", _ => { });
-        flags.Note("enable-grpc-stream-metrics", "not implemented yet: no stream metrics are added");
+        flags.Bool("enable-grpc-stream-metrics", false, "Enables ext_proc gRPC stream metrics (in-flight gauge, hold-duration histogram, completions counter by code).", v => o = o with { GrpcStreamMetrics = v });
         flags.Bool("secure-serving", o.SecureServing, "Enables secure serving.", v => o = o with { SecureServing = v });
         string? tlsMinVersion = null, metricsCertDir = null, metricsClientCa = null;
         var cipherSuites = new List<string>();

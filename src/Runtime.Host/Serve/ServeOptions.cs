@@ -147,6 +147,12 @@ internal sealed record ServeOptions
     /// <summary><c>--enable-cert-reload</c>: watch <see cref="CertPath"/> and reload on change; otherwise loaded once.</summary>
     public bool EnableCertReload { get; init; }
 
+    /// <summary><c>--tracing</c>: a span per ext_proc request, exported as <c>OTEL_*</c> says (Go's default: on).</summary>
+    public bool Tracing { get; init; } = true;
+
+    /// <summary><c>--enable-grpc-stream-metrics</c>: llm-d's <c>llm_d_epp_extproc_stream*</c> families for the picker's ext_proc streams.</summary>
+    public bool GrpcStreamMetrics { get; init; }
+
     /// <summary>Deprecation and "no effect" notices of the flags given, logged at start.</summary>
     public IReadOnlyList<string> FlagNotes { get; init; } = [];
 }

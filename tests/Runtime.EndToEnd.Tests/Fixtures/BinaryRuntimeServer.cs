@@ -48,7 +48,11 @@ public sealed class BinaryRuntimeServer : IRuntimeServer, IAsyncDisposable
         StartFromEnvironmentAsync("serve", ["--processor", "pass-through", .. extraArguments ?? []], cancellationToken);
 
     /// <summary>Starts <c>runtime <paramref name="command"/></c> (e.g. <c>bbr</c>) with test ports.</summary>
-    public static Task<BinaryRuntimeServer> StartFromEnvironmentAsync(string command, IEnumerable<string>? extraArguments, CancellationToken cancellationToken = default)
+    public static Task<BinaryRuntimeServer> StartFromEnvironmentAsync(string command, IEnumerable<string>? extraArguments, CancellationToken cancellationToken = default) =>
+        StartFromEnvironmentAsync(command, extraArguments, environment: null, cancellationToken);
+
+    /// <summary>The same, with variables added to (a null value: removed from) the inherited environment.</summary>
+    public static Task<BinaryRuntimeServer> StartFromEnvironmentAsync(string command, IEnumerable<string>? extraArguments, IReadOnlyDictionary<string, string?>? environment, CancellationToken cancellationToken = default)
     {
         var binary = Environment.GetEnvironmentVariable(BinaryVariable);
         if (string.IsNullOrWhiteSpace(binary))
@@ -66,14 +70,15 @@ public sealed class BinaryRuntimeServer : IRuntimeServer, IAsyncDisposable
 
         var fromEnvironment = (Environment.GetEnvironmentVariable(ExtraArgumentsVariable) ?? string.Empty)
             .Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-        return StartAsync(binary, [.. fromEnvironment, .. extraArguments ?? []], command, cancellationToken);
+        return StartAsync(binary, [.. fromEnvironment, .. extraArguments ?? []], command, environment, cancellationToken);
     }
 
     /// <summary>
     /// Runs <c>binary serve --grpc-port P --grpc-health-port H --secure-serving=false
     /// --bind-address 127.0.0.1 --metrics-port M [extra]</c> and waits for both gRPC ports.
     /// </summary>
-    public static async Task<BinaryRuntimeServer> StartAsync(string binary, IEnumerable<string> extraArguments, string command = "serve", CancellationToken cancellationToken = default)
+    public static async Task<BinaryRuntimeServer> StartAsync(
+        string binary, IEnumerable<string> extraArguments, string command = "serve", IReadOnlyDictionary<string, string?>? environment = null, CancellationToken cancellationToken = default)
     {
         int extProc = TestPorts.GetFreeTcpPort(), health = TestPorts.GetFreeTcpPort(), metrics = TestPorts.GetFreeTcpPort();
         string[] arguments =
@@ -89,7 +94,7 @@ public sealed class BinaryRuntimeServer : IRuntimeServer, IAsyncDisposable
             .. extraArguments,
         ];
 
-        var process = RuntimeProcess.Start(binary, arguments);
+        var process = RuntimeProcess.Start(binary, arguments, environment is null ? null : new RuntimeProcessOptions { Environment = environment });
         try
         {
             var elapsed = await process.WaitForPortsAsync([extProc, health], s_startTimeout, cancellationToken);
