@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using Runtime.Primitives.Wire;
+using Runtime.Primitives.Buffers;
 
 namespace Runtime.ExtProc.Codec;
 
@@ -126,7 +127,7 @@ internal ref struct SequenceProtoReader : IProtoReader
         byte[]? rented = null;
         Span<byte> scratch = count <= StackScratchSize
             ? stackalloc byte[StackScratchSize]
-            : (rented = ArrayPool<byte>.Shared.Rent(count));
+            : (rented = PooledBuffers.Rent(count));
         try
         {
             scratch = scratch[..count];
@@ -144,7 +145,7 @@ internal ref struct SequenceProtoReader : IProtoReader
         {
             if (rented is not null)
             {
-                ArrayPool<byte>.Shared.Return(rented);
+                PooledBuffers.Return(rented);
             }
         }
     }

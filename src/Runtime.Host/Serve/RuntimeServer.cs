@@ -22,11 +22,13 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ServerCertificateProvider? _certificate;
+    private readonly List<ExtProcService> _extProcServices;
 
-    private RuntimeServer(WebApplication app, ServerCertificateProvider? certificate)
+    private RuntimeServer(WebApplication app, ServerCertificateProvider? certificate, List<ExtProcService> extProcServices)
     {
         _app = app;
         _certificate = certificate;
+        _extProcServices = extProcServices;
     }
 
     /// <summary>Cancelled when shutdown begins (SIGTERM/SIGINT), before streams drain.</summary>
@@ -74,6 +76,7 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
         var address = options.BindAddress ?? (System.Net.Sockets.Socket.OSSupportsIPv6 ? System.Net.IPAddress.IPv6Any : System.Net.IPAddress.Any);
         var listeners = new List<GrpcListener>();
         var healths = new List<(HealthState Health, ReadinessGate? Readiness)>();
+        var extProcs = new List<ExtProcService>();
         foreach (var service in services)
         {
             var health = new HealthState(service.Health, options.LeaderElection);
@@ -83,6 +86,7 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
                 DefaultRequestBodyMode = service.RequestBodyMode,
                 DefaultResponseBodyMode = service.ResponseBodyMode,
             });
+            extProcs.Add(extProc);
 
             // --health-checking: grpc-go's standard health server on the ext_proc port as well.
             ListenerServices extProcServices;
@@ -165,7 +169,7 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
             Log.NoLeaderElection(logger);
         }
 
-        return new RuntimeServer(app, certificate);
+        return new RuntimeServer(app, certificate, extProcs);
     }
 
     /// <summary>Runs until SIGTERM/SIGINT, then drains open streams for the grace period.</summary>
@@ -174,6 +178,11 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _app.DisposeAsync().ConfigureAwait(false);
+        foreach (var service in _extProcServices)
+        {
+            service.Dispose();
+        }
+
         _certificate?.Dispose();
     }
 

@@ -3,8 +3,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.DependencyInjection;
-using Runtime.ExtProc.Buffers;
 using Runtime.ExtProc.Stream;
+using Runtime.Primitives.Buffers;
 using Runtime.TestSupport.ExtProc;
 using Runtime.TestSupport.Hosting;
 using Runtime.Transport.Grpc;
@@ -19,6 +19,7 @@ namespace Runtime.ExtProc.Tests.Stream;
 internal sealed class ExtProcTestServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private bool _disposed;
 
     private ExtProcTestServer(WebApplication app, ExtProcService service, int port)
     {
@@ -52,17 +53,29 @@ internal sealed class ExtProcTestServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// Waits until every stream has ended and every pooled body buffer is back: the proof that
-    /// a call, however it ended, leaked nothing.
+    /// Waits until every stream has ended, stops the server (its pooled streams give back the
+    /// storage they keep between calls), and checks that every array rented through
+    /// <see cref="PooledBuffers"/> is back: the proof that a call, however it ended, leaked nothing.
     /// </summary>
     public async Task AssertNothingHeldAsync(long outstandingBefore)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (Service.ActiveStreams != 0 || PooledBuffers.Outstanding != outstandingBefore)
+        while (Service.ActiveStreams != 0)
         {
             if (DateTime.UtcNow > deadline)
             {
-                Assert.Fail($"After the call: {Service.ActiveStreams} streams still active, {PooledBuffers.Outstanding - outstandingBefore} pooled buffers not returned.");
+                Assert.Fail($"After the call: {Service.ActiveStreams} streams still active.");
+            }
+
+            await Task.Delay(10);
+        }
+
+        await DisposeAsync();
+        while (PooledBuffers.Outstanding != outstandingBefore)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"After the call: {PooledBuffers.Outstanding - outstandingBefore} pooled buffers not returned.");
             }
 
             await Task.Delay(10);
@@ -71,8 +84,15 @@ internal sealed class ExtProcTestServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         Client.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
+        Service.Dispose();
     }
 }
