@@ -480,6 +480,9 @@ public sealed class ExtProcStream : IDisposable
             return ValueTask.CompletedTask;
         }
 
+        // After a reset, Grpc.AspNetCore's writer throws InvalidOperationException, which reads like
+        // a processor bug; say what happened instead.
+        _cancelled.ThrowIfCancellationRequested();
         var writer = _writer!;
         writer.WriteOptions = flush ? null : s_bufferHint;
         var write = writer.WriteAsync(Response);

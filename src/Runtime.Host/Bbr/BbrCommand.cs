@@ -43,7 +43,7 @@ internal static class BbrCommand
         var (options, _, pluginFlags, mappingsDir, configFile, configText) = parsed;
 
         using var loggers = RuntimeLogging.CreateFactory(options.Logging);
-        using var exporter = options.MetricsPort > 0 ? new PrometheusExporter() : null;
+        using var exporter = options.MetricsPort > 0 ? new PrometheusExporter(logger: loggers.CreateLogger<PrometheusExporter>()) : null;
         using var metrics = new BbrMetrics();
         using var mappings = string.IsNullOrEmpty(mappingsDir)
             ? new BaseModelMappingSource(BaseModelMappings.Empty)

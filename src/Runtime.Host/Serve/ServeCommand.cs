@@ -46,7 +46,7 @@ internal static class ServeCommand
         }
 
         using var loggers = RuntimeLogging.CreateFactory(options.Logging);
-        using var exporter = options.MetricsPort > 0 ? new PrometheusExporter() : null;
+        using var exporter = options.MetricsPort > 0 ? new PrometheusExporter(logger: loggers.CreateLogger<PrometheusExporter>()) : null;
         if (options.Processor == ServeOptions.PassThroughProcessorName)
         {
             return await ServeAsync(options, [new(new PassThroughProcessor(), options.GrpcPort, options.GrpcHealthPort, options.DefaultRequestBodyMode, options.DefaultResponseBodyMode)], start: null, exporter).ConfigureAwait(false);

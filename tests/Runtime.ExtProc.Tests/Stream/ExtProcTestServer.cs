@@ -35,13 +35,19 @@ internal sealed class ExtProcTestServer : IAsyncDisposable
 
     public EnvoyExtProcClient Client { get; }
 
-    public static async Task<ExtProcTestServer> StartAsync(IExtProcProcessor processor, GrpcServerOptions? grpc = null, ExtProcOptions? options = null)
+    /// <param name="logs">Receives the server's log lines (none are kept otherwise).</param>
+    public static async Task<ExtProcTestServer> StartAsync(IExtProcProcessor processor, GrpcServerOptions? grpc = null, ExtProcOptions? options = null, ILoggerProvider? logs = null)
     {
         grpc ??= new GrpcServerOptions();
         var port = TestPorts.GetFreeTcpPort();
         var service = new ExtProcService(processor, options ?? new ExtProcOptions());
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions());
         builder.Logging.ClearProviders();
+        if (logs is not null)
+        {
+            builder.Logging.AddProvider(logs);
+            builder.Logging.SetMinimumLevel(LogLevel.Trace);
+        }
         builder.Services.AddRuntimeGrpc(grpc);
         builder.Services.AddSingleton<ExternalProcessorService>();
         builder.WebHost.ConfigureKestrel(k => KestrelGrpcSetup.Configure(
