@@ -52,7 +52,7 @@ internal static class BbrCommand
         {
             foreach (var error in mappings.LastErrors)
             {
-                await Console.Error.WriteLineAsync(error).ConfigureAwait(false);
+                await Console.Error.WriteLineAsync($"--base-model-mappings-dir {mappingsDir}: {error}").ConfigureAwait(false);
             }
 
             return 1;
@@ -74,7 +74,7 @@ internal static class BbrCommand
         RuntimeServer server;
         try
         {
-            server = RuntimeServer.Create(options, processor, exporter);
+            server = RuntimeServer.Create(options, processor, loggers, exporter);
         }
         catch (InvalidOperationException ex)
         {

@@ -46,14 +46,15 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
     }
 
     /// <summary>Serves the body-based router (<c>runtime bbr</c>) on the options' ports.</summary>
-    public static RuntimeServer Create(ServeOptions options, IExtProcProcessor processor, PrometheusExporter? metrics = null) =>
-        Create(options, [new ExtProcListener(processor, options.GrpcPort, options.GrpcHealthPort, options.DefaultRequestBodyMode, options.DefaultResponseBodyMode) { Health = HealthRules.BodyRouter }], metrics: metrics);
+    public static RuntimeServer Create(ServeOptions options, IExtProcProcessor processor, ILoggerFactory loggers, PrometheusExporter? metrics = null) =>
+        Create(options, [new ExtProcListener(processor, options.GrpcPort, options.GrpcHealthPort, options.DefaultRequestBodyMode, options.DefaultResponseBodyMode) { Health = HealthRules.BodyRouter }], loggers, metrics: metrics);
 
     /// <summary>
     /// Serves the listeners, each with its own health service; with <paramref name="metrics"/> and a
-    /// non-zero metrics port, <c>GET /metrics</c> on that port.
+    /// non-zero metrics port, <c>GET /metrics</c> on that port. <paramref name="loggers"/> (the
+    /// command's, alive as long as the server) serves what runs outside the app, e.g. certificate reloads.
     /// </summary>
-    public static RuntimeServer Create(ServeOptions options, IReadOnlyList<ExtProcListener> services, PrometheusExporter? metrics = null)
+    public static RuntimeServer Create(ServeOptions options, IReadOnlyList<ExtProcListener> services, ILoggerFactory loggers, PrometheusExporter? metrics = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions());
         builder.Logging.ClearProviders();
@@ -63,14 +64,12 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
         builder.Services.AddSingleton<ExternalProcessorService>();
         builder.Services.AddSingleton<HealthService>();
 
-        using var bootstrapLoggers = LoggerFactory.Create(logging => logging.AddSimpleConsole());
         ServerCertificateProvider? certificate = null;
         if (options.SecureServing)
         {
-            var certLogger = bootstrapLoggers.CreateLogger<ServerCertificateProvider>();
             certificate = options.CertPath is { Length: > 0 } path
-                ? ServerCertificateProvider.FromDirectory(path, options.EnableCertReload ? TimeSpan.FromSeconds(5) : Timeout.InfiniteTimeSpan, certLogger)
-                : ServerCertificateProvider.SelfSigned(certLogger);
+                ? ServerCertificateProvider.FromDirectory(path, options.EnableCertReload ? TimeSpan.FromSeconds(5) : Timeout.InfiniteTimeSpan, loggers.CreateLogger<ServerCertificateProvider>())
+                : ServerCertificateProvider.SelfSigned();
         }
 
         var address = options.BindAddress ?? (System.Net.Sockets.Socket.OSSupportsIPv6 ? System.Net.IPAddress.IPv6Any : System.Net.IPAddress.Any);

@@ -49,7 +49,7 @@ internal static class ServeCommand
         using var exporter = options.MetricsPort > 0 ? new PrometheusExporter(logger: loggers.CreateLogger<PrometheusExporter>()) : null;
         if (options.Processor == ServeOptions.PassThroughProcessorName)
         {
-            return await ServeAsync(options, [new(new PassThroughProcessor(), options.GrpcPort, options.GrpcHealthPort, options.DefaultRequestBodyMode, options.DefaultResponseBodyMode)], start: null, exporter).ConfigureAwait(false);
+            return await ServeAsync(options, [new(new PassThroughProcessor(), options.GrpcPort, options.GrpcHealthPort, options.DefaultRequestBodyMode, options.DefaultResponseBodyMode)], start: null, loggers, exporter).ConfigureAwait(false);
         }
 
         var problems = new List<string>();
@@ -85,15 +85,15 @@ internal static class ServeCommand
             listeners.Add(new(bbr, options.BbrGrpcPort, options.BbrGrpcHealthPort, BodySendMode.FullDuplexStreamed, BodySendMode.FullDuplexStreamed) { Health = HealthRules.BodyRouter });
         }
 
-        return await ServeAsync(options, listeners, picker.Start, exporter).ConfigureAwait(false);
+        return await ServeAsync(options, listeners, picker.Start, loggers, exporter).ConfigureAwait(false);
     }
 
-    private static async Task<int> ServeAsync(ServeOptions options, IReadOnlyList<RuntimeServer.ExtProcListener> listeners, Action? start, PrometheusExporter? metrics)
+    private static async Task<int> ServeAsync(ServeOptions options, IReadOnlyList<RuntimeServer.ExtProcListener> listeners, Action? start, ILoggerFactory loggers, PrometheusExporter? metrics)
     {
         RuntimeServer server;
         try
         {
-            server = RuntimeServer.Create(options, listeners, metrics);
+            server = RuntimeServer.Create(options, listeners, loggers, metrics);
         }
         catch (InvalidOperationException ex)
         {
