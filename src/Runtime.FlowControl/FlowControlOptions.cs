@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Runtime.Configuration.Model;
 using Runtime.FlowControl.Policies;
-using Runtime.FlowControl.Saturation;
+using Runtime.Plugins.Saturation;
 
 namespace Runtime.FlowControl;
 

@@ -2,8 +2,8 @@ using Microsoft.Extensions.Logging;
 using Runtime.Configuration.Model;
 using Runtime.FlowControl.Policies;
 using Runtime.FlowControl.Registry;
-using Runtime.FlowControl.Saturation;
 using Runtime.FlowControl.Stats;
+using Runtime.Plugins.Saturation;
 using Runtime.Primitives.Diagnostics;
 
 namespace Runtime.FlowControl;

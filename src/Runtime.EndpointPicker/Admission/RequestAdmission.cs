@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Runtime.FlowControl;
-using Runtime.FlowControl.Saturation;
+using Runtime.Plugins.Saturation;
 
 namespace Runtime.EndpointPicker.Admission;
 
