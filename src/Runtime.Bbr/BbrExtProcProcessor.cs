@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Runtime.BodyParsing;
-using Runtime.ExtProc.Buffers;
+using Runtime.Primitives.Buffers;
 using Runtime.ExtProc.Codec;
 using Runtime.ExtProc.Processing;
 using Runtime.ExtProc.Stream;

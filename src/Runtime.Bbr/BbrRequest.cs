@@ -1,6 +1,6 @@
-using System.Buffers;
 using Runtime.BodyParsing;
 using Runtime.ExtProc.Codec;
+using Runtime.Primitives.Buffers;
 
 namespace Runtime.Bbr;
 
@@ -71,7 +71,7 @@ public sealed class BbrRequest
             }
         }
 
-        _setHeaders.Add((name, Store(ArrayPool<byte>.Shared.Rent(Math.Max(64, value.Length)), value), value.Length));
+        _setHeaders.Add((name, Store(PooledBuffers.Rent(Math.Max(64, value.Length)), value), value.Length));
     }
 
     public void RemoveHeader(string name) => _removeHeaders.Add(name);
@@ -139,7 +139,7 @@ public sealed class BbrRequest
     {
         foreach (var (_, value, _) in _setHeaders)
         {
-            ArrayPool<byte>.Shared.Return(value);
+            PooledBuffers.Return(value);
         }
 
         _setHeaders.Clear();
@@ -167,8 +167,8 @@ public sealed class BbrRequest
     {
         if (buffer.Length < value.Length)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
-            buffer = ArrayPool<byte>.Shared.Rent(value.Length);
+            PooledBuffers.Return(buffer);
+            buffer = PooledBuffers.Rent(value.Length);
         }
 
         value.CopyTo(buffer);

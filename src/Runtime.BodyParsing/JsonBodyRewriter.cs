@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
 using System.Text.Json;
+using Runtime.Primitives.Buffers;
 
 namespace Runtime.BodyParsing;
 
@@ -194,7 +195,7 @@ public sealed class JsonBodyRewriter : IDisposable
         Reset();
         if (_scratch.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(_scratch);
+            PooledBuffers.Return(_scratch);
             _scratch = [];
         }
     }
@@ -255,11 +256,11 @@ public sealed class JsonBodyRewriter : IDisposable
     {
         if (_scratch.Length - _scratchUsed < length)
         {
-            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(256, Math.Max(_scratch.Length * 2, _scratchUsed + length)));
+            var larger = PooledBuffers.Rent(Math.Max(256, Math.Max(_scratch.Length * 2, _scratchUsed + length)));
             _scratch.AsSpan(0, _scratchUsed).CopyTo(larger);
             if (_scratch.Length > 0)
             {
-                ArrayPool<byte>.Shared.Return(_scratch);
+                PooledBuffers.Return(_scratch);
             }
 
             _scratch = larger;

@@ -51,7 +51,7 @@ public sealed class KubernetesSource : IAsyncDisposable
         _options = options;
         _logger = logger ?? (ILogger)NullLogger.Instance;
         _time = time ?? TimeProvider.System;
-        _client = new KubernetesApiClient(access, _time);
+        _client = new KubernetesApiClient(access, _time, _logger);
         foreach (var kind in options.Kinds)
         {
             _kinds.Add(new KindSync(this, kind));

@@ -6,7 +6,7 @@ using Runtime.BodyParsing;
 using Runtime.EndpointPicker.Plugins;
 using Runtime.EndpointPicker.Requests;
 using Runtime.Endpoints;
-using Runtime.ExtProc.Buffers;
+using Runtime.Primitives.Buffers;
 using Runtime.ExtProc.Codec;
 using Runtime.ExtProc.Processing;
 using Runtime.ExtProc.Stream;

@@ -4,7 +4,7 @@ using Runtime.BodyParsing;
 using Runtime.EndpointPicker.Requests;
 using Runtime.EndpointPicker.Responses;
 using Runtime.Endpoints;
-using Runtime.ExtProc.Buffers;
+using Runtime.Primitives.Buffers;
 using Runtime.ExtProc.Codec;
 using Runtime.ExtProc.Processing;
 using Runtime.ExtProc.Stream;

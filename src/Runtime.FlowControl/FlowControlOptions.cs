@@ -1,6 +1,8 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Runtime.Configuration.Model;
 using Runtime.FlowControl.Policies;
-using Runtime.FlowControl.Saturation;
+using Runtime.Plugins.Saturation;
 
 namespace Runtime.FlowControl;
 
@@ -132,4 +134,7 @@ public sealed record FlowControlDependencies
     public ISaturationDetector SaturationDetector { get; init; } = NeverSaturatedDetector.Instance;
 
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>Where a dispatch cycle that threw (a policy or detector bug) is reported; it is also counted in <c>runtime_swallowed_errors_total</c>.</summary>
+    public ILogger Logger { get; init; } = NullLogger.Instance;
 }

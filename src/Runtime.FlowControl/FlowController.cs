@@ -1,8 +1,10 @@
+using Microsoft.Extensions.Logging;
 using Runtime.Configuration.Model;
 using Runtime.FlowControl.Policies;
 using Runtime.FlowControl.Registry;
-using Runtime.FlowControl.Saturation;
 using Runtime.FlowControl.Stats;
+using Runtime.Plugins.Saturation;
+using Runtime.Primitives.Diagnostics;
 
 namespace Runtime.FlowControl;
 
@@ -35,6 +37,7 @@ public sealed record BandChanges(IReadOnlyList<int> Added, IReadOnlyList<int> Re
 public sealed class FlowController : IAsyncDisposable
 {
     private readonly FlowControlOptions _options;
+    private readonly ILogger _logger;
     private readonly Lock _tableLock = new();
     private readonly long _defaultTtlTicks;
     private readonly DurationHistogram[] _queueDurations;
@@ -60,6 +63,7 @@ public sealed class FlowController : IAsyncDisposable
         _options = options;
         Time = dependencies.TimeProvider;
         Detector = dependencies.SaturationDetector;
+        _logger = dependencies.Logger;
         _defaultTtlTicks = ToTicks(options.DefaultRequestTtl);
         _queueDurations = new DurationHistogram[_outcomes.Length];
         for (int i = 0; i < _queueDurations.Length; i++)
@@ -393,7 +397,13 @@ public sealed class FlowController : IAsyncDisposable
         FlowControlMetrics.DispatchCycle(duration);
     }
 
-    internal void CountDispatcherError() => Interlocked.Increment(ref _dispatcherErrors);
+    /// <summary>A dispatch cycle threw: its requests stay queued and the next signal runs the cycle again.</summary>
+    internal void ReportDispatcherError(int shard, Exception exception)
+    {
+        Interlocked.Increment(ref _dispatcherErrors);
+        SwallowedErrors.Report(_logger, LogLevel.Error, "flow_control", "dispatch_cycle",
+            $"a dispatch cycle of shard {shard} threw; its queued requests stay queued until the next cycle (a policy or saturation detector bug?)", exception);
+    }
 
     private ValueTask<FlowControlResult> Immediate(FlowControlOutcome outcome, int priority)
     {

@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Runtime.Benchmarks.Infrastructure;
 using Runtime.FlowControl;
-using Runtime.FlowControl.Saturation;
+using Runtime.Plugins.Saturation;
 using static Runtime.Benchmarks.FlowControl.CompletedValueTask;
 
 namespace Runtime.Benchmarks.FlowControl;

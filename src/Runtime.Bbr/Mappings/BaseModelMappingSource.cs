@@ -1,37 +1,49 @@
 using Microsoft.Extensions.Logging;
+using Runtime.Primitives.Reloading;
 
 namespace Runtime.Bbr.Mappings;
 
 /// <summary>
-/// The current mappings, reloaded when the directory changes. Polls a cheap stamp (names, sizes,
-/// write times) so atomic renames and Kubernetes ConfigMap <c>..data</c> symlink swaps are both
+/// The current mappings, reloaded when the directory changes: the process's one
+/// <see cref="ReloadableSource{T}"/> polls the directory's fingerprint (names, sizes, write times,
+/// link targets), so atomic renames and Kubernetes ConfigMap <c>..data</c> symlink swaps are both
 /// seen; a reload with errors keeps the last good mappings. With the Kubernetes API (the control
 /// plane of <c>serve</c>, or <c>runtime bbr</c>'s ConfigMap watch), <see cref="ApplyConfigMaps"/>
 /// publishes them instead.
 /// </summary>
 public sealed partial class BaseModelMappingSource : IDisposable
 {
+    private readonly ReloadableSource<BaseModelMappingLoader.LoadResult>? _source;
+    private readonly ILogger? _logger;
     private readonly string? _directory;
-    private readonly ILogger _logger;
-    private readonly Timer? _timer;
-    private readonly Lock _reloadLock = new();
+    private readonly Lock _configMapsLock = new();
     private readonly BaseModelConfigMapSet _configMaps = new();
     private BaseModelMappings _current;
-    private string _stamp = string.Empty;
 
     public BaseModelMappingSource(BaseModelMappings fixedMappings)
     {
         _current = fixedMappings;
-        _logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
     }
 
-    public BaseModelMappingSource(string directory, TimeSpan pollInterval, ILogger logger)
+    /// <summary>Loads <paramref name="directory"/> now (see <see cref="LastErrors"/>) and then checks it every <paramref name="pollInterval"/>.</summary>
+    public BaseModelMappingSource(string directory, TimeSpan pollInterval, ILogger logger, TimeProvider? timeProvider = null)
     {
         _directory = directory;
         _logger = logger;
         _current = BaseModelMappings.Empty;
-        Reload();
-        _timer = new Timer(_ => Reload(), null, pollInterval, pollInterval);
+        _source = new ReloadableSource<BaseModelMappingLoader.LoadResult>(
+            new ReloadableSourceOptions
+            {
+                Name = "base_model_mappings",
+                Location = directory,
+                PollInterval = pollInterval,
+                TimeProvider = timeProvider ?? TimeProvider.System,
+            },
+            () => FileFingerprint.OfDirectory(directory),
+            () => Load(directory),
+            Apply,
+            logger);
+        _source.Start();
     }
 
     public BaseModelMappings Current => Volatile.Read(ref _current);
@@ -46,7 +58,7 @@ public sealed partial class BaseModelMappingSource : IDisposable
     /// </summary>
     public BaseModelConfigMapResult ApplyConfigMaps(IEnumerable<KeyValuePair<string, IReadOnlyDictionary<string, string>>> configMaps)
     {
-        lock (_reloadLock)
+        lock (_configMapsLock)
         {
             var result = _configMaps.Replace(configMaps);
             Volatile.Write(ref _current, result.Mappings);
@@ -55,80 +67,29 @@ public sealed partial class BaseModelMappingSource : IDisposable
     }
 
     /// <summary>Errors of the last load attempt (empty when it was good).</summary>
-    public IReadOnlyList<string> LastErrors { get; private set; } = [];
+    public IReadOnlyList<string> LastErrors => _source?.LastErrors ?? [];
 
     /// <summary>Reloads now if the directory changed; returns true when new mappings were published.</summary>
-    public bool Reload()
+    public bool Reload() => _source?.Reload().Status == ReloadStatus.Applied;
+
+    public void Dispose() => _source?.Dispose();
+
+    private static LoadResult<BaseModelMappingLoader.LoadResult> Load(string directory)
     {
-        if (_directory is null)
-        {
-            return false;
-        }
-
-        lock (_reloadLock)
-        {
-            string stamp;
-            try
-            {
-                stamp = Stamp(_directory);
-            }
-            catch (IOException ex)
-            {
-                Log.ReloadFailed(_logger, _directory, ex.Message);
-                return false;
-            }
-
-            if (stamp == _stamp)
-            {
-                return false;
-            }
-
-            _stamp = stamp;
-            var result = BaseModelMappingLoader.LoadDirectory(_directory);
-            LastErrors = result.Errors;
-            if (result.Errors.Count > 0)
-            {
-                foreach (var error in result.Errors)
-                {
-                    Log.InvalidMapping(_logger, error);
-                }
-
-                return false;
-            }
-
-            Volatile.Write(ref _current, result.Mappings);
-            Log.Loaded(_logger, result.ConfigMaps, result.Mappings.Count, _directory);
-            return true;
-        }
+        var result = BaseModelMappingLoader.LoadDirectory(directory);
+        return result.Errors.Count == 0 ? LoadResult.Valid(result) : LoadResult.Invalid<BaseModelMappingLoader.LoadResult>(result.Errors);
     }
 
-    private static string Stamp(string directory)
+    private bool Apply(BaseModelMappingLoader.LoadResult result)
     {
-        var parts = new List<string>();
-        foreach (var entry in new DirectoryInfo(directory).EnumerateFileSystemInfos("*", SearchOption.TopDirectoryOnly))
-        {
-            // Resolve symlinks (..data swaps) so a retargeted link changes the stamp.
-            var target = entry.ResolveLinkTarget(returnFinalTarget: true) ?? entry;
-            target.Refresh();
-            var length = target is FileInfo { Exists: true } file ? file.Length : 0;
-            parts.Add($"{entry.Name}|{target.FullName}|{length}|{target.LastWriteTimeUtc.Ticks}");
-        }
-
-        parts.Sort(StringComparer.Ordinal);
-        return string.Join('\n', parts);
+        Volatile.Write(ref _current, result.Mappings);
+        Log.Loaded(_logger!, result.ConfigMaps, result.Mappings.Count, _directory!);
+        return true;
     }
-
-    public void Dispose() => _timer?.Dispose();
 
     private static partial class Log
     {
         [LoggerMessage(4001, LogLevel.Information, "Loaded {ConfigMaps} base-model mapping ConfigMaps ({Models} models) from {Directory}")]
         public static partial void Loaded(ILogger logger, int configMaps, int models, string directory);
-
-        [LoggerMessage(4002, LogLevel.Warning, "Base-model mappings not reloaded, keeping the last good ones: {Error}")]
-        public static partial void InvalidMapping(ILogger logger, string error);
-
-        [LoggerMessage(4003, LogLevel.Warning, "Could not read base-model mappings from {Directory}: {Reason}")]
-        public static partial void ReloadFailed(ILogger logger, string directory, string reason);
     }
 }

@@ -1,4 +1,4 @@
-using System.Buffers;
+using Runtime.Primitives.Buffers;
 
 namespace Runtime.Bbr.Processors;
 
@@ -62,14 +62,14 @@ public sealed class BodyFieldToHeaderProcessor : IBbrRequestProcessor
         }
         else
         {
-            var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, request.GetMaxStringLength(field)));
+            var buffer = PooledBuffers.Rent(Math.Max(1, request.GetMaxStringLength(field)));
             request.TryGetString(field, buffer, out var written);
             if (written > 0)
             {
                 request.SetHeader(HeaderName, buffer.AsSpan(0, written));
             }
 
-            ArrayPool<byte>.Shared.Return(buffer);
+            PooledBuffers.Return(buffer);
             if (written == 0)
             {
                 return Empty();

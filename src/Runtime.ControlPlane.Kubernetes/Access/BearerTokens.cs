@@ -1,11 +1,16 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Runtime.Primitives.Diagnostics;
+
 namespace Runtime.ControlPlane.Kubernetes.Access;
 
 /// <summary>
 /// The bearer token of every request. A token file (a projected service account token) rotates
 /// under us, so it is re-read once per <see cref="KubernetesAccess.TokenRefreshInterval"/> and
-/// whenever the server answers 401 (<see cref="Invalidate"/>).
+/// whenever the server answers 401 (<see cref="Invalidate"/>). A failed re-read keeps the last
+/// token, and is logged and counted (<c>runtime_swallowed_errors_total{component="kubernetes"}</c>).
 /// </summary>
-internal sealed class BearerTokens(KubernetesAccess access, TimeProvider time)
+internal sealed class BearerTokens(KubernetesAccess access, TimeProvider time, ILogger? logger = null)
 {
     private readonly Lock _lock = new();
     private string? _token;
@@ -56,6 +61,9 @@ internal sealed class BearerTokens(KubernetesAccess access, TimeProvider time)
             {
                 throw new KubernetesConfigException($"cannot read token file {path}: {ex.Message}", ex);
             }
+
+            SwallowedErrors.Report(logger ?? NullLogger.Instance, LogLevel.Warning, "kubernetes", "token_file",
+                $"cannot re-read the token file {path}; keeping the last token", ex);
         }
     }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 using Runtime.ControlPlane.Kubernetes.Access;
 
 namespace Runtime.ControlPlane.Kubernetes.Api;
@@ -43,10 +44,10 @@ internal sealed class KubernetesApiClient : IDisposable
     private readonly BearerTokens _tokens;
     private readonly string _server;
 
-    public KubernetesApiClient(KubernetesAccess access, TimeProvider time)
+    public KubernetesApiClient(KubernetesAccess access, TimeProvider time, ILogger? logger = null)
     {
         _http = new HttpClient(access.CreateHandler(), disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
-        _tokens = new BearerTokens(access, time);
+        _tokens = new BearerTokens(access, time, logger);
         _server = access.Server.ToString().TrimEnd('/');
     }
 

@@ -1,4 +1,4 @@
-using System.Buffers;
+using Runtime.Primitives.Buffers;
 
 namespace Runtime.ControlPlane.Kubernetes.Api;
 
@@ -9,7 +9,7 @@ namespace Runtime.ControlPlane.Kubernetes.Api;
 /// </summary>
 internal sealed class LineReader(Stream stream, int maxLineBytes) : IDisposable
 {
-    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+    private byte[] _buffer = PooledBuffers.Rent(16 * 1024);
     private int _start;
     private int _end;
     private int _scanned;
@@ -51,7 +51,7 @@ internal sealed class LineReader(Stream stream, int maxLineBytes) : IDisposable
 
     public void Dispose()
     {
-        ArrayPool<byte>.Shared.Return(_buffer);
+        PooledBuffers.Return(_buffer);
         _buffer = [];
     }
 
@@ -75,9 +75,9 @@ internal sealed class LineReader(Stream stream, int maxLineBytes) : IDisposable
             throw new InvalidDataException($"a watch line exceeds {maxLineBytes} bytes");
         }
 
-        var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(maxLineBytes, _buffer.Length * 2));
+        var bigger = PooledBuffers.Rent(Math.Min(maxLineBytes, _buffer.Length * 2));
         _buffer.AsSpan(0, pending).CopyTo(bigger);
-        ArrayPool<byte>.Shared.Return(_buffer);
+        PooledBuffers.Return(_buffer);
         _buffer = bigger;
     }
 }

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Runtime.FlowControl;
 using Runtime.ExtProc.Processing;
-using Runtime.FlowControl.Saturation;
+using Runtime.Plugins.Saturation;
 
 namespace Runtime.EndpointPicker.Admission;
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using Runtime.BodyParsing;
+using Runtime.Primitives.Wire;
 
 namespace Runtime.EndpointPicker.Requests;
 
@@ -53,20 +54,20 @@ public sealed class VllmGrpcRequestParser
         var message = _message.AsSpan(0, length);
         var found = false;
         var position = 0;
-        while (ProtoFields.TryNext(message, ref position, out var field, out var wire, out var value, out var number))
+        while (WireFormat.TryReadField(message, ref position, out var field, out var wire, out var value, out var number))
         {
-            if (generate && field == 3 && wire == ProtoFields.LengthDelimited)
+            if (generate && field == 3 && wire == WireFormat.WireTypeLengthDelimited)
             {
                 SetPrompt(value, ref found);
             }
-            else if (field == 2 && wire == ProtoFields.LengthDelimited)
+            else if (field == 2 && wire == WireFormat.WireTypeLengthDelimited)
             {
                 // TokenizedInput.original_text = 1.
                 var inner = message.Slice(value.Start, value.Length);
                 var innerPosition = 0;
-                while (ProtoFields.TryNext(inner, ref innerPosition, out var innerField, out var innerWire, out var text, out _))
+                while (WireFormat.TryReadField(inner, ref innerPosition, out var innerField, out var innerWire, out var text, out _))
                 {
-                    if (innerField == 1 && innerWire == ProtoFields.LengthDelimited)
+                    if (innerField == 1 && innerWire == WireFormat.WireTypeLengthDelimited)
                     {
                         SetPrompt((value.Start + text.Start, text.Length), ref found);
                     }
@@ -74,7 +75,7 @@ public sealed class VllmGrpcRequestParser
 
                 found = true;
             }
-            else if (generate && field == 5 && wire == ProtoFields.Varint)
+            else if (generate && field == 5 && wire == WireFormat.WireTypeVarint)
             {
                 IsStreaming = number != 0;
             }
@@ -127,13 +128,13 @@ public sealed class VllmGrpcRequestParser
     {
         usage = default;
         var position = 0;
-        while (ProtoFields.TryNext(frame, ref position, out var field, out var wire, out var value, out var number))
+        while (WireFormat.TryReadField(frame, ref position, out var field, out var wire, out var value, out var number))
         {
             // GenerateResponse: chunk = 1 {prompt 2, completion 3, cached 4}; complete = 2 {prompt 3, completion 4, cached 5}.
             // EmbedResponse: prompt_tokens = 2 (varint), embedding = 1 (packed floats).
             if (embed)
             {
-                if (wire == ProtoFields.Varint && field == 2 && number > 0)
+                if (wire == WireFormat.WireTypeVarint && field == 2 && number > 0)
                 {
                     usage = new TokenUsage((long)number, 0, 0);
                     return true;
@@ -142,7 +143,7 @@ public sealed class VllmGrpcRequestParser
                 continue;
             }
 
-            if (wire != ProtoFields.LengthDelimited || field is not (1 or 2))
+            if (wire != WireFormat.WireTypeLengthDelimited || field is not (1 or 2))
             {
                 continue;
             }
@@ -151,9 +152,9 @@ public sealed class VllmGrpcRequestParser
             long p = 0, c = 0, k = 0;
             var inner = frame.Slice(value.Start, value.Length);
             var innerPosition = 0;
-            while (ProtoFields.TryNext(inner, ref innerPosition, out var innerField, out var innerWire, out _, out var count))
+            while (WireFormat.TryReadField(inner, ref innerPosition, out var innerField, out var innerWire, out _, out var count))
             {
-                if (innerWire != ProtoFields.Varint)
+                if (innerWire != WireFormat.WireTypeVarint)
                 {
                     continue;
                 }
@@ -222,91 +223,5 @@ public sealed class VllmGrpcRequestParser
         body.Slice(5, length).CopyTo(message);
         error = string.Empty;
         return true;
-    }
-}
-
-/// <summary>A minimal protobuf field walker (varint and length-delimited fields; fixed fields skipped).</summary>
-internal static class ProtoFields
-{
-    public const int Varint = 0;
-    public const int Fixed64 = 1;
-    public const int LengthDelimited = 2;
-    public const int Fixed32 = 5;
-
-    /// <summary>Reads the next field at <paramref name="position"/>; false at the end or on malformed input (then position is not the length).</summary>
-    public static bool TryNext(ReadOnlySpan<byte> data, ref int position, out int field, out int wire, out (int Start, int Length) value, out ulong number)
-    {
-        field = wire = 0;
-        value = default;
-        number = 0;
-        var at = position;
-        if (at >= data.Length || !TryVarint(data, ref at, out var tag))
-        {
-            return false;
-        }
-
-        field = (int)(tag >> 3);
-        wire = (int)(tag & 7);
-        switch (wire)
-        {
-            case Varint:
-                if (!TryVarint(data, ref at, out number))
-                {
-                    return false;
-                }
-
-                break;
-            case Fixed64:
-                if (data.Length - at < 8)
-                {
-                    return false;
-                }
-
-                at += 8;
-                break;
-            case Fixed32:
-                if (data.Length - at < 4)
-                {
-                    return false;
-                }
-
-                at += 4;
-                break;
-            case LengthDelimited:
-                if (!TryVarint(data, ref at, out var length) || length > (ulong)(data.Length - at))
-                {
-                    return false;
-                }
-
-                value = (at, (int)length);
-                at += (int)length;
-                break;
-            default:
-                return false;
-        }
-
-        if (field == 0)
-        {
-            return false;
-        }
-
-        position = at;
-        return true;
-    }
-
-    private static bool TryVarint(ReadOnlySpan<byte> data, ref int position, out ulong value)
-    {
-        value = 0;
-        for (var shift = 0; shift < 64 && position < data.Length; shift += 7)
-        {
-            var b = data[position++];
-            value |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80)
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Runtime.Primitives.Buffers;
 
 namespace Runtime.ExtProc.Buffers;
 

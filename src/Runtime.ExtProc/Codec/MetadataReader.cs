@@ -1,3 +1,5 @@
+using Runtime.Primitives.Wire;
+
 namespace Runtime.ExtProc.Codec;
 
 /// <summary>
@@ -8,10 +10,7 @@ namespace Runtime.ExtProc.Codec;
 /// </summary>
 public static class MetadataReader
 {
-    private const int WireVarint = 0;
-    private const int WireFixed64 = 1;
-    private const int WireLengthDelimited = 2;
-    private const int WireFixed32 = 5;
+    private const int WireLengthDelimited = WireFormat.WireTypeLengthDelimited;
 
     // google.protobuf.Value oneof field numbers.
     private const int ValueString = 3;
@@ -162,62 +161,14 @@ public static class MetadataReader
     /// <summary>Reads one field at <paramref name="position"/>; <paramref name="payload"/> is set for length-delimited fields. On malformed bytes returns false and moves to the end.</summary>
     private static bool TryNextField(ReadOnlySpan<byte> input, scoped ref int position, out int field, out int wire, out ReadOnlySpan<byte> payload)
     {
-        field = 0;
-        wire = 0;
+        if (WireFormat.TryReadField(input, ref position, out field, out wire, out var range, out _))
+        {
+            payload = input.Slice(range.Start, range.Length);
+            return true;
+        }
+
         payload = default;
-        if (position >= input.Length || !TryVarint(input, ref position, out var tag) || tag >> 3 is 0 or > int.MaxValue)
-        {
-            position = input.Length;
-            return false;
-        }
-
-        field = (int)(tag >> 3);
-        wire = (int)(tag & 7);
-        var remaining = input.Length - position;
-        switch (wire)
-        {
-            case WireVarint:
-                if (TryVarint(input, ref position, out _))
-                {
-                    return true;
-                }
-
-                break;
-            case WireFixed64 when remaining >= 8:
-                position += 8;
-                return true;
-            case WireFixed32 when remaining >= 4:
-                position += 4;
-                return true;
-            case WireLengthDelimited:
-                if (TryVarint(input, ref position, out var length) && length <= (ulong)(input.Length - position))
-                {
-                    payload = input.Slice(position, (int)length);
-                    position += (int)length;
-                    return true;
-                }
-
-                break;
-        }
-
         position = input.Length;
-        return false;
-    }
-
-    private static bool TryVarint(ReadOnlySpan<byte> input, scoped ref int position, out ulong value)
-    {
-        value = 0;
-        for (var i = 0; i < 10 && position + i < input.Length; i++)
-        {
-            var b = input[position + i];
-            value |= (ulong)(b & 0x7F) << (7 * i);
-            if (b < 0x80)
-            {
-                position += i + 1;
-                return true;
-            }
-        }
-
         return false;
     }
 }

@@ -1,10 +1,10 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
+using Runtime.Primitives.Buffers;
 
 namespace Runtime.ExtProc.Codec;
 
 /// <summary>
-/// Growth and return of <see cref="ArrayPool{T}"/> arrays held in fields. Callers keep the array
+/// Growth and return of pooled arrays held in fields (rented through <see cref="PooledBuffers"/>, so they are counted). Callers keep the array
 /// and its used count themselves; an empty array means "nothing rented".
 /// </summary>
 internal static class PooledArray
@@ -29,7 +29,7 @@ internal static class PooledArray
         if (rented.Length != 0)
         {
             // Only unmanaged entry structs and bytes live in these arrays: nothing to clear.
-            ArrayPool<T>.Shared.Return(rented);
+            PooledBuffers.Return(rented);
         }
     }
 
@@ -44,7 +44,7 @@ internal static class PooledArray
         // Doubling keeps the number of copies logarithmic while a stream's working set settles.
         long doubled = Math.Max((long)array.Length * 2, MinimumLength);
         int length = (int)Math.Min(Math.Max(doubled, required), Array.MaxLength);
-        T[] next = ArrayPool<T>.Shared.Rent(length);
+        T[] next = PooledBuffers.Rent<T>(length);
         array.AsSpan(0, used).CopyTo(next);
         Return(ref array);
         array = next;

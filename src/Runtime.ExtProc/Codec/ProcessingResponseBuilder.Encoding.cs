@@ -1,4 +1,5 @@
 using System.Buffers;
+using Runtime.Primitives.Wire;
 
 namespace Runtime.ExtProc.Codec;
 

@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using Runtime.Primitives.Wire;
+using Runtime.Primitives.Buffers;
 
 namespace Runtime.ExtProc.Codec;
 
@@ -125,7 +127,7 @@ internal ref struct SequenceProtoReader : IProtoReader
         byte[]? rented = null;
         Span<byte> scratch = count <= StackScratchSize
             ? stackalloc byte[StackScratchSize]
-            : (rented = ArrayPool<byte>.Shared.Rent(count));
+            : (rented = PooledBuffers.Rent(count));
         try
         {
             scratch = scratch[..count];
@@ -143,7 +145,7 @@ internal ref struct SequenceProtoReader : IProtoReader
         {
             if (rented is not null)
             {
-                ArrayPool<byte>.Shared.Return(rented);
+                PooledBuffers.Return(rented);
             }
         }
     }
@@ -164,27 +166,18 @@ internal ref struct SequenceProtoReader : IProtoReader
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool TryReadVarintSlow(out ulong value)
     {
-        ulong result = 0;
-        int shift = 0;
-        for (int i = 0; i < WireFormat.MaxVarintLength; i++)
+        // Gather the (at most 10) bytes the varint can span into one span and decode it there.
+        Span<byte> scratch = stackalloc byte[WireFormat.MaxVarintLength];
+        int available = (int)Math.Min(WireFormat.MaxVarintLength, Math.Min(_limit - _reader.Consumed, _reader.Remaining));
+        scratch = scratch[..available];
+        _reader.TryCopyTo(scratch);
+        int consumed = WireFormat.TryDecodeVarint(scratch, out value);
+        if (consumed <= 0)
         {
-            if (_reader.Consumed >= _limit || !_reader.TryRead(out byte b))
-            {
-                value = 0;
-                return Fail(DecodeErrors.TruncatedVarint);
-            }
-
-            result |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80)
-            {
-                value = result;
-                return true;
-            }
-
-            shift += 7;
+            return Fail(consumed == 0 ? DecodeErrors.TruncatedVarint : DecodeErrors.VarintTooLong);
         }
 
-        value = 0;
-        return Fail(DecodeErrors.VarintTooLong);
+        _reader.Advance(consumed);
+        return true;
     }
 }

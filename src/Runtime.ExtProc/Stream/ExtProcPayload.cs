@@ -2,6 +2,7 @@ using System.Buffers;
 using Grpc.Core;
 using Microsoft.Extensions.ObjectPool;
 using Runtime.ExtProc.Buffers;
+using Runtime.Primitives.Buffers;
 
 namespace Runtime.ExtProc.Stream;
 

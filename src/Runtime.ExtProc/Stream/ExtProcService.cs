@@ -9,15 +9,18 @@ namespace Runtime.ExtProc.Stream;
 /// One listener's <c>envoy.service.ext_proc.v3.ExternalProcessor/Process</c>: one call per HTTP
 /// request; reads messages as they arrive and runs them through a pooled <see cref="ExtProcStream"/>.
 /// Served through <see cref="ExternalProcessorService"/>, which finds the listener's instance.
+/// Disposing it (after the server stopped) returns the storage its pooled streams keep.
 /// </summary>
-public sealed class ExtProcService
+public sealed class ExtProcService : IDisposable
 {
     public const string ProcessPath = "/envoy.service.ext_proc.v3.ExternalProcessor/Process";
 
     private readonly IExtProcProcessor _processor;
     private readonly ExtProcOptions _options;
+    // Disposable items: a stream the full pool turns away, and every pooled one when the service
+    // is disposed, returns its storage to the buffer pools instead of leaving it to the GC.
     private readonly ObjectPool<ExtProcStream> _streams =
-        new DefaultObjectPool<ExtProcStream>(new DefaultPooledObjectPolicy<ExtProcStream>(), 1024);
+        new DefaultObjectPoolProvider { MaximumRetained = 1024 }.Create(new DefaultPooledObjectPolicy<ExtProcStream>());
 
     private int _activeStreams;
 
@@ -29,6 +32,8 @@ public sealed class ExtProcService
 
     /// <summary>Streams open right now (each holds one pooled <see cref="ExtProcStream"/>).</summary>
     public int ActiveStreams => Volatile.Read(ref _activeStreams);
+
+    public void Dispose() => (_streams as IDisposable)?.Dispose();
 
     public async Task ProcessAsync(IAsyncStreamReader<ExtProcPayload> requests, IServerStreamWriter<ProcessingResponseBuilder> responses, ServerCallContext context)
     {

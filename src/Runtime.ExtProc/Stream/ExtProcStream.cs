@@ -12,9 +12,10 @@ namespace Runtime.ExtProc.Stream;
 /// sent per direction, hands each message to the <see cref="ExtProcStreamHandler"/>, and
 /// checks every reply we send against Envoy's ordering rules before it goes on the wire —
 /// a processor bug becomes a clear INTERNAL status instead of a confused proxy.
-/// Pooled: storage (headers, bodies, response builder) is kept between streams.
+/// Pooled: storage (headers, bodies, response builder) is kept between streams; <see cref="Dispose"/>
+/// gives it back to the buffer pools when the stream leaves the pool for good.
 /// </summary>
-public sealed partial class ExtProcStream
+public sealed partial class ExtProcStream : IDisposable
 {
     private static readonly WriteOptions s_bufferHint = new(WriteFlags.BufferHint);
 
@@ -86,6 +87,16 @@ public sealed partial class ExtProcStream
         ResponseHeaders.Clear();
         RequestBody.Reset();
         ResponseBody.Reset();
+    }
+
+    /// <summary>Returns the storage kept between streams (the stream pool dropped this one, or the service stopped).</summary>
+    public void Dispose()
+    {
+        Reset();
+        Message.Release();
+        RequestHeaders.Release();
+        ResponseHeaders.Release();
+        Response.Release();
     }
 
     /// <summary>Decodes one received message, checks it against the protocol, and runs the handler's phase.</summary>
@@ -489,6 +500,9 @@ public sealed partial class ExtProcStream
             return ValueTask.CompletedTask;
         }
 
+        // After a reset, Grpc.AspNetCore's writer throws InvalidOperationException, which reads like
+        // a processor bug; say what happened instead.
+        _cancelled.ThrowIfCancellationRequested();
         var writer = _writer!;
         writer.WriteOptions = flush ? null : s_bufferHint;
         var write = writer.WriteAsync(Response);

@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Runtime.ExtProc.Codec;
+using Runtime.Primitives.Diagnostics;
 using Runtime.Transport.Hosting;
 
 namespace Runtime.ExtProc.Stream;
@@ -8,7 +9,10 @@ namespace Runtime.ExtProc.Stream;
 /// <summary>
 /// The Grpc.AspNetCore service of ext_proc: runs each call on the <see cref="ExtProcService"/>
 /// of the listener it arrived on (UNIMPLEMENTED on a listener without one, e.g. the health port).
-/// A processor that crashes ends the call INTERNAL with a generic message and a log line.
+/// A processor that crashes ends the call INTERNAL with a generic message and a log line. After
+/// the client went away no status can reach it: a crash then is logged with the call's context and
+/// counted in <c>runtime_swallowed_errors_total{component="ext_proc",kind="after_client_abort"}</c>;
+/// cancellation and I/O errors there are the abort itself and stay quiet.
 /// </summary>
 public sealed partial class ExternalProcessorService : ExternalProcessorBase
 {
@@ -27,8 +31,15 @@ public sealed partial class ExternalProcessorService : ExternalProcessorBase
         {
             await service.ProcessAsync(requestStream, responseStream, context).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not RpcException and not OperationCanceledException and not IOException && !context.CancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is not RpcException and not OperationCanceledException and not IOException)
         {
+            if (context.CancellationToken.IsCancellationRequested)
+            {
+                SwallowedErrors.Report(_logger, LogLevel.Warning, "ext_proc", "after_client_abort",
+                    $"{context.Method} from {context.Peer} threw after the client went away ({service.ActiveStreams} streams open)", ex);
+                return;
+            }
+
             Log.ProcessorCrashed(_logger, ex);
             throw new RpcException(new Status(StatusCode.Internal, "Internal server error."));
         }

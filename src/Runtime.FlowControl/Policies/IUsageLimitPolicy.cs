@@ -2,7 +2,7 @@ namespace Runtime.FlowControl.Policies;
 
 /// <summary>
 /// How saturated the pool may be before a band stops dispatching: a band dispatches while
-/// <see cref="Saturation.ISaturationDetector.GetSaturation"/> is below the band's limit.
+/// <see cref="Runtime.Plugins.Saturation.ISaturationDetector.GetSaturation"/> is below the band's limit.
 /// </summary>
 public interface IUsageLimitPolicy
 {

@@ -137,11 +137,11 @@ internal sealed class Shard : IDisposable
             {
                 RunCycle();
             }
-#pragma warning disable CA1031 // A policy or detector bug must not wedge the shard; it is counted in stats.
-            catch (Exception)
+#pragma warning disable CA1031 // A policy or detector bug must not wedge the shard; it is logged and counted.
+            catch (Exception ex) when (ex is not OutOfMemoryException)
 #pragma warning restore CA1031
             {
-                _owner.CountDispatcherError();
+                _owner.ReportDispatcherError(Index, ex);
             }
 
             if (Interlocked.CompareExchange(ref _role, 0, 1) == 1)

@@ -45,7 +45,7 @@ internal static class BbrCommand
         var (options, _, pluginFlags, mappingsDir, configFile, configText, kubeconfig) = parsed;
 
         using var loggers = RuntimeLogging.CreateFactory(options.Logging);
-        using var exporter = options.MetricsPort > 0 ? new PrometheusExporter() : null;
+        using var exporter = options.MetricsPort > 0 ? new PrometheusExporter(logger: loggers.CreateLogger<PrometheusExporter>()) : null;
         using var metrics = new BbrMetrics();
         var origin = BaseModelConfigMapWatch.Choose(mappingsDir, kubeconfig, Environment.GetEnvironmentVariable);
         using var mappings = origin != BaseModelMappingOrigin.Directory
@@ -55,7 +55,7 @@ internal static class BbrCommand
         {
             foreach (var error in mappings.LastErrors)
             {
-                await Console.Error.WriteLineAsync(error).ConfigureAwait(false);
+                await Console.Error.WriteLineAsync($"--base-model-mappings-dir {mappingsDir}: {error}").ConfigureAwait(false);
             }
 
             return 1;
@@ -86,7 +86,7 @@ internal static class BbrCommand
         RuntimeServer server;
         try
         {
-            server = RuntimeServer.Create(options, processor, exporter, tracing?.BodyRouter);
+            server = RuntimeServer.Create(options, processor, loggers, exporter, tracing?.BodyRouter);
         }
         catch (InvalidOperationException ex)
         {

@@ -133,7 +133,7 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
             errors.AddRange(mapErrors.Errors.Select(e => $"{loaded.Source}: {e}"));
             if (mapErrors.Errors.Count == 0)
             {
-                flowControl = new FlowController(flowOptions, new FlowControlDependencies { SaturationDetector = detector.Detector });
+                flowControl = new FlowController(flowOptions, new FlowControlDependencies { SaturationDetector = detector.Detector, Logger = loggers.CreateLogger("Runtime.FlowControl") });
             }
         }
 

@@ -23,12 +23,14 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ServerCertificateProvider? _certificate;
     private readonly MetricsListener? _metrics;
+    private readonly List<ExtProcService> _extProcServices;
 
-    private RuntimeServer(WebApplication app, ServerCertificateProvider? certificate, MetricsListener? metrics)
+    private RuntimeServer(WebApplication app, ServerCertificateProvider? certificate, MetricsListener? metrics, List<ExtProcService> extProcServices)
     {
         _app = app;
         _certificate = certificate;
         _metrics = metrics;
+        _extProcServices = extProcServices;
     }
 
     /// <summary>Cancelled when shutdown begins (SIGTERM/SIGINT), before streams drain.</summary>
@@ -52,14 +54,15 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
     }
 
     /// <summary>Serves the body-based router (<c>runtime bbr</c>) on the options' ports.</summary>
-    public static RuntimeServer Create(ServeOptions options, IExtProcProcessor processor, PrometheusExporter? metrics = null, ExtProcTracing? tracing = null) =>
-        Create(options, [new ExtProcListener(processor, options.GrpcPort, options.GrpcHealthPort, options.DefaultRequestBodyMode, options.DefaultResponseBodyMode) { Health = HealthRules.BodyRouter, Tracing = tracing }], metrics: metrics);
+    public static RuntimeServer Create(ServeOptions options, IExtProcProcessor processor, ILoggerFactory loggers, PrometheusExporter? metrics = null, ExtProcTracing? tracing = null) =>
+        Create(options, [new ExtProcListener(processor, options.GrpcPort, options.GrpcHealthPort, options.DefaultRequestBodyMode, options.DefaultResponseBodyMode) { Health = HealthRules.BodyRouter, Tracing = tracing }], loggers, metrics: metrics);
 
     /// <summary>
     /// Serves the listeners, each with its own health service; with <paramref name="metrics"/> and a
-    /// non-zero metrics port, <c>GET /metrics</c> on that port.
+    /// non-zero metrics port, <c>GET /metrics</c> on that port. <paramref name="loggers"/> (the
+    /// command's, alive as long as the server) serves what runs outside the app, e.g. certificate reloads.
     /// </summary>
-    public static RuntimeServer Create(ServeOptions options, IReadOnlyList<ExtProcListener> services, PrometheusExporter? metrics = null)
+    public static RuntimeServer Create(ServeOptions options, IReadOnlyList<ExtProcListener> services, ILoggerFactory loggers, PrometheusExporter? metrics = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions());
         builder.Logging.ClearProviders();
@@ -69,19 +72,18 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
         builder.Services.AddSingleton<ExternalProcessorService>();
         builder.Services.AddSingleton<HealthService>();
 
-        using var bootstrapLoggers = LoggerFactory.Create(logging => logging.AddSimpleConsole());
         ServerCertificateProvider? certificate = null;
         if (options.SecureServing)
         {
-            var certLogger = bootstrapLoggers.CreateLogger<ServerCertificateProvider>();
             certificate = options.CertPath is { Length: > 0 } path
-                ? ServerCertificateProvider.FromDirectory(path, options.EnableCertReload ? TimeSpan.FromSeconds(5) : Timeout.InfiniteTimeSpan, certLogger)
-                : ServerCertificateProvider.SelfSigned(certLogger);
+                ? ServerCertificateProvider.FromDirectory(path, options.EnableCertReload ? TimeSpan.FromSeconds(5) : Timeout.InfiniteTimeSpan, loggers.CreateLogger<ServerCertificateProvider>())
+                : ServerCertificateProvider.SelfSigned();
         }
 
         var address = options.BindAddress ?? (System.Net.Sockets.Socket.OSSupportsIPv6 ? System.Net.IPAddress.IPv6Any : System.Net.IPAddress.Any);
         var listeners = new List<GrpcListener>();
         var healths = new List<(HealthState Health, ReadinessGate? Readiness)>();
+        var extProcs = new List<ExtProcService>();
         foreach (var service in services)
         {
             var health = new HealthState(service.Health, options.LeaderElection);
@@ -93,6 +95,7 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
                 Tracing = service.Tracing,
                 StreamMetrics = service.StreamMetrics,
             });
+            extProcs.Add(extProc);
 
             // --health-checking: grpc-go's standard health server on the ext_proc port as well.
             ListenerServices extProcServices;
@@ -115,7 +118,7 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
         try
         {
             metricsEndpoint = metrics is not null && options.MetricsPort > 0
-                ? MetricsListener.Create(options, metrics, bootstrapLoggers.CreateLogger<MetricsListener>())
+                ? MetricsListener.Create(options, metrics, loggers.CreateLogger<MetricsListener>())
                 : null;
         }
         catch
@@ -185,7 +188,7 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
             Log.NoLeaderElection(logger);
         }
 
-        return new RuntimeServer(app, certificate, metricsEndpoint);
+        return new RuntimeServer(app, certificate, metricsEndpoint, extProcs);
     }
 
     /// <summary>Runs until SIGTERM/SIGINT, then drains open streams for the grace period.</summary>
@@ -194,6 +197,11 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _app.DisposeAsync().ConfigureAwait(false);
+        foreach (var service in _extProcServices)
+        {
+            service.Dispose();
+        }
+
         _certificate?.Dispose();
         _metrics?.Dispose();
     }

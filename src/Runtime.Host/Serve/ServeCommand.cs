@@ -47,7 +47,7 @@ internal static class ServeCommand
         }
 
         using var loggers = RuntimeLogging.CreateFactory(options.Logging);
-        using var exporter = options.MetricsPort > 0 ? new PrometheusExporter() : null;
+        using var exporter = options.MetricsPort > 0 ? new PrometheusExporter(logger: loggers.CreateLogger<PrometheusExporter>()) : null;
         using var tracing = options.Tracing ? RuntimeTracing.Start(RuntimeTracing.EndpointPickerService, loggers.CreateLogger<RuntimeTracing>()) : null;
         using var streamMetrics = options.GrpcStreamMetrics ? new ExtProcStreamMetrics() : null;
         if (options.Processor == ServeOptions.PassThroughProcessorName)
@@ -56,7 +56,7 @@ internal static class ServeCommand
             {
                 Tracing = tracing?.EndpointPicker,
                 StreamMetrics = streamMetrics,
-            }], start: null, exporter).ConfigureAwait(false);
+            }], start: null, loggers, exporter).ConfigureAwait(false);
         }
 
         var problems = new List<string>();
@@ -101,15 +101,15 @@ internal static class ServeCommand
             });
         }
 
-        return await ServeAsync(options, listeners, picker.Start, exporter).ConfigureAwait(false);
+        return await ServeAsync(options, listeners, picker.Start, loggers, exporter).ConfigureAwait(false);
     }
 
-    private static async Task<int> ServeAsync(ServeOptions options, IReadOnlyList<RuntimeServer.ExtProcListener> listeners, Action? start, PrometheusExporter? metrics)
+    private static async Task<int> ServeAsync(ServeOptions options, IReadOnlyList<RuntimeServer.ExtProcListener> listeners, Action? start, ILoggerFactory loggers, PrometheusExporter? metrics)
     {
         RuntimeServer server;
         try
         {
-            server = RuntimeServer.Create(options, listeners, metrics);
+            server = RuntimeServer.Create(options, listeners, loggers, metrics);
         }
         catch (InvalidOperationException ex)
         {

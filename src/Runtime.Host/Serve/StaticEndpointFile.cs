@@ -1,107 +1,74 @@
 using Microsoft.Extensions.Logging;
 using Runtime.Endpoints;
+using Runtime.Primitives.Reloading;
 
 namespace Runtime.Host.Serve;
 
 /// <summary>
-/// Keeps the endpoint store in step with <c>--endpoints-file</c>. Polls the file's size and write
-/// time (which also catches atomic renames and ConfigMap symlink swaps); an invalid edit keeps the
-/// last good set and logs every problem.
+/// Keeps the endpoint store in step with <c>--endpoints-file</c> through the process's one
+/// <see cref="ReloadableSource{T}"/>: polls the file's fingerprint (size, write time, link target,
+/// so atomic renames and ConfigMap symlink swaps are seen); an invalid edit keeps the last good set
+/// and logs every problem.
 /// </summary>
 internal sealed partial class StaticEndpointFile : IDisposable
 {
-    private static readonly TimeSpan s_pollInterval = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
 
     private readonly string _path;
     private readonly EndpointStore _store;
     private readonly ILogger _logger;
-    private readonly Lock _lock = new();
-    private readonly ITimer _timer;
-    private (long Length, DateTime Written) _stamp;
+    private readonly ReloadableSource<IReadOnlyList<Endpoint>> _source;
 
-    private StaticEndpointFile(string path, EndpointStore store, ILogger logger)
+    private StaticEndpointFile(string path, EndpointStore store, ILogger logger, TimeProvider time)
     {
         _path = path;
         _store = store;
         _logger = logger;
-        _timer = TimeProvider.System.CreateTimer(_ => Reload(), null, s_pollInterval, s_pollInterval);
+        _source = new ReloadableSource<IReadOnlyList<Endpoint>>(
+            new ReloadableSourceOptions { Name = "endpoints_file", Location = path, PollInterval = PollInterval, TimeProvider = time },
+            () => FileFingerprint.OfFiles(path),
+            () => Load(path),
+            Apply,
+            logger);
     }
 
     /// <summary>Loads the file (a bad first load is an error: the process should not start on it) and starts watching.</summary>
-    public static StaticEndpointFile? TryStart(string path, EndpointStore store, ILogger logger, List<string> errors)
+    public static StaticEndpointFile? TryStart(string path, EndpointStore store, ILogger logger, List<string> errors, TimeProvider? time = null)
     {
-        if (!TryRead(path, out var endpoints, out var problems))
+        var file = new StaticEndpointFile(path, store, logger, time ?? TimeProvider.System);
+        var first = file._source.LoadFirst();
+        if (first.Status == ReloadStatus.Rejected)
         {
-            errors.AddRange(problems.Select(p => $"--endpoints-file {path}: {p}"));
+            errors.AddRange(first.Errors.Select(p => $"--endpoints-file {path}: {p}"));
+            file.Dispose();
             return null;
         }
 
-        store.Publish(endpoints);
-        var file = new StaticEndpointFile(path, store, logger);
-        file._stamp = Stamp(path);
+        file._source.Start();
         return file;
     }
 
-    public void Dispose() => _timer.Dispose();
+    public void Dispose() => _source.Dispose();
 
-    private void Reload()
+    private static LoadResult<IReadOnlyList<Endpoint>> Load(string path) =>
+        StaticEndpointList.TryParse(File.ReadAllText(path), out var endpoints, out var problems)
+            ? LoadResult.Valid(endpoints)
+            : LoadResult.Invalid<IReadOnlyList<Endpoint>>(problems);
+
+    private bool Apply(IReadOnlyList<Endpoint> endpoints)
     {
-        lock (_lock)
+        if (!_store.Publish(endpoints))
         {
-            var stamp = Stamp(_path);
-            if (stamp == _stamp)
-            {
-                return;
-            }
-
-            _stamp = stamp;
-            if (TryRead(_path, out var endpoints, out var problems))
-            {
-                if (_store.Publish(endpoints))
-                {
-                    Log.Reloaded(_logger, _path, endpoints.Count);
-                }
-            }
-            else
-            {
-                Log.Invalid(_logger, _path, string.Join("; ", problems));
-            }
-        }
-    }
-
-    private static bool TryRead(string path, out IReadOnlyList<Endpoint> endpoints, out IReadOnlyList<string> problems)
-    {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (IOException ex)
-        {
-            (endpoints, problems) = ([], [ex.Message]);
-            return false;
-        }
-        catch (UnauthorizedAccessException ex)
-        {
-            (endpoints, problems) = ([], [ex.Message]);
             return false;
         }
 
-        return StaticEndpointList.TryParse(text, out endpoints, out problems);
-    }
-
-    private static (long, DateTime) Stamp(string path)
-    {
-        var info = new FileInfo(path);
-        return info.Exists ? (info.Length, info.LastWriteTimeUtc) : (-1, default);
+        Log.Loaded(_logger, _path, endpoints.Count);
+        return true;
     }
 
     private static partial class Log
     {
-        [LoggerMessage(30, LogLevel.Information, "Endpoints reloaded from {Path}: {Count} endpoints")]
-        public static partial void Reloaded(ILogger logger, string path, int count);
-
-        [LoggerMessage(31, LogLevel.Warning, "Endpoints file {Path} is invalid; keeping the last good set: {Problems}")]
-        public static partial void Invalid(ILogger logger, string path, string problems);
+        [LoggerMessage(30, LogLevel.Information, "Endpoints loaded from {Path}: {Count} endpoints")]
+        public static partial void Loaded(ILogger logger, string path, int count);
     }
 }

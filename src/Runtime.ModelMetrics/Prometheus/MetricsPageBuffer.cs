@@ -1,4 +1,5 @@
 using System.Buffers;
+using Runtime.Primitives.Buffers;
 
 namespace Runtime.ModelMetrics.Prometheus;
 
@@ -139,7 +140,7 @@ public sealed class MetricsPageBuffer : IDisposable
         }
 
         var size = Math.Max(_buffer.Length * 2L, Math.Max(needed, DefaultInitialBytes));
-        var next = ArrayPool<byte>.Shared.Rent((int)Math.Min(size, MaxBytes + 1L));
+        var next = PooledBuffers.Rent((int)Math.Min(size, MaxBytes + 1L));
         _buffer.AsSpan(0, _length).CopyTo(next);
         ReturnArray();
         _buffer = next;
@@ -150,7 +151,7 @@ public sealed class MetricsPageBuffer : IDisposable
     {
         if (_buffer.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
+            PooledBuffers.Return(_buffer);
             _buffer = [];
         }
     }

@@ -6,6 +6,7 @@ using Runtime.Endpoints;
 using Runtime.ModelMetrics.Extraction;
 using Runtime.ModelMetrics.Mapping;
 using Runtime.ModelMetrics.Prometheus;
+using Runtime.Primitives.Diagnostics;
 
 namespace Runtime.ModelMetrics.Scraping;
 
@@ -243,6 +244,7 @@ public sealed class EndpointMetricsScraper : IAsyncDisposable
         var token = entry.StartDeadline();
         ScrapeFailure? failure = null;
         string? detail = null;
+        var crashed = false;
         try
         {
             using var request = new HttpRequestMessage(HttpMethod.Get, entry.Uri);
@@ -296,6 +298,13 @@ public sealed class EndpointMetricsScraper : IAsyncDisposable
             failure = ScrapeFailure.Transport;
             detail = ex.Message;
         }
+#pragma warning disable CA1031 // A bug in reading one page must not fault the scrape loop; it is logged and counted.
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+#pragma warning restore CA1031
+        {
+            crashed = true;
+            SwallowedErrors.Report(_logger, LogLevel.Error, "model_metrics", "scrape", $"scraping {entry.Uri} threw; the endpoint keeps its last metrics", ex);
+        }
         finally
         {
             Metrics.RecordScrape();
@@ -304,7 +313,7 @@ public sealed class EndpointMetricsScraper : IAsyncDisposable
                 Metrics.RecordFailure(reason);
                 entry.RecordFailure(_logger, reason, detail ?? string.Empty);
             }
-            else
+            else if (!crashed)
             {
                 entry.RecordSuccess(_logger);
             }

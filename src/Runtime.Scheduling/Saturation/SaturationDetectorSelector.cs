@@ -1,8 +1,8 @@
 using Runtime.Configuration.Model;
 using Runtime.Endpoints;
-using Runtime.FlowControl.Saturation;
 using Runtime.Plugins;
 using Runtime.Plugins.BuiltIn.Parameters;
+using Runtime.Plugins.Saturation;
 
 namespace Runtime.Scheduling.Saturation;
 

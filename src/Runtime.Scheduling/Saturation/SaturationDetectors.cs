@@ -1,7 +1,7 @@
 using Runtime.Endpoints;
-using Runtime.FlowControl.Saturation;
 using Runtime.Plugins.BuiltIn;
 using Runtime.Plugins.BuiltIn.Parameters;
+using Runtime.Plugins.Saturation;
 using Runtime.Scheduling.Framework;
 
 namespace Runtime.Scheduling.Saturation;

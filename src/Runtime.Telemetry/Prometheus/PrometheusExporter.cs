@@ -1,5 +1,8 @@
 using System.Diagnostics.Metrics;
 using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Runtime.Primitives.Diagnostics;
 
 namespace Runtime.Telemetry.Prometheus;
 
@@ -13,7 +16,9 @@ namespace Runtime.Telemetry.Prometheus;
 /// table lookup and an interlocked add, with no allocation (<c>PrometheusRecordingBenchmark</c>).
 /// Instruments published after the exporter starts are picked up as they appear; a disposed meter's
 /// instruments vanish from the next scrape. Instruments of the same name (two meters of the same
-/// name, say) render as one family, their series summed.
+/// name, say) render as one family, their series summed. A callback that throws (a collector or an
+/// observable instrument) loses only its own samples: it is logged and counted in
+/// <c>runtime_swallowed_errors_total{component="metrics"}</c> on the same page.
 /// </remarks>
 public sealed class PrometheusExporter : IDisposable
 {
@@ -21,15 +26,19 @@ public sealed class PrometheusExporter : IDisposable
     public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
 
     private readonly PrometheusExporterOptions _options;
+    private readonly ILogger _logger;
     private readonly MeterListener _listener;
     private readonly Lock _instrumentsLock = new();
     private readonly List<InstrumentState> _instruments = [];
     private readonly Lock _scrapeLock = new();
     private readonly List<Collector> _collectors = [];
 
-    public PrometheusExporter(PrometheusExporterOptions? options = null)
+    /// <param name="options">What to export; every <c>Runtime.*</c> meter by default.</param>
+    /// <param name="logger">Where a scrape callback that throws is reported.</param>
+    public PrometheusExporter(PrometheusExporterOptions? options = null, ILogger? logger = null)
     {
         _options = options ?? new PrometheusExporterOptions();
+        _logger = logger ?? NullLogger.Instance;
         _listener = new MeterListener
         {
             InstrumentPublished = OnInstrumentPublished,
@@ -73,6 +82,27 @@ public sealed class PrometheusExporter : IDisposable
         var text = new StringBuilder(4096);
         lock (_scrapeLock)
         {
+            // Scrape-time callbacks run before any instrument is read, so a failure they count
+            // (runtime_swallowed_errors_total) is already on this page.
+            var collected = new List<(Collector Collector, PrometheusSampleWriter Samples)>(_collectors.Count);
+            foreach (var collector in _collectors)
+            {
+                var writer = new PrometheusSampleWriter();
+                try
+                {
+                    collector.Collect(writer);
+                }
+#pragma warning disable CA1031 // One failing callback must not take the whole page down; it is logged and counted.
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+#pragma warning restore CA1031
+                {
+                    SwallowedErrors.Report(_logger, LogLevel.Error, "metrics", "collector", $"the collector of {collector.Name} threw; its samples are missing from this scrape", ex);
+                    continue;
+                }
+
+                collected.Add((collector, writer));
+            }
+
             InstrumentState[] instruments;
             lock (_instrumentsLock)
             {
@@ -88,9 +118,13 @@ public sealed class PrometheusExporter : IDisposable
             {
                 _listener.RecordObservableInstruments();
             }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
+            catch (AggregateException failures)
             {
-                // One failing callback must not take the whole page down; what was observed renders.
+                // The listener observes every instrument and then throws all their failures together.
+                foreach (var ex in failures.InnerExceptions)
+                {
+                    SwallowedErrors.Report(_logger, LogLevel.Error, "metrics", "observable_instrument", "an observable instrument's callback threw; its samples are missing from this scrape", ex);
+                }
             }
 
             var families = new SortedDictionary<string, Family>(StringComparer.Ordinal);
@@ -105,7 +139,7 @@ public sealed class PrometheusExporter : IDisposable
                 Collect(family, state);
             }
 
-            foreach (var collector in _collectors)
+            foreach (var (collector, samples) in collected)
             {
                 var family = FamilyFor(families, collector.Name, collector.Help, collector.Type);
                 if (family.Type != collector.Type)
@@ -113,17 +147,7 @@ public sealed class PrometheusExporter : IDisposable
                     continue;
                 }
 
-                var writer = new PrometheusSampleWriter();
-                try
-                {
-                    collector.Collect(writer);
-                }
-                catch (Exception ex) when (ex is not OutOfMemoryException)
-                {
-                    continue;
-                }
-
-                foreach (var (labels, value) in writer.Samples)
+                foreach (var (labels, value) in samples.Samples)
                 {
                     family.AddScalar(labels, value);
                 }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using Grpc.Core;
+using Runtime.Primitives.Wire;
 
 namespace Runtime.Transport.Health;
 
@@ -69,45 +70,18 @@ public static class HealthMessages
         var i = 0;
         while (i < bytes.Length)
         {
-            if (!TryReadVarint(bytes, ref i, out var tag) || (tag >> 3) == 0)
+            if (!WireFormat.TryReadField(bytes, ref i, out var field, out var wireType, out var payload, out _))
             {
                 return false;
             }
 
-            switch ((int)(tag & 7))
+            if (field == 1 && wireType == WireFormat.WireTypeLengthDelimited)
             {
-                case 0:
-                    if (!TryReadVarint(bytes, ref i, out _))
-                    {
-                        return false;
-                    }
-
-                    break;
-                case 1:
-                    i += 8;
-                    break;
-                case 5:
-                    i += 4;
-                    break;
-                case 2:
-                    if (!TryReadVarint(bytes, ref i, out var length) || length > (ulong)(bytes.Length - i))
-                    {
-                        return false;
-                    }
-
-                    if (tag == ((1 << 3) | 2))
-                    {
-                        service = Encoding.UTF8.GetString(bytes.Slice(i, (int)length));
-                    }
-
-                    i += (int)length;
-                    break;
-                default:
-                    return false;
+                service = Encoding.UTF8.GetString(bytes.Slice(payload.Start, payload.Length));
             }
         }
 
-        return i == bytes.Length;
+        return true;
     }
 
     internal static byte[] EncodeCheckRequest(string service)
@@ -141,11 +115,11 @@ public static class HealthMessages
             var entry = new ArrayBufferWriter<byte>();
             WriteString(entry, 1, name);
             var value = EncodeStatus(status);
-            WriteTag(entry, 2, 2);
-            WriteVarint(entry, (uint)value.Length);
+            WireFormat.WriteTag(entry, 2, WireFormat.WireTypeLengthDelimited);
+            WireFormat.WriteVarint(entry, (uint)value.Length);
             entry.Write(value);
-            WriteTag(writer, 1, 2);
-            WriteVarint(writer, (uint)entry.WrittenCount);
+            WireFormat.WriteTag(writer, 1, WireFormat.WireTypeLengthDelimited);
+            WireFormat.WriteVarint(writer, (uint)entry.WrittenCount);
             writer.Write(entry.WrittenSpan);
         }
 
@@ -163,45 +137,8 @@ public static class HealthMessages
     private static void WriteString(IBufferWriter<byte> writer, int field, string value)
     {
         var bytes = Encoding.UTF8.GetBytes(value);
-        WriteTag(writer, field, 2);
-        WriteVarint(writer, (uint)bytes.Length);
+        WireFormat.WriteTag(writer, field, WireFormat.WireTypeLengthDelimited);
+        WireFormat.WriteVarint(writer, (uint)bytes.Length);
         writer.Write(bytes);
-    }
-
-    private static void WriteTag(IBufferWriter<byte> writer, int field, int wireType) => WriteVarint(writer, (uint)((field << 3) | wireType));
-
-    private static void WriteVarint(IBufferWriter<byte> writer, uint value)
-    {
-        var span = writer.GetSpan(5);
-        var i = 0;
-        while (value >= 0x80)
-        {
-            span[i++] = (byte)(value | 0x80);
-            value >>= 7;
-        }
-
-        span[i++] = (byte)value;
-        writer.Advance(i);
-    }
-
-    private static bool TryReadVarint(ReadOnlySpan<byte> bytes, ref int i, out ulong value)
-    {
-        value = 0;
-        for (var shift = 0; shift < 64; shift += 7)
-        {
-            if ((uint)i >= (uint)bytes.Length)
-            {
-                return false;
-            }
-
-            var b = bytes[i++];
-            value |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80)
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 }

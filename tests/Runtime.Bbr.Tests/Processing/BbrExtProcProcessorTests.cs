@@ -1,7 +1,7 @@
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Runtime.Bbr.Processors;
-using Runtime.ExtProc.Buffers;
+using Runtime.Primitives.Buffers;
 using Runtime.Proto.Envoy.Service.ExtProc.V3;
 using Runtime.TestSupport.ExtProc;
 using Xunit;

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Time.Testing;
 using Runtime.ControlPlane.Kubernetes.Access;
+using Runtime.TestSupport.Logging;
 
 namespace Runtime.ControlPlane.Kubernetes.Tests.Access;
 
@@ -51,6 +52,24 @@ public sealed class BearerTokensTests : IDisposable
         tokens.Invalidate();
 
         Assert.Equal("one", tokens.Current());
+    }
+
+    [Fact]
+    public void Current_FileVanishesAfterFirstRead_TheFailedReadIsLogged()
+    {
+        var file = Path.Combine(_directory.FullName, "token");
+        File.WriteAllText(file, "one");
+        var logs = new CapturingLoggerProvider();
+        var tokens = new BearerTokens(new KubernetesAccess(new Uri("https://kube")) { TokenFile = file }, new FakeTimeProvider(), logs.Logger);
+        Assert.Equal("one", tokens.Current());
+
+        File.Delete(file);
+        tokens.Invalidate();
+        Assert.Equal("one", tokens.Current());
+
+        var line = Assert.Single(logs.Entries);
+        Assert.Contains($"cannot re-read the token file {file}; keeping the last token", line.Message, StringComparison.Ordinal);
+        Assert.IsType<FileNotFoundException>(line.Exception);
     }
 
     [Fact]

@@ -1,7 +1,7 @@
 using System.Text;
 using Runtime.Endpoints;
 using Runtime.EndpointPicker.Requests;
-using Runtime.ExtProc.Buffers;
+using Runtime.Primitives.Buffers;
 using Runtime.Proto.Envoy.Service.ExtProc.V3;
 using Runtime.TestSupport.ExtProc;
 using ProtoBodySendMode = Runtime.Proto.Envoy.Extensions.Filters.Http.ExtProc.V3.ProcessingMode.Types.BodySendMode;

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Runtime.EndpointPicker.Admission;
 using Runtime.EndpointPicker.Requests;
 using Runtime.Endpoints;
-using Runtime.FlowControl.Saturation;
+using Runtime.Plugins.Saturation;
 using Runtime.Proto.Envoy.Config.Core.V3;
 using Runtime.Scheduling;
 using Runtime.Telemetry.Prometheus;

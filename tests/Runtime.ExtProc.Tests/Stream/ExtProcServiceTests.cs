@@ -1,7 +1,7 @@
 using System.Text;
 using Google.Protobuf;
-using Runtime.ExtProc.Buffers;
 using Runtime.ExtProc.Stream;
+using Runtime.Primitives.Buffers;
 using Runtime.Proto.Envoy.Service.ExtProc.V3;
 using Runtime.TestSupport.ExtProc;
 using Runtime.TestSupport.Grpc;
@@ -14,9 +14,10 @@ namespace Runtime.ExtProc.Tests.Stream;
 
 /// <summary>
 /// The stream state machine through real Kestrel HTTP/2 and the Envoy-like client. Every test
-/// ends by proving the stream ended and its pooled buffers went back. One class, so the
-/// process-wide buffer counter is not shared with a parallel test.
+/// ends by proving the stream ended and its pooled buffers went back; the class runs alone, so the
+/// process-wide buffer counter is not moved by a parallel test.
 /// </summary>
+[Collection(PooledBufferAccountingCollection.Name)]
 public class ExtProcServiceTests
 {
     private static readonly byte[] s_body = ChatBody(200_000);
@@ -243,13 +244,14 @@ public class ExtProcServiceTests
     [MemberData(nameof(GarbageNames))]
     public async Task GarbageProtobuf_InternalWithReason(string name)
     {
+        var before = PooledBuffers.Outstanding;
         await using var server = await ExtProcTestServer.StartAsync(new PassThroughProcessor());
         var result = await RawGrpcCall.SendAsync(server.Client.Invoker, server.Address, EnvoyExtProcClient.ProcessPath,
             GrpcFraming.Encode(MalformedGrpcInput.GarbagePayloads[name]));
 
         Assert.Equal(TestGrpcStatus.Internal, result.GrpcStatus);
         Assert.StartsWith("Failed to decode ProcessingRequest", result.GrpcMessage, StringComparison.Ordinal);
-        await server.AssertNothingHeldAsync(PooledBuffers.Outstanding);
+        await server.AssertNothingHeldAsync(before);
     }
 
     [Fact]

@@ -71,3 +71,24 @@ internal sealed class SilentBufferingHandler : ExtProcStreamHandler
         return ValueTask.CompletedTask;
     }
 }
+
+/// <summary>Answers nothing until the client goes away, then throws: a processor bug that only shows after an abort.</summary>
+internal sealed class ThrowsAfterAbortHandler : ExtProcStreamHandler
+{
+    /// <summary>Completes once the headers reached the handler.</summary>
+    public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public override async ValueTask OnRequestHeadersAsync(ExtProcStream stream)
+    {
+        Entered.TrySetResult();
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stream.Cancelled);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        throw new InvalidOperationException("route table lookup failed");
+    }
+}

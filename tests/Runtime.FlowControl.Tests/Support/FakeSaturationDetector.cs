@@ -1,4 +1,4 @@
-using Runtime.FlowControl.Saturation;
+using Runtime.Plugins.Saturation;
 
 namespace Runtime.FlowControl.Tests.Support;
 

@@ -5,8 +5,8 @@ using Runtime.ControlPlane.World;
 using Runtime.EndpointPicker.Requests;
 using Runtime.Endpoints;
 using Runtime.FlowControl;
-using Runtime.FlowControl.Saturation;
 using Runtime.Host.ControlPlane;
+using Runtime.Plugins.Saturation;
 using Xunit;
 
 namespace Runtime.Host.Tests.ControlPlane;

@@ -3,9 +3,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.DependencyInjection;
-using Runtime.ExtProc.Buffers;
 using Runtime.ExtProc.Stream;
-using Runtime.TestSupport.ExtProc;
+using Runtime.Primitives.Buffers;
 using Runtime.TestSupport.Hosting;
 using Runtime.Transport.Grpc;
 using Runtime.Transport.Hosting;
@@ -19,6 +18,7 @@ namespace Runtime.TestSupport.ExtProc;
 public sealed class ExtProcTestServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private bool _disposed;
 
     private ExtProcTestServer(WebApplication app, ExtProcService service, int port)
     {
@@ -34,13 +34,19 @@ public sealed class ExtProcTestServer : IAsyncDisposable
 
     public EnvoyExtProcClient Client { get; }
 
-    public static async Task<ExtProcTestServer> StartAsync(IExtProcProcessor processor, GrpcServerOptions? grpc = null, ExtProcOptions? options = null)
+    /// <param name="logs">Receives the server's log lines (none are kept otherwise).</param>
+    public static async Task<ExtProcTestServer> StartAsync(IExtProcProcessor processor, GrpcServerOptions? grpc = null, ExtProcOptions? options = null, ILoggerProvider? logs = null)
     {
         grpc ??= new GrpcServerOptions();
         var port = TestPorts.GetFreeTcpPort();
         var service = new ExtProcService(processor, options ?? new ExtProcOptions());
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions());
         builder.Logging.ClearProviders();
+        if (logs is not null)
+        {
+            builder.Logging.AddProvider(logs);
+            builder.Logging.SetMinimumLevel(LogLevel.Trace);
+        }
         builder.Services.AddRuntimeGrpc(grpc);
         builder.Services.AddSingleton<ExternalProcessorService>();
         builder.WebHost.ConfigureKestrel(k => KestrelGrpcSetup.Configure(
@@ -52,17 +58,29 @@ public sealed class ExtProcTestServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// Waits until every stream has ended and every pooled body buffer is back: the proof that
-    /// a call, however it ended, leaked nothing.
+    /// Waits until every stream has ended, stops the server (its pooled streams give back the
+    /// storage they keep between calls), and checks that every array rented through
+    /// <see cref="PooledBuffers"/> is back: the proof that a call, however it ended, leaked nothing.
     /// </summary>
     public async Task AssertNothingHeldAsync(long outstandingBefore)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (Service.ActiveStreams != 0 || PooledBuffers.Outstanding != outstandingBefore)
+        while (Service.ActiveStreams != 0)
         {
             if (DateTime.UtcNow > deadline)
             {
-                throw new InvalidOperationException($"After the call: {Service.ActiveStreams} streams still active, {PooledBuffers.Outstanding - outstandingBefore} pooled buffers not returned.");
+                throw new InvalidOperationException($"After the call: {Service.ActiveStreams} streams still active.");
+            }
+
+            await Task.Delay(10);
+        }
+
+        await DisposeAsync();
+        while (PooledBuffers.Outstanding != outstandingBefore)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new InvalidOperationException($"After the call: {PooledBuffers.Outstanding - outstandingBefore} pooled buffers not returned.");
             }
 
             await Task.Delay(10);
@@ -71,8 +89,15 @@ public sealed class ExtProcTestServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         Client.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
+        Service.Dispose();
     }
 }

@@ -1,0 +1,108 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using Runtime.Primitives.Diagnostics;
+
+namespace Runtime.Primitives.Buffers;
+
+/// <summary>
+/// The one place the process rents arrays from <see cref="ArrayPool{T}"/>: every rental and return
+/// is counted, so tests (and the operator, through <c>runtime_pooled_buffers_outstanding</c>) can
+/// prove each stream gives back what it took — on clean ends, resets, deadlines and decode errors
+/// alike. Arrays an owner keeps on purpose between uses (a reused scratch buffer) count until the
+/// owner returns them.
+/// </summary>
+/// <remarks>
+/// The count is striped over cache-line-padded slots picked by the current processor, so renters on
+/// different cores do not contend on one line; a rental and its return may land on different slots,
+/// only the sum means anything. <see cref="Outstanding"/> reads the slots without a lock: exact once
+/// renters are quiet, which is when tests read it.
+/// </remarks>
+public static class PooledBuffers
+{
+    /// <summary>Received messages up to this size come from the message pool (see <see cref="RentMessage"/>).</summary>
+    public const int MessagePoolMaxLength = 1024 * 1024;
+
+    public const int MessagePoolArraysPerSize = 256;
+
+    private static readonly ArrayPool<byte> s_messages = ArrayPool<byte>.Create(MessagePoolMaxLength, MessagePoolArraysPerSize);
+    private static readonly PaddedCount[] s_slots = new PaddedCount[(int)Math.Min(64, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Environment.ProcessorCount))];
+
+    // Observed at scrape time: a steadily growing value is a leak.
+    private static readonly System.Diagnostics.Metrics.ObservableGauge<long> s_gauge = RuntimeMeter.Instance.CreateObservableGauge(
+        "runtime_pooled_buffers_outstanding",
+        static () => Outstanding,
+        description: "Arrays rented from the shared pools and not yet returned (held by streams in flight or kept for reuse).");
+
+    /// <summary>Arrays rented and not yet returned, over every renter in the process.</summary>
+    public static long Outstanding
+    {
+        get
+        {
+            long sum = 0;
+            foreach (ref readonly var slot in s_slots.AsSpan())
+            {
+                sum += Volatile.Read(in slot.Value);
+            }
+
+            return sum;
+        }
+    }
+
+    /// <summary>A byte array of at least <paramref name="minimumLength"/> from the shared pool.</summary>
+    public static byte[] Rent(int minimumLength) => Rent<byte>(minimumLength);
+
+    public static void Return(byte[] array) => Return<byte>(array);
+
+    /// <summary>An array of at least <paramref name="minimumLength"/> items from <see cref="ArrayPool{T}.Shared"/>.</summary>
+    public static T[] Rent<T>(int minimumLength)
+    {
+        Count(1);
+        return ArrayPool<T>.Shared.Rent(minimumLength);
+    }
+
+    /// <summary>Gives back an array from <see cref="Rent{T}"/>; its contents are not cleared.</summary>
+    public static void Return<T>(T[] array)
+    {
+        Count(-1);
+        ArrayPool<T>.Shared.Return(array);
+    }
+
+    /// <summary>
+    /// Received messages: up to <see cref="MessagePoolMaxLength"/> bytes, from a pool that keeps up
+    /// to <see cref="MessagePoolArraysPerSize"/> arrays per size. Every stream in flight holds its
+    /// current message (a 220 KB body is held while its echo drains to a slow client), far more
+    /// than the shared pool keeps per core; a miss would allocate on the large object heap.
+    /// What it retains is bounded by the peak number of messages in flight, as Kestrel's own
+    /// block pool is. Larger messages are rented from the shared pool.
+    /// </summary>
+    public static byte[] RentMessage(int minimumLength)
+    {
+        Count(1);
+        return minimumLength <= MessagePoolMaxLength ? s_messages.Rent(minimumLength) : ArrayPool<byte>.Shared.Rent(minimumLength);
+    }
+
+    public static void ReturnMessage(byte[] array)
+    {
+        ArgumentNullException.ThrowIfNull(array);
+        Count(-1);
+        if (array.Length <= MessagePoolMaxLength)
+        {
+            s_messages.Return(array);
+        }
+        else
+        {
+            ArrayPool<byte>.Shared.Return(array);
+        }
+    }
+
+    private static void Count(long delta) =>
+        Interlocked.Add(ref s_slots[Thread.GetCurrentProcessorId() & (s_slots.Length - 1)].Value, delta);
+
+    /// <summary>One slot per cache line (64 bytes), so neighbouring slots never share one.</summary>
+    [StructLayout(LayoutKind.Explicit, Size = 64)]
+    private struct PaddedCount
+    {
+        [FieldOffset(0)]
+        public long Value;
+    }
+}

@@ -1,0 +1,14 @@
+using System.Diagnostics.Metrics;
+
+namespace Runtime.Primitives.Diagnostics;
+
+/// <summary>
+/// The meter of the process-wide families kept by this assembly (swallowed failures, reloads,
+/// pooled buffers). Its name starts with <c>Runtime.</c>, so the Prometheus exporter serves it.
+/// </summary>
+public static class RuntimeMeter
+{
+    public const string Name = "Runtime.Primitives";
+
+    internal static Meter Instance { get; } = new(Name);
+}
