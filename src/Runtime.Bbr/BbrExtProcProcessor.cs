@@ -41,7 +41,7 @@ public sealed partial class BbrExtProcProcessor : PooledProcessor<BbrExtProcProc
 
     protected override Handler CreateHandler() => new(this);
 
-    public sealed class Handler : RequestRoutingHandler
+    public sealed class Handler : RequestRoutingHandler, IDisposable
     {
         private readonly BbrExtProcProcessor _owner;
         private readonly BbrRequest _request;
@@ -91,6 +91,12 @@ public sealed partial class BbrExtProcProcessor : PooledProcessor<BbrExtProcProc
         }
 
         public override void OnStreamEnd(ExtProcStream stream, bool aborted) => Reset();
+
+        public void Dispose()
+        {
+            Reset();
+            _request.Rewriter.Dispose();
+        }
 
         public override void Reset()
         {

@@ -5,16 +5,24 @@ namespace Runtime.ExtProc.Processing;
 
 /// <summary>
 /// A processor whose per-stream handlers are pooled: a stream rents one, and it comes back reset
-/// when the stream ends, so a request allocates no handler state.
+/// when the stream ends, so a request allocates no handler state. Disposable handlers (those that
+/// keep pooled buffers between requests) give them back when the full pool turns one away and
+/// when the processor is disposed.
 /// </summary>
-public abstract class PooledProcessor<THandler> : IExtProcProcessor
+public abstract class PooledProcessor<THandler> : IExtProcProcessor, IDisposable
     where THandler : RequestRoutingHandler
 {
     private readonly ObjectPool<THandler> _handlers;
 
     protected PooledProcessor(int maxRetained = 1024)
     {
-        _handlers = new DefaultObjectPool<THandler>(new Policy(this), maxRetained);
+        _handlers = new DefaultObjectPoolProvider { MaximumRetained = maxRetained }.Create(new Policy(this));
+    }
+
+    public void Dispose()
+    {
+        (_handlers as IDisposable)?.Dispose();
+        GC.SuppressFinalize(this);
     }
 
     public abstract string Name { get; }

@@ -33,7 +33,12 @@ public sealed class ExtProcService : IDisposable
     /// <summary>Streams open right now (each holds one pooled <see cref="ExtProcStream"/>).</summary>
     public int ActiveStreams => Volatile.Read(ref _activeStreams);
 
-    public void Dispose() => (_streams as IDisposable)?.Dispose();
+    /// <summary>Gives back the pooled streams' storage, and the processor's (it lives as long as its service).</summary>
+    public void Dispose()
+    {
+        (_streams as IDisposable)?.Dispose();
+        (_processor as IDisposable)?.Dispose();
+    }
 
     public async Task ProcessAsync(IAsyncStreamReader<ExtProcPayload> requests, IServerStreamWriter<ProcessingResponseBuilder> responses, ServerCallContext context)
     {
