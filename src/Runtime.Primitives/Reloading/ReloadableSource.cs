@@ -200,7 +200,7 @@ public sealed class ReloadableSource<T> : IDisposable
             {
                 // Vanished or unreadable mid-read: try again on the next event or poll.
                 _lastFingerprint = null;
-                return Reject([$"could not be read: {ex.Message}"], report);
+                return Reject([$"could not be read: {Describe(ex)}"], report);
             }
 
             _lastFingerprint = result.Retry ? null : fingerprint;
@@ -222,6 +222,18 @@ public sealed class ReloadableSource<T> : IDisposable
             return new ReloadOutcome(ReloadStatus.Applied, []);
         }
     }
+
+    /// <summary>
+    /// The reason in words: the AOT binary keeps only resource keys for framework messages
+    /// ("IO_FileNotFound_FileName, …"), so the common cases are said here.
+    /// </summary>
+    private string Describe(Exception ex) => ex switch
+    {
+        FileNotFoundException { FileName: { Length: > 0 } file } => $"{file} does not exist",
+        DirectoryNotFoundException => $"{_options.Location} does not exist",
+        UnauthorizedAccessException => $"permission denied ({ex.Message})",
+        _ => ex.Message,
+    };
 
     private ReloadOutcome Reject(IReadOnlyList<string> errors, bool report)
     {
