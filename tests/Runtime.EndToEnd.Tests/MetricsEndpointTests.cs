@@ -55,6 +55,9 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
         Assert.Equal(0.4, Sample(page, "inference_pool_average_kv_cache_utilization{name=\"static\"}"), 6);
         Assert.Contains("inference_extension_scheduler_e2e_duration_seconds_count 5\n", page, StringComparison.Ordinal);
         Assert.Contains("# TYPE inference_extension_metrics_scrape_total counter\n", page, StringComparison.Ordinal);
+        // Process health: arrays held by pooled streams and handlers between requests, never negative.
+        Assert.Contains("# TYPE runtime_pooled_buffers_outstanding gauge\n", page, StringComparison.Ordinal);
+        Assert.InRange(Sample(page, "runtime_pooled_buffers_outstanding"), 0, 10_000);
         Assert.Equal(page.Split('\n').Count(l => l.StartsWith("# TYPE ", StringComparison.Ordinal)), page.Split('\n').Where(l => l.StartsWith("# TYPE ", StringComparison.Ordinal)).Distinct().Count());
 
         using var missing = await http.GetAsync(new Uri($"http://127.0.0.1:{server.MetricsPort}/other"));

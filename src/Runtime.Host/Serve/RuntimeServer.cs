@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Runtime.ExtProc.Codec;
 using Runtime.ExtProc.Stream;
+using Runtime.Primitives.Buffers;
 using Runtime.Telemetry.Hosting;
 using Runtime.Telemetry.Prometheus;
 using Runtime.Transport.Grpc;
@@ -24,13 +25,15 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
     private readonly ServerCertificateProvider? _certificate;
     private readonly MetricsListener? _metrics;
     private readonly List<ExtProcService> _extProcServices;
+    private readonly IDisposable? _processMetrics;
 
-    private RuntimeServer(WebApplication app, ServerCertificateProvider? certificate, MetricsListener? metrics, List<ExtProcService> extProcServices)
+    private RuntimeServer(WebApplication app, ServerCertificateProvider? certificate, MetricsListener? metrics, List<ExtProcService> extProcServices, IDisposable? processMetrics)
     {
         _app = app;
         _certificate = certificate;
         _metrics = metrics;
         _extProcServices = extProcServices;
+        _processMetrics = processMetrics;
     }
 
     /// <summary>Cancelled when shutdown begins (SIGTERM/SIGINT), before streams drain.</summary>
@@ -188,7 +191,9 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
             Log.NoLeaderElection(logger);
         }
 
-        return new RuntimeServer(app, certificate, metricsEndpoint, extProcs);
+        // Registered here, not where buffers are rented, so the gauge is on the page from the first scrape.
+        var processMetrics = metrics?.AddCollector(PooledBuffers.OutstandingGaugeName, PooledBuffers.OutstandingGaugeHelp, PrometheusMetricType.Gauge, static w => w.Add(PooledBuffers.Outstanding));
+        return new RuntimeServer(app, certificate, metricsEndpoint, extProcs, processMetrics);
     }
 
     /// <summary>Runs until SIGTERM/SIGINT, then drains open streams for the grace period.</summary>
@@ -197,6 +202,7 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _app.DisposeAsync().ConfigureAwait(false);
+        _processMetrics?.Dispose();
         foreach (var service in _extProcServices)
         {
             service.Dispose();

@@ -1,12 +1,11 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
-using Runtime.Primitives.Diagnostics;
 
 namespace Runtime.Primitives.Buffers;
 
 /// <summary>
 /// The one place the process rents arrays from <see cref="ArrayPool{T}"/>: every rental and return
-/// is counted, so tests (and the operator, through <c>runtime_pooled_buffers_outstanding</c>) can
+/// is counted, so tests (and the operator, through the host's <c>runtime_pooled_buffers_outstanding</c>) can
 /// prove each stream gives back what it took — on clean ends, resets, deadlines and decode errors
 /// alike. Arrays an owner keeps on purpose between uses (a reused scratch buffer) count until the
 /// owner returns them.
@@ -19,6 +18,10 @@ namespace Runtime.Primitives.Buffers;
 /// </remarks>
 public static class PooledBuffers
 {
+    public const string OutstandingGaugeName = "runtime_pooled_buffers_outstanding";
+
+    public const string OutstandingGaugeHelp = "Arrays rented from the shared buffer pools and not yet returned (held by streams in flight or kept for reuse); a value that only grows is a leak.";
+
     /// <summary>Received messages up to this size come from the message pool (see <see cref="RentMessage"/>).</summary>
     public const int MessagePoolMaxLength = 1024 * 1024;
 
@@ -26,12 +29,6 @@ public static class PooledBuffers
 
     private static readonly ArrayPool<byte> s_messages = ArrayPool<byte>.Create(MessagePoolMaxLength, MessagePoolArraysPerSize);
     private static readonly PaddedCount[] s_slots = new PaddedCount[(int)Math.Min(64, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Environment.ProcessorCount))];
-
-    // Observed at scrape time: a steadily growing value is a leak.
-    private static readonly System.Diagnostics.Metrics.ObservableGauge<long> s_gauge = RuntimeMeter.Instance.CreateObservableGauge(
-        "runtime_pooled_buffers_outstanding",
-        static () => Outstanding,
-        description: "Arrays rented from the shared pools and not yet returned (held by streams in flight or kept for reuse).");
 
     /// <summary>Arrays rented and not yet returned, over every renter in the process.</summary>
     public static long Outstanding

@@ -3,8 +3,8 @@ using System.Diagnostics.Metrics;
 namespace Runtime.Primitives.Diagnostics;
 
 /// <summary>
-/// The meter of the process-wide families kept by this assembly (swallowed failures, reloads,
-/// pooled buffers). Its name starts with <c>Runtime.</c>, so the Prometheus exporter serves it.
+/// The meter of the process-wide families kept by this assembly (swallowed failures, reloads).
+/// Its name starts with <c>Runtime.</c>, so the Prometheus exporter serves it.
 /// </summary>
 public static class RuntimeMeter
 {

@@ -200,13 +200,13 @@ public sealed class ReloadableSource<T> : IDisposable
             {
                 // Vanished or unreadable mid-read: try again on the next event or poll.
                 _lastFingerprint = null;
-                return Reject([$"could not be read: {ex.Message}"], report);
+                return Reject([$"could not be read: {Describe(ex)}"], report, retry: true);
             }
 
             _lastFingerprint = result.Retry ? null : fingerprint;
             if (!result.IsValid)
             {
-                return Reject(result.Errors, report);
+                return Reject(result.Errors, report, result.Retry);
             }
 
             var value = result.Value!;
@@ -223,7 +223,19 @@ public sealed class ReloadableSource<T> : IDisposable
         }
     }
 
-    private ReloadOutcome Reject(IReadOnlyList<string> errors, bool report)
+    /// <summary>
+    /// The reason in words: the AOT binary keeps only resource keys for framework messages
+    /// ("IO_FileNotFound_FileName, …"), so the common cases are said here.
+    /// </summary>
+    private string Describe(Exception ex) => ex switch
+    {
+        FileNotFoundException { FileName: { Length: > 0 } file } => $"{file} does not exist",
+        DirectoryNotFoundException => $"{_options.Location} does not exist",
+        UnauthorizedAccessException => $"permission denied ({ex.Message})",
+        _ => ex.Message,
+    };
+
+    private ReloadOutcome Reject(IReadOnlyList<string> errors, bool report, bool retry)
     {
         Volatile.Write(ref _lastErrors, errors);
         if (report)
@@ -231,10 +243,10 @@ public sealed class ReloadableSource<T> : IDisposable
             Interlocked.Increment(ref _errors);
             ReloadMetrics.Errors.Add(1, new KeyValuePair<string, object?>("source", _options.Name));
 
-            // A source that stays broken (an unreadable directory polled every few seconds) is
-            // counted every time but logged again only when its problems change.
+            // A source that stays unreadable (a directory polled every few seconds) is counted
+            // every time but logged again only when its problems change; an edit is always answered.
             var text = string.Join('\n', errors);
-            if (text != _lastReported)
+            if (!retry || text != _lastReported)
             {
                 _lastReported = text;
                 if (Current is null)

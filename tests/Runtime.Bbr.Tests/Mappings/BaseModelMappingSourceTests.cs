@@ -127,6 +127,16 @@ public sealed class BaseModelMappingSourceTests : IDisposable
     }
 
     [Fact]
+    public void Load_MissingDirectory_ReportsThatItDoesNotExist()
+    {
+        var missing = Path.Combine(_dir, "absent");
+        using var source = new BaseModelMappingSource(missing, TimeSpan.FromHours(1), NullLogger.Instance);
+
+        Assert.Equal([$"could not be read: {missing} does not exist"], source.LastErrors);
+        Assert.Same(BaseModelMappings.Empty, source.Current);
+    }
+
+    [Fact]
     public void Publish_ReplacesFixedMappings()
     {
         using var source = new BaseModelMappingSource(BaseModelMappings.Empty);

@@ -218,6 +218,19 @@ public sealed class ReloadableSourceTests : IDisposable
     }
 
     [Fact]
+    public void Reload_EditedButStillWithTheSameProblem_LoggedAgain()
+    {
+        var source = Source();
+        _content.Next = () => LoadResult.Invalid<Settings>(["settings.yaml:1: bad"]);
+        source.Reload();
+
+        _content.Fingerprint = "v2";
+        source.Reload();
+
+        Assert.Equal(2, _logs.Entries.Count(e => e.Message == $"{_name}: settings.yaml:1: bad"));
+    }
+
+    [Fact]
     public void LoadFirst_Invalid_ReturnsTheErrorsWithoutLoggingOrCounting()
     {
         var source = Source();
