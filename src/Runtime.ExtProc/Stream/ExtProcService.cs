@@ -92,8 +92,10 @@ public sealed class ExtProcService : IDisposable
     /// </summary>
     private static StatusCode StatusOf(Exception exception, ServerCallContext context) => exception switch
     {
-        RpcException rpc => rpc.StatusCode,
+        // A passed deadline aborts the request reader too, which reads as a cancelled stream: check it first.
+        RpcException rpc when rpc.StatusCode != StatusCode.Cancelled => rpc.StatusCode,
         _ when context.Deadline <= DateTime.UtcNow => StatusCode.DeadlineExceeded,
+        RpcException rpc => rpc.StatusCode,
         OperationCanceledException or IOException => StatusCode.Cancelled,
         _ when context.CancellationToken.IsCancellationRequested => StatusCode.Cancelled,
         _ => StatusCode.Internal,
