@@ -213,7 +213,7 @@ public sealed partial class BbrExtProcProcessor : PooledProcessor<BbrExtProcProc
 
     private static partial class Log
     {
-        [LoggerMessage(4101, LogLevel.Debug, "Body-based routing rejected a request with {Status}: {Reason}")]
+        [LoggerMessage(4002, LogLevel.Debug, "Body-based routing rejected a request with {Status}: {Reason}")]
         public static partial void Rejected(ILogger logger, int status, string reason);
     }
 }

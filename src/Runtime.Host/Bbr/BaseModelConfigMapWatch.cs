@@ -182,22 +182,22 @@ internal sealed partial class BaseModelConfigMapWatch : IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(4010, LogLevel.Information, "Base-model mappings: watching ConfigMaps labelled {Label}=true in {Scope} through {Server}")]
+        [LoggerMessage(40, LogLevel.Information, "Base-model mappings: watching ConfigMaps labelled {Label}=true in {Scope} through {Server}")]
         public static partial void Watching(ILogger logger, string label, string scope, string server);
 
-        [LoggerMessage(4011, LogLevel.Information, "Base-model mappings from {ConfigMaps} ConfigMaps: {Models} models")]
+        [LoggerMessage(41, LogLevel.Information, "Base-model mappings from {ConfigMaps} ConfigMaps: {Models} models")]
         public static partial void Published(ILogger logger, int configMaps, int models);
 
-        [LoggerMessage(4012, LogLevel.Warning, "Base-model mappings: {Problem}")]
+        [LoggerMessage(42, LogLevel.Warning, "Base-model mappings: {Problem}")]
         public static partial void BadConfigMap(ILogger logger, string problem);
 
-        [LoggerMessage(4013, LogLevel.Warning, "Base-model mappings: no access to the Kubernetes API ({Reason}); serving without them, X-Gateway-Base-Model-Name is empty for every model")]
+        [LoggerMessage(43, LogLevel.Warning, "Base-model mappings: no access to the Kubernetes API ({Reason}); serving without them, X-Gateway-Base-Model-Name is empty for every model")]
         public static partial void NoAccess(ILogger logger, string reason);
 
-        [LoggerMessage(4015, LogLevel.Error, "Base-model mappings: applying the ConfigMaps failed; the previous mappings stay")]
+        [LoggerMessage(45, LogLevel.Error, "Base-model mappings: applying the ConfigMaps failed; the previous mappings stay")]
         public static partial void PublishFailed(ILogger logger, Exception exception);
 
-        [LoggerMessage(4014, LogLevel.Information, "Base-model mappings: none (not in a cluster, no --kubeconfig or $KUBECONFIG, no --base-model-mappings-dir); X-Gateway-Base-Model-Name is empty for every model")]
+        [LoggerMessage(44, LogLevel.Information, "Base-model mappings: none (not in a cluster, no --kubeconfig or $KUBECONFIG, no --base-model-mappings-dir); X-Gateway-Base-Model-Name is empty for every model")]
         public static partial void NoSource(ILogger logger);
     }
 }

@@ -106,7 +106,7 @@ internal sealed partial class ControlPlaneHost : IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(5303, LogLevel.Information, "Control plane: ready={Ready}, {Endpoints} endpoints, last error: {Error}")]
+        [LoggerMessage(55, LogLevel.Information, "Control plane: ready={Ready}, {Endpoints} endpoints, last error: {Error}")]
         public static partial void Status(ILogger logger, bool ready, int endpoints, string error);
     }
 }

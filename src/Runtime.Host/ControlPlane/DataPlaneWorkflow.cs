@@ -78,10 +78,10 @@ internal static partial class DataPlaneWorkflow
 
     private static partial class Log
     {
-        [LoggerMessage(5301, LogLevel.Error, "Reconcile task {Task} failed in round {Round}; it is retried")]
+        [LoggerMessage(53, LogLevel.Error, "Reconcile task {Task} failed in round {Round}; it is retried")]
         public static partial void TaskFailed(ILogger logger, string task, long round, Exception exception);
 
-        [LoggerMessage(5302, LogLevel.Information, "Priority bands: added [{Added}], reactivated [{Reactivated}], draining [{Draining}], removed [{Removed}]")]
+        [LoggerMessage(54, LogLevel.Information, "Priority bands: added [{Added}], reactivated [{Reactivated}], draining [{Draining}], removed [{Removed}]")]
         public static partial void Bands(ILogger logger, string added, string reactivated, string draining, string removed);
     }
 }

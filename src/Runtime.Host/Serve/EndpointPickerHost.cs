@@ -303,7 +303,7 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
         [LoggerMessage(20, LogLevel.Information, "Endpoint picker ready: {Endpoints} endpoints, scraping [{Metrics}], flow control {FlowControl}, {Objectives} objectives, {Rewrites} model rewrite rules")]
         public static partial void Composed(ILogger logger, int endpoints, string metrics, string flowControl, int objectives, int rewrites);
 
-        [LoggerMessage(21, LogLevel.Information, "No data sources configured; metrics collection is disabled")]
+        [LoggerMessage(22, LogLevel.Information, "No data sources configured; metrics collection is disabled")]
         public static partial void NoMetricsSources(ILogger logger);
     }
 }
