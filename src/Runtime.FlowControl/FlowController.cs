@@ -44,8 +44,7 @@ public sealed class FlowController : IAsyncDisposable
     private readonly DurationHistogram _cycleDurations = new(DurationHistogram.DispatchCycleBounds());
     private readonly long[] _outcomes = new long[Enum.GetValues<FlowControlOutcome>().Length];
     private BandTable _table;
-    private long _requests;
-    private long _bytes;
+    private QueuedTotals _queued;
     private long _lastSaturationBits;
     private long _dispatcherErrors;
     private int _bandsCreated;
@@ -323,8 +322,8 @@ public sealed class FlowController : IAsyncDisposable
         }
 
         return new FlowControlStats(
-            Volatile.Read(ref _requests),
-            Volatile.Read(ref _bytes),
+            Volatile.Read(ref _queued.Requests),
+            Volatile.Read(ref _queued.Bytes),
             bands,
             BitConverter.Int64BitsToDouble(Volatile.Read(ref _lastSaturationBits)),
             Array.ConvertAll(_queueDurations, histogram => histogram.Snapshot()),
@@ -382,8 +381,8 @@ public sealed class FlowController : IAsyncDisposable
     internal void Finish(FlowItem item, FlowControlOutcome outcome, long now)
     {
         PriorityBand band = item.Band;
-        Interlocked.Decrement(ref _requests);
-        Interlocked.Add(ref _bytes, -item.Bytes);
+        Interlocked.Decrement(ref _queued.Requests);
+        Interlocked.Add(ref _queued.Bytes, -item.Bytes);
         ReleaseBand(band, item.Bytes);
         TimeSpan queued = Time.GetElapsedTime(item.EnqueueTimestamp, Math.Max(now, item.EnqueueTimestamp));
         _queueDurations[(int)outcome].Record(queued);
@@ -449,12 +448,12 @@ public sealed class FlowController : IAsyncDisposable
 
     private bool TryReserveGlobal(long bytes)
     {
-        long requests = Interlocked.Increment(ref _requests);
-        long total = Interlocked.Add(ref _bytes, bytes);
+        long requests = Interlocked.Increment(ref _queued.Requests);
+        long total = Interlocked.Add(ref _queued.Bytes, bytes);
         if ((_options.MaxRequests > 0 && requests > _options.MaxRequests) || (_options.MaxBytes > 0 && total > _options.MaxBytes))
         {
-            Interlocked.Decrement(ref _requests);
-            Interlocked.Add(ref _bytes, -bytes);
+            Interlocked.Decrement(ref _queued.Requests);
+            Interlocked.Add(ref _queued.Bytes, -bytes);
             return false;
         }
 

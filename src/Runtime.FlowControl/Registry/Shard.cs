@@ -23,10 +23,10 @@ namespace Runtime.FlowControl.Registry;
 /// is linked before that cycle dispatches anything, and a cycle dispatches only from the highest
 /// band of the shard that has queued requests; if that band's gate is closed, nothing lower goes.</para>
 /// <para>Removal (<see cref="FlowController.SetShardCount"/>): admission and removal meet in a
-/// Dekker handshake like a band's. A producer increments <c>_pending</c> (a full fence) and then
+/// Dekker handshake like a band's. A producer increments <c>_producers.Pending</c> (a full fence) and then
 /// reads <c>_draining</c>; removal unpublishes the shard, then sets <c>_draining</c> with
 /// <see cref="Interlocked.Exchange(ref int, int)"/>. So either the producer sees the shard draining
-/// and backs out to the new table, or the dispatcher sees its request counted. <c>_pending</c>
+/// and backs out to the new table, or the dispatcher sees its request counted. <c>_producers.Pending</c>
 /// drops when the dispatcher lets go of an item (both its inbox entries handled), so a draining
 /// shard at zero has nothing queued and nothing in its inbox, and nothing can arrive: it detaches
 /// and retires, and its slot may be reused by a new shard.</para>
@@ -40,8 +40,7 @@ internal sealed class Shard : IDisposable
     private readonly ITimer _timer;
     private readonly long _idleTicks;
     private int _role;
-    private long _sequence;
-    private long _pending;
+    private ProducerCounts _producers;
     private int _draining;
     private bool _retired;
     private int _timerFired;
@@ -66,13 +65,13 @@ internal sealed class Shard : IDisposable
     /// <summary>Counts a request in; false (nothing counted) when the shard is being removed.</summary>
     public bool TryAdmit()
     {
-        Interlocked.Increment(ref _pending);
+        Interlocked.Increment(ref _producers.Pending);
         if (Volatile.Read(ref _draining) == 0)
         {
             return true;
         }
 
-        Interlocked.Decrement(ref _pending);
+        Interlocked.Decrement(ref _producers.Pending);
 
         // Our count may have kept the dispatcher from detaching: let it look again.
         RequestDispatch();
@@ -82,7 +81,7 @@ internal sealed class Shard : IDisposable
     /// <summary>Stops admission (after the table that routes here was replaced).</summary>
     public void MarkDraining() => Interlocked.Exchange(ref _draining, 1);
 
-    public long NextSequence() => Interlocked.Increment(ref _sequence);
+    public long NextSequence() => Interlocked.Increment(ref _producers.Sequence);
 
     /// <summary>Publishes an armed item to the dispatcher and gets it dispatched or queued.</summary>
     public void Enqueue(FlowItem item)
@@ -190,7 +189,7 @@ internal sealed class Shard : IDisposable
             _owner.RecordCycle(time.GetElapsedTime(start));
         }
 
-        if (IsDraining && Volatile.Read(ref _pending) == 0)
+        if (IsDraining && Volatile.Read(ref _producers.Pending) == 0)
         {
             _owner.Detach(this);
             _retired = true;
@@ -348,7 +347,7 @@ internal sealed class Shard : IDisposable
     private void ReleaseItem(FlowItem item)
     {
         item.Release();
-        Interlocked.Decrement(ref _pending);
+        Interlocked.Decrement(ref _producers.Pending);
     }
 
     private void CollectIdleFlows(long now)
