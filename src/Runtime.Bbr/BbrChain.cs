@@ -6,7 +6,7 @@ namespace Runtime.Bbr;
 /// The configured processors, in order, and the one field set their body reads are scanned
 /// with (built once, so each request scans the body a single time).
 /// </summary>
-public sealed class BbrChain
+internal sealed class BbrChain
 {
     public BbrChain(IReadOnlyList<IBbrRequestProcessor> requestProcessors, IReadOnlyList<IBbrResponseProcessor> responseProcessors)
     {

@@ -23,7 +23,7 @@ namespace Runtime.Bbr;
 /// The response path is echoed the moment each chunk arrives (SSE never waits); response
 /// processors see the final JSON body or last SSE event when the response ends.
 /// </summary>
-public sealed partial class BbrExtProcProcessor : PooledProcessor<BbrExtProcProcessor.Handler>
+internal sealed partial class BbrExtProcProcessor : PooledProcessor<BbrExtProcProcessor.Handler>
 {
     private readonly BbrChain _chain;
     private readonly BbrMetrics _metrics;

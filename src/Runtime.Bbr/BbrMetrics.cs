@@ -13,7 +13,7 @@ namespace Runtime.Bbr;
 /// System.Diagnostics.Metrics instruments. Counts are also readable here for tests and logs.
 /// </summary>
 /// <remarks>Recording is allocation-free: string tags only, three at most.</remarks>
-public sealed class BbrMetrics : IDisposable
+internal sealed class BbrMetrics : IDisposable
 {
     /// <summary>The <c>extension_point</c> label values.</summary>
     public const string RequestExtensionPoint = "request";

@@ -10,7 +10,7 @@ using Runtime.Plugins.Validation;
 namespace Runtime.Bbr;
 
 /// <summary>Factories of the body-based routing plugin types, and the Go router's default chain.</summary>
-public static class BbrPlugins
+internal static class BbrPlugins
 {
     public static PluginRegistryBuilder AddFactories(this PluginRegistryBuilder builder) => builder
         .UseFactory(BuiltInPlugins.BodyFieldToHeader, CreateBodyFieldToHeader)

@@ -9,7 +9,7 @@ namespace Runtime.BodyParsing;
 /// non-ASCII characters: the bytes we write go to a model server, not into a web page, and a
 /// model name should keep its characters.
 /// </summary>
-public static class JsonStringEscaper
+internal static class JsonStringEscaper
 {
     private static ReadOnlySpan<byte> HexDigits => "0123456789abcdef"u8;
 

@@ -7,7 +7,7 @@ namespace Runtime.BodyParsing;
 /// response processors can read usage from the final <c>data:</c> event without the response
 /// ever being buffered: the chunks themselves are echoed as they arrive.
 /// </summary>
-public sealed class SseTail
+internal sealed class SseTail
 {
     private const int MaxEventBytes = 1024 * 1024;
 

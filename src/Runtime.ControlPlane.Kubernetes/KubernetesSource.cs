@@ -19,7 +19,7 @@ namespace Runtime.ControlPlane.Kubernetes;
 /// empty, is logged once and shown by <c>runtime_control_plane_forbidden_kinds</c>, and is listed
 /// again every relist interval so a Role granted later takes effect.
 /// </remarks>
-public sealed class KubernetesSource : IAsyncDisposable
+internal sealed class KubernetesSource : IAsyncDisposable
 {
     public const string Name = "kubernetes";
 

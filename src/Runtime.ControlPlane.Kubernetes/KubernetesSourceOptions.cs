@@ -5,7 +5,7 @@ using Runtime.ControlPlane.World;
 namespace Runtime.ControlPlane.Kubernetes;
 
 /// <summary>How a kind is kept in sync.</summary>
-public enum KubernetesSyncMode
+internal enum KubernetesSyncMode
 {
     /// <summary>List once, then watch from the list's resourceVersion (re-list only when the watch expires).</summary>
     Watch,
@@ -15,7 +15,7 @@ public enum KubernetesSyncMode
 }
 
 /// <summary>One kind the source owns: how it syncs and which objects it selects.</summary>
-public sealed record KubernetesKindOptions(ResourceKind Kind)
+internal sealed record KubernetesKindOptions(ResourceKind Kind)
 {
     public KubernetesSyncMode Mode { get; init; } = KubernetesSyncMode.Watch;
 
@@ -46,7 +46,7 @@ public sealed record KubernetesKindOptions(ResourceKind Kind)
 }
 
 /// <summary>Tuning of <see cref="KubernetesSource"/>.</summary>
-public sealed record KubernetesSourceOptions
+internal sealed record KubernetesSourceOptions
 {
     /// <summary>
     /// The kinds the endpoint picker needs: pools, objectives, rewrites and pods, all watched; objectives

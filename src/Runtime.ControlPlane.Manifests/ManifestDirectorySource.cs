@@ -13,7 +13,7 @@ namespace Runtime.ControlPlane.Manifests;
 /// invalid set (a half-written file, a duplicate) publishes nothing: the last good world stays and
 /// every error is reported with its file and line.
 /// </summary>
-public sealed partial class ManifestDirectorySource : IDisposable
+internal sealed partial class ManifestDirectorySource : IDisposable
 {
     public const string SourceName = "files";
 

@@ -3,13 +3,13 @@ using Runtime.ControlPlane.World;
 namespace Runtime.ControlPlane.Manifests;
 
 /// <summary>A resource decoded from a manifest, with where it was written.</summary>
-public sealed record ManifestItem(Resource Resource, string File, int Line);
+internal sealed record ManifestItem(Resource Resource, string File, int Line);
 
 /// <summary>An object of a kind the control plane does not model (it is skipped).</summary>
-public sealed record IgnoredManifest(string Kind, string File, int Line);
+internal sealed record IgnoredManifest(string Kind, string File, int Line);
 
 /// <summary>Everything one scan of a manifest directory found: the resources, or every reason they cannot be published.</summary>
-public sealed class ManifestSet
+internal sealed class ManifestSet
 {
     public required IReadOnlyList<ManifestItem> Items { get; init; }
 

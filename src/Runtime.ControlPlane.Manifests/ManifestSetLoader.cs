@@ -13,7 +13,7 @@ namespace Runtime.ControlPlane.Manifests;
 /// dot-directories (a ConfigMap volume's <c>..data</c> and <c>..2026_…</c> internals) are skipped;
 /// top-level symlinks are followed. Subdirectories are not read.
 /// </summary>
-public static partial class ManifestSetLoader
+internal static partial class ManifestSetLoader
 {
     private static readonly string[] s_extensions = [".yaml", ".yml", ".json"];
 

@@ -1,7 +1,7 @@
 namespace Runtime.ControlPlane.Manifests;
 
 /// <summary>Tuning of <see cref="ManifestDirectorySource"/>.</summary>
-public sealed record ManifestSourceOptions
+internal sealed record ManifestSourceOptions
 {
     public static readonly ManifestSourceOptions Default = new();
 

@@ -9,7 +9,7 @@ using Runtime.Scheduling;
 namespace Runtime.EndpointPicker;
 
 /// <summary>What the endpoint picker works with; everything here is shared by all streams and thread-safe.</summary>
-public sealed record EndpointPickerContext(
+internal sealed record EndpointPickerContext(
     EndpointStore Endpoints,
     IScheduler Scheduler,
     RequestAdmission Admission,

@@ -6,7 +6,7 @@ namespace Runtime.EndpointPicker;
 /// Why the picker refuses a request, with GIE v1.5.0's status and message for each
 /// (pkg/epp/requestcontrol: director.go, admission.go; flowcontrol/types/errors.go).
 /// </summary>
-public static class EndpointPickerErrors
+internal static class EndpointPickerErrors
 {
     public static readonly ImmediateError NoEndpoints = new(503, "failed to find endpoint candidates for serving the request");
 

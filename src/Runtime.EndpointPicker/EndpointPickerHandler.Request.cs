@@ -16,7 +16,7 @@ using Runtime.Telemetry.Labels;
 namespace Runtime.EndpointPicker;
 
 /// <summary>The request side: parse the body, admit, pick over the snapshot, reply with the destination.</summary>
-public sealed partial class EndpointPickerHandler
+internal sealed partial class EndpointPickerHandler
 {
     // The picker must name an endpoint for every request, body or not (GIE routes bodiless requests too).
     protected override bool DecidesWithoutBody => true;

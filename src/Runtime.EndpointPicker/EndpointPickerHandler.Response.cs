@@ -15,7 +15,7 @@ namespace Runtime.EndpointPicker;
 /// The response side: echo as it arrives, put a rewritten model name back for the client, read
 /// token usage for metrics and reporters, and count the load where Envoy really sent it.
 /// </summary>
-public sealed partial class EndpointPickerHandler
+internal sealed partial class EndpointPickerHandler
 {
     public override ValueTask OnResponseHeadersAsync(ExtProcStream stream)
     {

@@ -18,7 +18,7 @@ namespace Runtime.EndpointPicker;
 /// EndpointPickerHandler.Request.cs, the response side (echo, restore the model, usage, metrics)
 /// in EndpointPickerHandler.Response.cs. Pooled: <see cref="Reset"/> runs when its stream ends.
 /// </summary>
-public sealed partial class EndpointPickerHandler : RequestRoutingHandler, IDisposable
+internal sealed partial class EndpointPickerHandler : RequestRoutingHandler, IDisposable
 {
     private const int MaxUsageBodyBytes = 1024 * 1024;
 

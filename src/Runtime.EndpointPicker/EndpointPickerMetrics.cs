@@ -10,7 +10,7 @@ namespace Runtime.EndpointPicker;
 
 /// <summary>The labels every per-request family of the picker draws from (GIE's model labels, llm-d's fairness and priority).</summary>
 /// <param name="Priority">The priority as its decimal text (<see cref="MetricLabels.Priority"/>).</param>
-public readonly record struct RequestMetricLabels(string Model, string TargetModel, string FairnessId, string Priority);
+internal readonly record struct RequestMetricLabels(string Model, string TargetModel, string FairnessId, string Priority);
 
 /// <summary>What is known when a picked request's stream ends.</summary>
 /// <param name="Seconds">From the request's arrival to the end of its response.</param>
@@ -18,7 +18,7 @@ public readonly record struct RequestMetricLabels(string Model, string TargetMod
 /// <param name="ResponseBytes">Response body bytes seen.</param>
 /// <param name="Usage">The response's usage, when it could be read.</param>
 /// <param name="Streaming">The model server streamed (<c>text/event-stream</c>).</param>
-public readonly record struct CompletedRequest(double Seconds, double FirstTokenSeconds, long ResponseBytes, TokenUsage? Usage, bool Streaming);
+internal readonly record struct CompletedRequest(double Seconds, double FirstTokenSeconds, long ResponseBytes, TokenUsage? Usage, bool Streaming);
 
 /// <summary>
 /// The endpoint picker's per-request instruments under the Go projects' names, labels and buckets
@@ -31,7 +31,7 @@ public readonly record struct CompletedRequest(double Seconds, double FirstToken
 /// lists of at most eight (<see cref="TagList"/> keeps them inline), priorities as cached strings
 /// (<c>EndpointPickerMetricsBenchmark</c>).
 /// </remarks>
-public sealed class EndpointPickerMetrics : IDisposable
+internal sealed class EndpointPickerMetrics : IDisposable
 {
     public const string MeterName = "Runtime.EndpointPicker";
 

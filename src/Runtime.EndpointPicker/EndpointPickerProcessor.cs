@@ -19,7 +19,7 @@ namespace Runtime.EndpointPicker;
 /// put back for the client, usage is read for metrics, and the endpoint's in-flight count is
 /// released when the stream ends, however it ends.
 /// </summary>
-public sealed class EndpointPickerProcessor : PooledProcessor<EndpointPickerHandler>
+internal sealed class EndpointPickerProcessor : PooledProcessor<EndpointPickerHandler>
 {
     public EndpointPickerProcessor(EndpointPickerContext context)
     {

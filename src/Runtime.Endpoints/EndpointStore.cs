@@ -5,7 +5,7 @@ namespace Runtime.Endpoints;
 /// <see cref="Publish"/> with the whole desired set; the store keeps the live state of endpoints that
 /// stay, retires the ones that left, and swaps the snapshot atomically.
 /// </summary>
-public sealed class EndpointStore
+internal sealed class EndpointStore
 {
     private readonly Lock _writeLock = new();
     private EndpointSnapshot _current = EndpointSnapshot.Empty;

@@ -8,7 +8,7 @@ namespace Runtime.Endpoints;
 /// <c>key=value</c> labels; <c>#</c> starts a comment. Example:
 /// <c>10.0.0.7:8000 inference.networking.k8s.io/engine-type=sglang</c>.
 /// </summary>
-public static class StaticEndpointList
+internal static class StaticEndpointList
 {
     /// <summary>Parses every entry; all problems are reported, each with its entry, and nothing is returned unless all are valid.</summary>
     public static bool TryParse(string text, out IReadOnlyList<Endpoint> endpoints, out IReadOnlyList<string> errors)

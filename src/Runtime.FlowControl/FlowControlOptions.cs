@@ -7,7 +7,7 @@ using Runtime.Plugins.Saturation;
 namespace Runtime.FlowControl;
 
 /// <summary>What happens to a request whose priority has no (active) band.</summary>
-public enum UnprovisionedPriorityPolicy
+internal enum UnprovisionedPriorityPolicy
 {
     /// <summary>Create the band now from <see cref="FlowControlOptions.DefaultPriorityBand"/> (the default).</summary>
     JustInTime,
@@ -17,7 +17,7 @@ public enum UnprovisionedPriorityPolicy
 }
 
 /// <summary>Limits and policies of one priority band (also the template for bands created on demand).</summary>
-public sealed record PriorityBandOptions
+internal sealed record PriorityBandOptions
 {
     public const long DefaultMaxBytes = 1L << 30;
 
@@ -38,7 +38,7 @@ public sealed record PriorityBandOptions
 /// Flow control settings: the <c>flowControl</c> config section maps onto this (quantities and
 /// durations already parsed; policy refs resolved to instances).
 /// </summary>
-public sealed record FlowControlOptions
+internal sealed record FlowControlOptions
 {
     public static readonly TimeSpan DefaultFlowIdleTimeout = TimeSpan.FromMinutes(5);
 
@@ -129,7 +129,7 @@ public sealed record FlowControlOptions
 }
 
 /// <summary>The collaborators of a <see cref="FlowController"/> that are not configuration.</summary>
-public sealed record FlowControlDependencies
+internal sealed record FlowControlDependencies
 {
     public ISaturationDetector SaturationDetector { get; init; } = NeverSaturatedDetector.Instance;
 

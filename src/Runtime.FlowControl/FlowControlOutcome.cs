@@ -29,7 +29,7 @@ public enum FlowControlOutcome
 /// The outcome of <see cref="FlowController.EnqueueAndWaitAsync"/> and the priority the request
 /// actually ran at (the demote policy may have lowered it; callers keep this one end to end).
 /// </summary>
-public readonly record struct FlowControlResult(FlowControlOutcome Outcome, int EffectivePriority, TimeSpan QueueTime)
+internal readonly record struct FlowControlResult(FlowControlOutcome Outcome, int EffectivePriority, TimeSpan QueueTime)
 {
     public bool IsDispatched => Outcome == FlowControlOutcome.Dispatched;
 }
@@ -40,4 +40,4 @@ public readonly record struct FlowControlResult(FlowControlOutcome Outcome, int 
 /// <param name="ByteSize">Counted against byte limits (the request body size).</param>
 /// <param name="Ttl">How long it may wait; <see cref="TimeSpan.Zero"/> takes the configured default.</param>
 /// <param name="SloTtft">The request's time-to-first-token objective (header <c>x-slo-ttft-ms</c>), read by slo-deadline-ordering-policy; zero when absent.</param>
-public readonly record struct FlowControlRequest(string FairnessId, int Priority, long ByteSize, TimeSpan Ttl = default, TimeSpan SloTtft = default);
+internal readonly record struct FlowControlRequest(string FairnessId, int Priority, long ByteSize, TimeSpan Ttl = default, TimeSpan SloTtft = default);

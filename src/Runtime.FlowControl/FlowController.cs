@@ -9,7 +9,7 @@ using Runtime.Primitives.Diagnostics;
 namespace Runtime.FlowControl;
 
 /// <summary>What <see cref="FlowController.SetDesiredPriorities"/> changed.</summary>
-public sealed record BandChanges(IReadOnlyList<int> Added, IReadOnlyList<int> Reactivated, IReadOnlyList<int> Draining, IReadOnlyList<int> Removed);
+internal sealed record BandChanges(IReadOnlyList<int> Added, IReadOnlyList<int> Reactivated, IReadOnlyList<int> Draining, IReadOnlyList<int> Removed);
 
 /// <summary>
 /// Flow control (SPEC §3): admits requests into priority bands of fair per-flow queues and
@@ -34,7 +34,7 @@ public sealed record BandChanges(IReadOnlyList<int> Added, IReadOnlyList<int> Re
 /// <see cref="System.Threading.Tasks.Sources.IValueTaskSource{TResult}"/> behind the returned
 /// <see cref="ValueTask{TResult}"/> (<c>FlowControlBenchmark</c> holds this at 0 B).</para>
 /// </remarks>
-public sealed class FlowController : IAsyncDisposable
+internal sealed class FlowController : IAsyncDisposable
 {
     private readonly FlowControlOptions _options;
     private readonly ILogger _logger;

@@ -12,7 +12,7 @@ using Runtime.Scheduling.Profiles;
 namespace Runtime.Scheduling;
 
 /// <summary>The scheduler built from a configuration, or every reason it could not be built.</summary>
-public sealed record SchedulerBuildResult(IScheduler? Scheduler, IReadOnlyList<string> Errors)
+internal sealed record SchedulerBuildResult(IScheduler? Scheduler, IReadOnlyList<string> Errors)
 {
     public bool IsValid => Scheduler is not null && Errors.Count == 0;
 }
@@ -22,7 +22,7 @@ public sealed record SchedulerBuildResult(IScheduler? Scheduler, IReadOnlyList<s
 /// update). Immutable after construction and thread-safe; per-request scratch comes from a per-thread
 /// <see cref="SchedulingContext"/>, so a steady-state request allocates nothing.
 /// </summary>
-public sealed class Scheduler : IScheduler
+internal sealed class Scheduler : IScheduler
 {
     private readonly IProfileHandler _handler;
     private readonly SchedulingProfile[] _profiles;

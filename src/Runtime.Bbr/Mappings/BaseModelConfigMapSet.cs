@@ -6,7 +6,7 @@ namespace Runtime.Bbr.Mappings;
 /// <param name="Problems">Every ConfigMap's current problem (for a status line).</param>
 /// <param name="NewProblems">Problems of ConfigMaps whose data changed in this call (to log once).</param>
 /// <param name="Changed">True when a ConfigMap was added, changed or removed (the mappings were rebuilt).</param>
-public sealed record BaseModelConfigMapResult(BaseModelMappings Mappings, int ConfigMaps, IReadOnlyList<string> Problems, IReadOnlyList<string> NewProblems, bool Changed);
+internal sealed record BaseModelConfigMapResult(BaseModelMappings Mappings, int ConfigMaps, IReadOnlyList<string> Problems, IReadOnlyList<string> NewProblems, bool Changed);
 
 /// <summary>
 /// The Go router's adapters store (GIE v1.5.0 <c>basemodelextractor</c>) as a set of ConfigMaps:

@@ -9,7 +9,7 @@ namespace Runtime.Bbr.Mappings;
 /// <c>data.baseModel</c> and <c>data.adapters</c> (a YAML list, as a string or inline). Files may
 /// hold several documents. Every problem is collected with its file and line.
 /// </summary>
-public static class BaseModelMappingLoader
+internal static class BaseModelMappingLoader
 {
     public const string ManagedLabel = "inference.networking.k8s.io/bbr-managed";
 

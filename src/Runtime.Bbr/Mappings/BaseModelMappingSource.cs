@@ -11,7 +11,7 @@ namespace Runtime.Bbr.Mappings;
 /// plane of <c>serve</c>, or <c>runtime bbr</c>'s ConfigMap watch), <see cref="ApplyConfigMaps"/>
 /// publishes them instead.
 /// </summary>
-public sealed partial class BaseModelMappingSource : IDisposable
+internal sealed partial class BaseModelMappingSource : IDisposable
 {
     private readonly ReloadableSource<BaseModelMappingLoader.LoadResult>? _source;
     private readonly ILogger? _logger;

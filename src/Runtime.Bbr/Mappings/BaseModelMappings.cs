@@ -6,7 +6,7 @@ namespace Runtime.Bbr.Mappings;
 /// LoRA adapter → base model, immutable. A base model maps to itself; an unknown model has no
 /// base (the header is then set empty, as the Go body-based router does).
 /// </summary>
-public sealed class BaseModelMappings
+internal sealed class BaseModelMappings
 {
     public static readonly BaseModelMappings Empty = new(FrozenDictionary<string, string>.Empty);
 

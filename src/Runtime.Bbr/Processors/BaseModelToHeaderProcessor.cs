@@ -8,7 +8,7 @@ namespace Runtime.Bbr.Processors;
 /// requested LoRA adapter (a base model maps to itself; an unknown model gets an empty value,
 /// as the Go router does), so one route can serve a base model and all its adapters.
 /// </summary>
-public sealed class BaseModelToHeaderProcessor : IBbrRequestProcessor
+internal sealed class BaseModelToHeaderProcessor : IBbrRequestProcessor
 {
     public const string TypeNameValue = "base-model-to-header";
     public const string HeaderName = "X-Gateway-Base-Model-Name";

@@ -8,7 +8,7 @@ namespace Runtime.Bbr.Processors;
 /// or empty field leaves the request untouched and is counted (<c>bbr_body_field_not_found_total</c>,
 /// <c>bbr_body_field_empty_total</c>); a non-string one is a 400.
 /// </summary>
-public sealed class BodyFieldToHeaderProcessor : IBbrRequestProcessor
+internal sealed class BodyFieldToHeaderProcessor : IBbrRequestProcessor
 {
     public const string TypeNameValue = "body-field-to-header";
     public const string DefaultField = "model";

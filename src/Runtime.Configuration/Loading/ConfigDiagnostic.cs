@@ -3,7 +3,7 @@ using Runtime.Configuration.Yaml;
 namespace Runtime.Configuration.Loading;
 
 /// <summary>An error or warning about a configuration file: the field path, the message, and the YAML position when known.</summary>
-public sealed record ConfigDiagnostic(string Path, string Message, SourcePosition? Position)
+internal sealed record ConfigDiagnostic(string Path, string Message, SourcePosition? Position)
 {
     /// <summary>Compiler style, so editors and CI logs link to the line: <c>epp.yaml:7:5: plugins[1].type: unknown plugin type "x"</c>.</summary>
     public string Format(string? source)

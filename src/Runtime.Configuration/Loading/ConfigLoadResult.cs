@@ -8,7 +8,7 @@ namespace Runtime.Configuration.Loading;
 /// The outcome of loading a configuration: the effective configuration (defaults applied) when
 /// valid, otherwise every error found, each with its path and line.
 /// </summary>
-public sealed record ConfigLoadResult
+internal sealed record ConfigLoadResult
 {
     /// <summary>Where the text came from: a file path, <c>--config-text</c>, or the built-in default.</summary>
     public required string Source { get; init; }
@@ -28,4 +28,4 @@ public sealed record ConfigLoadResult
 }
 
 /// <summary>A plugin instance of a deprecated type: it loads, and the host reports it (log line and metric).</summary>
-public sealed record DeprecatedPluginUse(string Name, string TypeName, PluginDeprecation Deprecation, ConfigDiagnostic Location);
+internal sealed record DeprecatedPluginUse(string Name, string TypeName, PluginDeprecation Deprecation, ConfigDiagnostic Location);

@@ -5,7 +5,7 @@ namespace Runtime.Configuration.Loading;
 /// the Go project's default (three weighted scorers in one profile); loading adds the rest of the
 /// default set: max-score-picker, single-profile-handler, utilization-detector and openai-parser.
 /// </summary>
-public static class DefaultEndpointPickerConfig
+internal static class DefaultEndpointPickerConfig
 {
     public const string Source = "<default config>";
 

@@ -11,7 +11,7 @@ namespace Runtime.Configuration.Loading;
 /// source-generated context, strictly (unknown fields are errors) → validation against the plugin
 /// registry → the Go project's defaults. Every problem is reported, each with its path and line.
 /// </summary>
-public sealed class EndpointPickerConfigLoader(PluginRegistry registry)
+internal sealed class EndpointPickerConfigLoader(PluginRegistry registry)
 {
     private static readonly StrictJsonBinder s_binder = new([new(typeof(FeatureGatesConfig), FeatureGatesConfig.CheckShape)]);
 

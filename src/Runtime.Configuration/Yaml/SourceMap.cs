@@ -1,13 +1,13 @@
 namespace Runtime.Configuration.Yaml;
 
 /// <summary>A position in the YAML text (1-based, as editors show it).</summary>
-public readonly record struct SourcePosition(int Line, int Column);
+internal readonly record struct SourcePosition(int Line, int Column);
 
 /// <summary>
 /// Where each field path of the converted document came from in the YAML text, so errors found on
 /// the JSON side can still say "line 12".
 /// </summary>
-public sealed class SourceMap
+internal sealed class SourceMap
 {
     private readonly Dictionary<string, SourcePosition> _positions = new(StringComparer.Ordinal);
 

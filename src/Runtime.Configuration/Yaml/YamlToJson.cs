@@ -9,7 +9,7 @@ using YamlDotNet.RepresentationModel;
 namespace Runtime.Configuration.Yaml;
 
 /// <summary>A YAML document converted to JSON, with the YAML position of every field path.</summary>
-public sealed record YamlJsonDocument(JsonDocument Json, SourceMap Positions) : IDisposable
+internal sealed record YamlJsonDocument(JsonDocument Json, SourceMap Positions) : IDisposable
 {
     public void Dispose() => Json.Dispose();
 }
@@ -18,7 +18,7 @@ public sealed record YamlJsonDocument(JsonDocument Json, SourceMap Positions) : 
 /// One document of a multi-document YAML stream: where it starts, its JSON (null when it could not
 /// be converted; <see cref="Errors"/> says why) and the YAML position of every field path.
 /// </summary>
-public sealed record YamlStreamDocument(SourcePosition Start, JsonDocument? Json, SourceMap Positions, ValidationErrors Errors) : IDisposable
+internal sealed record YamlStreamDocument(SourcePosition Start, JsonDocument? Json, SourceMap Positions, ValidationErrors Errors) : IDisposable
 {
     public void Dispose() => Json?.Dispose();
 }
@@ -29,7 +29,7 @@ public sealed record YamlStreamDocument(SourcePosition Start, JsonDocument? Json
 /// (null, true/false, integers, floats); quoted scalars stay strings. This matches what the Go
 /// project's YAML-to-JSON step hands its strict JSON decoder for the files it accepts.
 /// </summary>
-public static partial class YamlToJson
+internal static partial class YamlToJson
 {
     private const string StringTag = "tag:yaml.org,2002:str";
 

@@ -8,7 +8,7 @@ namespace Runtime.ControlPlane.Kubernetes.Access;
 /// in-cluster service account files (<see cref="InCluster"/>) or a kubeconfig
 /// (<see cref="FromKubeconfig"/>); <see cref="Resolve"/> picks the one that applies.
 /// </summary>
-public sealed record KubernetesAccess(Uri Server)
+internal sealed record KubernetesAccess(Uri Server)
 {
     public const string DefaultServiceAccountDirectory = "/var/run/secrets/kubernetes.io/serviceaccount";
 
@@ -159,7 +159,7 @@ public sealed record KubernetesAccess(Uri Server)
 }
 
 /// <summary>Where in-cluster access reads its files and environment (injectable for tests).</summary>
-public sealed record InClusterPaths
+internal sealed record InClusterPaths
 {
     public string ServiceAccountDirectory { get; init; } = KubernetesAccess.DefaultServiceAccountDirectory;
 
@@ -167,7 +167,7 @@ public sealed record InClusterPaths
 }
 
 /// <summary>The cluster access configuration is missing or malformed.</summary>
-public sealed class KubernetesConfigException : Exception
+internal sealed class KubernetesConfigException : Exception
 {
     public KubernetesConfigException()
     {

@@ -7,7 +7,7 @@ using Runtime.ControlPlane.Kubernetes.Access;
 namespace Runtime.ControlPlane.Kubernetes.Api;
 
 /// <summary>An API server answered with an error status (its Status message, when it sent one).</summary>
-public sealed class KubernetesApiException : Exception
+internal sealed class KubernetesApiException : Exception
 {
     public KubernetesApiException()
     {

@@ -4,7 +4,7 @@ using Runtime.ControlPlane.World;
 namespace Runtime.ControlPlane.Kubernetes.Api;
 
 /// <summary>The REST collection path of each kind we list and watch.</summary>
-public static class KubernetesPaths
+internal static class KubernetesPaths
 {
     /// <summary>The InferencePool API version served under <paramref name="poolGroup"/>.</summary>
     public static string PoolVersion(string poolGroup) => poolGroup switch

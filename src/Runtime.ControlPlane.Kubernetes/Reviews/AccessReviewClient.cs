@@ -6,7 +6,7 @@ using Runtime.ControlPlane.Kubernetes.Api;
 namespace Runtime.ControlPlane.Kubernetes.Reviews;
 
 /// <summary>Who a bearer token belongs to, as the API server's TokenReview names them.</summary>
-public sealed record ReviewedUser(string Name, string Uid, IReadOnlyList<string> Groups, IReadOnlyList<KeyValuePair<string, string[]>> Extra);
+internal sealed record ReviewedUser(string Name, string Uid, IReadOnlyList<string> Groups, IReadOnlyList<KeyValuePair<string, string[]>> Extra);
 
 /// <summary>A TokenReview's answer: the user, or (not authenticated) the review's error text, possibly empty.</summary>
 internal readonly record struct TokenReviewResult(ReviewedUser? User, string Error);

@@ -8,7 +8,7 @@ using Runtime.ControlPlane.Kubernetes.Api;
 namespace Runtime.ControlPlane.Kubernetes.Reviews;
 
 /// <summary>How long answers are kept, and how reviews are retried (controller-runtime's values by default).</summary>
-public sealed record DelegatedAuthOptions
+internal sealed record DelegatedAuthOptions
 {
     /// <summary>A token's TokenReview answer (authenticated or not, without error) is reused this long.</summary>
     public TimeSpan TokenCacheTtl { get; init; } = TimeSpan.FromMinutes(1);
@@ -26,7 +26,7 @@ public sealed record DelegatedAuthOptions
 }
 
 /// <summary>What to answer: 200 serves the request; otherwise the status and the plain-text message.</summary>
-public readonly record struct DelegatedAuthResult(int StatusCode, string Message)
+internal readonly record struct DelegatedAuthResult(int StatusCode, string Message)
 {
     public bool IsAllowed => StatusCode == 200;
 }
@@ -42,7 +42,7 @@ public readonly record struct DelegatedAuthResult(int StatusCode, string Message
 /// which the filter answers with 500); not allowed → 403 "Authorization denied for user X".
 /// Answers are cached as controller-runtime configures it: tokens 1 min, allowed 5 min, denied 30 s.
 /// </summary>
-public sealed partial class DelegatedAuth : IDisposable
+internal sealed partial class DelegatedAuth : IDisposable
 {
     private const string AllAuthenticated = "system:authenticated";
     private const string AllUnauthenticated = "system:unauthenticated";

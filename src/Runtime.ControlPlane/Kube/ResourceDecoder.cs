@@ -9,7 +9,7 @@ namespace Runtime.ControlPlane.Kube;
 /// after YAML → JSON) into a world resource. Reads the JSON tree directly, which is trim-safe
 /// and lets one decoder accept both InferencePool shapes (v1 and the older v1alpha2).
 /// </summary>
-public static class ResourceDecoder
+internal static class ResourceDecoder
 {
     public const string InferenceGroup = "inference.networking.k8s.io";
     public const string InferenceExperimentalGroup = "inference.networking.x-k8s.io";

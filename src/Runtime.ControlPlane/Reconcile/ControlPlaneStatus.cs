@@ -7,7 +7,7 @@ namespace Runtime.ControlPlane.Reconcile;
 /// last error, each source's sync state, and readiness (every source synced and the pool found,
 /// as the Go endpoint picker reports ready only once its pool has synced).
 /// </summary>
-public sealed record ControlPlaneStatus(
+internal sealed record ControlPlaneStatus(
     long Rounds,
     long ReconciledGeneration,
     DateTimeOffset? LastRoundAt,

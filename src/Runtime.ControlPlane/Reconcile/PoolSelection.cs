@@ -7,7 +7,7 @@ namespace Runtime.ControlPlane.Reconcile;
 /// <c>--pool-namespace</c> and <c>--pool-group</c>, or, without CRDs, the pods matching
 /// <c>--endpoint-selector</c> on <c>--endpoint-target-ports</c> (standalone mode).
 /// </summary>
-public sealed record PoolSelection(string Namespace, string? PoolName, string PoolGroup)
+internal sealed record PoolSelection(string Namespace, string? PoolName, string PoolGroup)
 {
     public const string DefaultNamespace = "default";
 

@@ -3,7 +3,7 @@ using Runtime.ControlPlane.World;
 namespace Runtime.ControlPlane.Reconcile;
 
 /// <summary>Everything one reconcile round knows: both worlds, their difference and both topologies.</summary>
-public sealed record ReconcileRound(long Number, WorldSnapshot Previous, WorldSnapshot Current, IReadOnlyList<ResourceEvent> Events, Topology PreviousTopology, Topology Topology)
+internal sealed record ReconcileRound(long Number, WorldSnapshot Previous, WorldSnapshot Current, IReadOnlyList<ResourceEvent> Events, Topology PreviousTopology, Topology Topology)
 {
     public bool IsFirst => Number == 1;
 
@@ -15,7 +15,7 @@ public sealed record ReconcileRound(long Number, WorldSnapshot Previous, WorldSn
 /// kind when <paramref name="Kinds"/> is empty), on the first round, and again after it threw.
 /// It returns a problem with the world to report (bad content: not retried) or null.
 /// </summary>
-public sealed record Subscription(string Name, IReadOnlySet<ResourceKind> Kinds, Func<ReconcileRound, string?> Task)
+internal sealed record Subscription(string Name, IReadOnlySet<ResourceKind> Kinds, Func<ReconcileRound, string?> Task)
 {
     public static Subscription On(string name, Func<ReconcileRound, string?> task, params ResourceKind[] kinds) =>
         new(name, kinds.ToHashSet(), task);
@@ -31,14 +31,14 @@ public sealed record Subscription(string Name, IReadOnlySet<ResourceKind> Kinds,
 }
 
 /// <summary>What a workflow run did.</summary>
-public sealed record WorkflowResult(IReadOnlyList<string> Ran, IReadOnlyList<string> Failed, string? Skipped, IReadOnlyList<string> Errors);
+internal sealed record WorkflowResult(IReadOnlyList<string> Ran, IReadOnlyList<string> Failed, string? Skipped, IReadOnlyList<string> Errors);
 
 /// <summary>
 /// The reconcile functions of a round, as a workflow: a precondition (a reason to skip the round),
 /// the subscribed tasks in order, a postcondition (a problem with the result), and an error handler
 /// that sees every exception. A failing task does not stop the others.
 /// </summary>
-public sealed class ReconcileWorkflow
+internal sealed class ReconcileWorkflow
 {
     public Func<ReconcileRound, string?>? Precondition { get; init; }
 

@@ -11,7 +11,7 @@ namespace Runtime.ControlPlane.Reconcile;
 /// often than <see cref="MinRoundInterval"/>. The request path never waits on this loop: the workflow's tasks
 /// publish immutable snapshots that readers pick up atomically.
 /// </summary>
-public sealed partial class Reconciler : IAsyncDisposable
+internal sealed partial class Reconciler : IAsyncDisposable
 {
     private static readonly TimeSpan s_firstRetry = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan s_maxRetry = TimeSpan.FromSeconds(30);

@@ -8,7 +8,7 @@ namespace Runtime.ControlPlane.Reconcile;
 /// objectives' priorities, the model rewrites, the priority bands flow control should have, and the
 /// body-based router's base-model ConfigMaps. Immutable.
 /// </summary>
-public sealed class Topology
+internal sealed class Topology
 {
     public static readonly Topology Empty = new();
 

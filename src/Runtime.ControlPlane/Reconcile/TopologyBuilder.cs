@@ -5,7 +5,7 @@ using Runtime.Endpoints;
 namespace Runtime.ControlPlane.Reconcile;
 
 /// <summary>Builds a <see cref="Topology"/> from a whole world, following the Go endpoint picker's rules.</summary>
-public static class TopologyBuilder
+internal static class TopologyBuilder
 {
     /// <summary>Optional pod annotation: comma-separated target ports that serve (others get no endpoint; ranks keep their index).</summary>
     public const string ActivePortsAnnotation = "inference.networking.k8s.io/active-ports";

@@ -2,7 +2,7 @@ using Runtime.ControlPlane.World;
 
 namespace Runtime.ControlPlane.Reconcile;
 
-public enum ResourceEventType
+internal enum ResourceEventType
 {
     Create,
     Update,
@@ -10,13 +10,13 @@ public enum ResourceEventType
 }
 
 /// <summary>One difference between two worlds: what happened to which resource, with both versions.</summary>
-public sealed record ResourceEvent(ResourceKind Kind, ResourceEventType Type, Resource? Old, Resource? New)
+internal sealed record ResourceEvent(ResourceKind Kind, ResourceEventType Type, Resource? Old, Resource? New)
 {
     public ResourceKey Key => (New ?? Old)!.Key;
 }
 
 /// <summary>Diffs two world snapshots into events, in key order (deterministic for tests and logs).</summary>
-public static class WorldDiff
+internal static class WorldDiff
 {
     public static IReadOnlyList<ResourceEvent> Compute(WorldSnapshot previous, WorldSnapshot current)
     {

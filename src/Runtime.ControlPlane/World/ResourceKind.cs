@@ -11,7 +11,7 @@ public enum ResourceKind
 }
 
 /// <summary>Identifies one resource in the world: kind, namespace and name.</summary>
-public readonly record struct ResourceKey(ResourceKind Kind, string Namespace, string Name)
+internal readonly record struct ResourceKey(ResourceKind Kind, string Namespace, string Name)
 {
     /// <summary>Orders by kind, namespace, then name (ordinal).</summary>
     public static readonly Comparison<ResourceKey> Order = (a, b) => a.CompareTo(b);

@@ -5,7 +5,7 @@ namespace Runtime.ControlPlane.World;
 /// resource whose modelled content did not change (a status-only update, an identical re-list,
 /// a file rewritten with the same text) is not a change.
 /// </summary>
-public sealed record ResourceMeta(string Namespace, string Name)
+internal sealed record ResourceMeta(string Namespace, string Name)
 {
     public ValueDictionary Labels { get; init; } = ValueDictionary.Empty;
 
@@ -23,7 +23,7 @@ public sealed record ResourceMeta(string Namespace, string Name)
 }
 
 /// <summary>One resource of the world, decoded from Kubernetes JSON or a manifest file.</summary>
-public abstract record Resource(ResourceMeta Meta)
+internal abstract record Resource(ResourceMeta Meta)
 {
     public abstract ResourceKind Kind { get; }
 
@@ -31,13 +31,13 @@ public abstract record Resource(ResourceMeta Meta)
 }
 
 /// <summary>A reference from an objective or rewrite to its InferencePool (same namespace).</summary>
-public sealed record PoolReference(string Group, string Name)
+internal sealed record PoolReference(string Group, string Name)
 {
     public const string DefaultGroup = "inference.networking.k8s.io";
 }
 
 /// <summary><c>InferencePool</c> (inference.networking.k8s.io/v1): which pods, on which ports.</summary>
-public sealed record InferencePoolResource(ResourceMeta Meta, string Group, ValueDictionary Selector, ValueList<int> TargetPorts) : Resource(Meta)
+internal sealed record InferencePoolResource(ResourceMeta Meta, string Group, ValueDictionary Selector, ValueList<int> TargetPorts) : Resource(Meta)
 {
     public override ResourceKind Kind => ResourceKind.InferencePool;
 
@@ -47,25 +47,25 @@ public sealed record InferencePoolResource(ResourceMeta Meta, string Group, Valu
 }
 
 /// <summary><c>InferenceObjective</c> (inference.networking.x-k8s.io/v1alpha2): a request class's priority in a pool.</summary>
-public sealed record InferenceObjectiveResource(ResourceMeta Meta, int Priority, PoolReference PoolRef) : Resource(Meta)
+internal sealed record InferenceObjectiveResource(ResourceMeta Meta, int Priority, PoolReference PoolRef) : Resource(Meta)
 {
     public override ResourceKind Kind => ResourceKind.InferenceObjective;
 }
 
 /// <summary>A rewrite target and its relative weight.</summary>
-public sealed record WeightedModel(string Model, int Weight);
+internal sealed record WeightedModel(string Model, int Weight);
 
 /// <summary>One rule: exact model names it matches (none = every model no other rule matched) and its targets.</summary>
-public sealed record ModelRewriteRule(ValueList<string> Models, ValueList<WeightedModel> Targets);
+internal sealed record ModelRewriteRule(ValueList<string> Models, ValueList<WeightedModel> Targets);
 
 /// <summary><c>InferenceModelRewrite</c> (v1alpha2): model aliasing, fallbacks and weighted traffic splits in a pool.</summary>
-public sealed record InferenceModelRewriteResource(ResourceMeta Meta, PoolReference PoolRef, ValueList<ModelRewriteRule> Rules) : Resource(Meta)
+internal sealed record InferenceModelRewriteResource(ResourceMeta Meta, PoolReference PoolRef, ValueList<ModelRewriteRule> Rules) : Resource(Meta)
 {
     public override ResourceKind Kind => ResourceKind.InferenceModelRewrite;
 }
 
 /// <summary>The parts of a Pod the endpoint picker needs.</summary>
-public sealed record PodResource(ResourceMeta Meta, string? PodIP, bool Ready) : Resource(Meta)
+internal sealed record PodResource(ResourceMeta Meta, string? PodIP, bool Ready) : Resource(Meta)
 {
     public override ResourceKind Kind => ResourceKind.Pod;
 
@@ -74,7 +74,7 @@ public sealed record PodResource(ResourceMeta Meta, string? PodIP, bool Ready) :
 }
 
 /// <summary>A ConfigMap (the body-based router's base-model mappings).</summary>
-public sealed record ConfigMapResource(ResourceMeta Meta, ValueDictionary Data) : Resource(Meta)
+internal sealed record ConfigMapResource(ResourceMeta Meta, ValueDictionary Data) : Resource(Meta)
 {
     public override ResourceKind Kind => ResourceKind.ConfigMap;
 }

@@ -6,7 +6,7 @@ namespace Runtime.ControlPlane.World;
 /// An immutable string map with value equality, so resources that hold labels, selectors or
 /// ConfigMap data compare by content (a re-list that changes nothing must diff to nothing).
 /// </summary>
-public sealed class ValueDictionary : IReadOnlyDictionary<string, string>, IEquatable<ValueDictionary>
+internal sealed class ValueDictionary : IReadOnlyDictionary<string, string>, IEquatable<ValueDictionary>
 {
     public static readonly ValueDictionary Empty = new(new SortedDictionary<string, string>(StringComparer.Ordinal));
 
@@ -98,7 +98,7 @@ public sealed class ValueDictionary : IReadOnlyDictionary<string, string>, IEqua
 }
 
 /// <summary>An immutable list with value equality (target ports, rewrite rules).</summary>
-public sealed class ValueList<T> : IReadOnlyList<T>, IEquatable<ValueList<T>>
+internal sealed class ValueList<T> : IReadOnlyList<T>, IEquatable<ValueList<T>>
 {
     public static readonly ValueList<T> Empty = new([]);
 

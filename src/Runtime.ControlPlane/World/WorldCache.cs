@@ -3,7 +3,7 @@ using System.Collections.Immutable;
 namespace Runtime.ControlPlane.World;
 
 /// <summary>What a source reports about itself: synced once its first full view is in the cache.</summary>
-public sealed record SourceState(bool Synced, DateTimeOffset? LastSync, string? LastError);
+internal sealed record SourceState(bool Synced, DateTimeOffset? LastSync, string? LastError);
 
 /// <summary>
 /// The one cache of the whole world. Sources write whole kinds (a list, a directory scan) or
@@ -11,7 +11,7 @@ public sealed record SourceState(bool Synced, DateTimeOffset? LastSync, string? 
 /// unchanged re-list wakes no one. The reconcile loop reads <see cref="Current"/> and waits on
 /// <see cref="WaitForChangeAsync"/>; writes that land while it works coalesce into its next round.
 /// </summary>
-public sealed class WorldCache
+internal sealed class WorldCache
 {
     private readonly Lock _lock = new();
     private WorldSnapshot _current = WorldSnapshot.Empty;

@@ -6,7 +6,7 @@ namespace Runtime.ControlPlane.World;
 /// The whole world at one moment: every resource the sources know, by kind. Immutable; the
 /// cache swaps in a new one per change and <see cref="Generation"/> counts those changes.
 /// </summary>
-public sealed class WorldSnapshot
+internal sealed class WorldSnapshot
 {
     private static readonly ImmutableDictionary<ResourceKey, Resource> s_none = ImmutableDictionary<ResourceKey, Resource>.Empty;
 

@@ -17,7 +17,7 @@ namespace Runtime.EndpointPicker.Admission;
 /// wait, the synchronous enqueue timed (<c>NotYetFinalized</c> when it queued), the total time and
 /// final outcome once it is done.
 /// </remarks>
-public sealed class RequestAdmission(ISaturationDetector detector, FlowController? flowControl, EndpointPickerMetrics? metrics = null)
+internal sealed class RequestAdmission(ISaturationDetector detector, FlowController? flowControl, EndpointPickerMetrics? metrics = null)
 {
     public FlowController? FlowControl => flowControl;
 

@@ -11,7 +11,7 @@ using Runtime.Plugins.Values;
 namespace Runtime.EndpointPicker.Plugins;
 
 /// <summary>How the endpoint picker reads request bodies.</summary>
-public enum RequestParsing
+internal enum RequestParsing
 {
     /// <summary><c>openai-parser</c>: model, prompt, stream and cache_salt of OpenAI-style APIs, chosen by path.</summary>
     OpenAI,
@@ -24,7 +24,7 @@ public enum RequestParsing
 }
 
 /// <summary>A configured parser (<c>openai-parser</c>, <c>passthrough-parser</c>): the one the configuration's parser reference names is used.</summary>
-public sealed record RequestParserPlugin(string TypeName, string Name, RequestParsing Parsing) : IPlugin;
+internal sealed record RequestParserPlugin(string TypeName, string Name, RequestParsing Parsing) : IPlugin;
 
 /// <summary>
 /// <c>destination-endpoint-served-verifier</c> (GIE v1.5.0's conformance hook): on the response headers,
@@ -32,7 +32,7 @@ public sealed record RequestParserPlugin(string TypeName, string Name, RequestPa
 /// request metadata) into the <c>x-conformance-test-served-endpoint</c> response header, or writes
 /// <c>fail: …</c> when the metadata is missing.
 /// </summary>
-public sealed record DestinationEndpointServedVerifier(string Name) : IPlugin
+internal sealed record DestinationEndpointServedVerifier(string Name) : IPlugin
 {
     public const string ResultHeader = "x-conformance-test-served-endpoint";
 
@@ -46,7 +46,7 @@ public sealed record DestinationEndpointServedVerifier(string Name) : IPlugin
 /// doubles, zeros when the response reported none) and, unless the result is zero, returns it as
 /// number-valued dynamic metadata <c>namespace</c>/<c>name</c> with the final response body reply.
 /// </summary>
-public sealed class RequestAttributeReporter : IPlugin
+internal sealed class RequestAttributeReporter : IPlugin
 {
     private readonly UsageExpression _expression;
     private readonly UsageExpression? _condition;
@@ -112,7 +112,7 @@ public sealed class RequestAttributeReporter : IPlugin
 }
 
 /// <summary>The factories of the request-path plugin types: parsers and response hooks.</summary>
-public static class EndpointPickerPlugins
+internal static class EndpointPickerPlugins
 {
     public static PluginRegistryBuilder UseEndpointPickerFactories(this PluginRegistryBuilder builder) => builder
         .UseFactory(BuiltInPlugins.OpenAIParser, static (name, _, _) => PluginResult.Success(new RequestParserPlugin(BuiltInPlugins.OpenAIParser, name, RequestParsing.OpenAI)))

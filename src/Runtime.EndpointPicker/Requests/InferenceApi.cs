@@ -12,7 +12,7 @@ public enum InferenceApi
     Embeddings,
 }
 
-public static class InferenceApiPaths
+internal static class InferenceApiPaths
 {
     public static InferenceApi Classify(ReadOnlySpan<byte> path)
     {

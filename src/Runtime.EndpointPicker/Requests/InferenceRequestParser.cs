@@ -8,7 +8,7 @@ namespace Runtime.EndpointPicker.Requests;
 /// <c>model</c>, the prompt for prefix hashing, <c>stream</c> and <c>cache_salt</c>, and checks each
 /// API's required field. One parser per stream; the body bytes are never copied or re-serialised.
 /// </summary>
-public sealed class InferenceRequestParser
+internal sealed class InferenceRequestParser
 {
     internal const int Model = 0;
     internal const int Messages = 1;

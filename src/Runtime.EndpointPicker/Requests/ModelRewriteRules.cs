@@ -1,14 +1,14 @@
 namespace Runtime.EndpointPicker.Requests;
 
 /// <summary>One weighted target of a rewrite rule.</summary>
-public readonly record struct ModelRewriteTarget(string Model, int Weight);
+internal readonly record struct ModelRewriteTarget(string Model, int Weight);
 
 /// <summary>
 /// InferenceModelRewrite rules: an exact model name → weighted targets (traffic splitting, e.g.
 /// a canary adapter), and optionally a fallback for every model no exact rule matches (a rule
 /// with no matches). Replaced whole by its source; read without a lock.
 /// </summary>
-public sealed class ModelRewriteRules
+internal sealed class ModelRewriteRules
 {
     private RuleSet _rules = new(new Dictionary<string, Rule>(StringComparer.Ordinal), null);
 

@@ -7,7 +7,7 @@ namespace Runtime.EndpointPicker.Requests;
 /// whole by its source (flags or file today, the control plane later); the request path reads the
 /// current map without a lock. An unknown or absent objective has priority 0.
 /// </summary>
-public sealed class ObjectivePriorities
+internal sealed class ObjectivePriorities
 {
     private Map _current = new(new Dictionary<string, int>(StringComparer.Ordinal));
 

@@ -15,7 +15,7 @@ namespace Runtime.EndpointPicker.Requests;
 /// token counts, or an <c>EmbedResponse</c> with <c>prompt_tokens</c> = 2.
 /// </summary>
 /// <remarks>Field numbers follow GIE v1.5.0's vllm_engine.proto. Compressed frames are refused, as in GIE.</remarks>
-public sealed class VllmGrpcRequestParser
+internal sealed class VllmGrpcRequestParser
 {
     public static ReadOnlySpan<byte> GeneratePath => "/vllm.grpc.engine.VllmEngine/Generate"u8;
 

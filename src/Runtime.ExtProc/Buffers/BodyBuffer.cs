@@ -10,7 +10,7 @@ namespace Runtime.ExtProc.Buffers;
 /// returns every array; segment objects are kept for the next body, so a pooled owner
 /// allocates nothing in steady state.
 /// </summary>
-public sealed class BodyBuffer
+internal sealed class BodyBuffer
 {
     private const int FirstSegmentSize = 16 * 1024;
     private const int MaxSegmentSize = 1024 * 1024;

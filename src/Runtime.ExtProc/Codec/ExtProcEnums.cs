@@ -1,7 +1,7 @@
 namespace Runtime.ExtProc.Codec;
 
 /// <summary>Which member of <c>ProcessingRequest.request</c> a message carries (values are the field numbers).</summary>
-public enum ProcessingRequestKind : byte
+internal enum ProcessingRequestKind : byte
 {
     None = 0,
     RequestHeaders = 2,
@@ -13,7 +13,7 @@ public enum ProcessingRequestKind : byte
 }
 
 /// <summary>Which member of <c>ProcessingResponse.response</c> we send (values are the field numbers).</summary>
-public enum ProcessingResponseKind : byte
+internal enum ProcessingResponseKind : byte
 {
     None = 0,
     RequestHeaders = 1,
@@ -36,7 +36,7 @@ public enum BodySendMode : byte
 }
 
 /// <summary><c>CommonResponse.ResponseStatus</c>.</summary>
-public enum CommonResponseStatus : byte
+internal enum CommonResponseStatus : byte
 {
     Continue = 0,
     ContinueAndReplace = 1,

@@ -8,7 +8,7 @@ namespace Runtime.ExtProc.Codec;
 /// <see cref="MetadataContext"/> are slices of the received frame and are valid only until
 /// the next message is read.
 /// </summary>
-public sealed class ExtProcRequest
+internal sealed class ExtProcRequest
 {
     // Only used when metadata_context occurs more than once in one message: protobuf merges the
     // occurrences, which for raw bytes means concatenating them, and that needs a copy.

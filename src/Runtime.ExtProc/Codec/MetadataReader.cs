@@ -8,7 +8,7 @@ namespace Runtime.ExtProc.Codec;
 /// <c>google.protobuf.Struct</c>, and we look up one field of it. Malformed input gives false, never
 /// an exception. Allocates nothing.
 /// </summary>
-public static class MetadataReader
+internal static class MetadataReader
 {
     private const int WireLengthDelimited = WireFormat.WireTypeLengthDelimited;
 

@@ -8,7 +8,7 @@ namespace Runtime.ExtProc.Codec;
 /// bodies and <c>metadata_context</c> are zero-copy slices of <c>message</c>; <c>attributes</c>
 /// and unknown fields are skipped. Benchmarks: perf/Runtime.Benchmarks/ExtProc/ExtProcCodecBenchmark.cs.
 /// </remarks>
-public static class ProcessingRequestDecoder
+internal static class ProcessingRequestDecoder
 {
     /// <summary>
     /// Decodes <paramref name="message"/> (one gRPC message payload) into <paramref name="into"/>

@@ -8,7 +8,7 @@ namespace Runtime.ExtProc.Codec;
 /// computed bottom-up first, so the writer emits each length prefix before its content and never
 /// back-patches or stages bytes.
 /// </summary>
-public sealed partial class ProcessingResponseBuilder
+internal sealed partial class ProcessingResponseBuilder
 {
     // Tags (all one byte: every field number is below 16).
     private const uint CommonResponseTag = (1 << 3) | WireFormat.WireTypeLengthDelimited;             // Headers/BodyResponse.response

@@ -30,7 +30,7 @@ namespace Runtime.ExtProc.Codec;
 /// The encoding itself (sizes bottom-up, then writing) is in ProcessingResponseBuilder.Encoding.cs.
 /// </para>
 /// </remarks>
-public sealed partial class ProcessingResponseBuilder
+internal sealed partial class ProcessingResponseBuilder
 {
     // Arena for every copied string; entries below address it by ByteRange.
     private byte[] _bytes = [];

@@ -6,7 +6,7 @@ namespace Runtime.ExtProc.Processing;
 /// A request refused with an immediate HTTP response. One table of GIE's error-code names for
 /// every processor, so a status reads the same whichever router refused it.
 /// </summary>
-public sealed class ImmediateError
+internal sealed class ImmediateError
 {
     public ImmediateError(int httpStatus, string message)
     {

@@ -9,7 +9,7 @@ namespace Runtime.ExtProc.Processing;
 /// keep pooled buffers between requests) give them back when the full pool turns one away and
 /// when the processor is disposed.
 /// </summary>
-public abstract class PooledProcessor<THandler> : IExtProcProcessor, IDisposable
+internal abstract class PooledProcessor<THandler> : IExtProcProcessor, IDisposable
     where THandler : RequestRoutingHandler
 {
     private readonly ObjectPool<THandler> _handlers;

@@ -18,7 +18,7 @@ namespace Runtime.ExtProc.Processing;
 /// <see cref="SendDecisionAsync"/> then sends the reply on the right message and, in full duplex,
 /// the body after it in streamed pieces.
 /// </summary>
-public abstract class RequestRoutingHandler : ExtProcStreamHandler
+internal abstract class RequestRoutingHandler : ExtProcStreamHandler
 {
     /// <summary>Set once <see cref="OnRequestReadyAsync"/> ran for this request.</summary>
     protected bool Decided { get; private set; }

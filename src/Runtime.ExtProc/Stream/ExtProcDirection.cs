@@ -1,7 +1,7 @@
 namespace Runtime.ExtProc.Stream;
 
 /// <summary>The HTTP request travelling upstream, or the response travelling back.</summary>
-public enum ExtProcDirection : byte
+internal enum ExtProcDirection : byte
 {
     Request = 0,
     Response = 1,

@@ -3,7 +3,7 @@ using Runtime.ExtProc.Codec;
 namespace Runtime.ExtProc.Stream;
 
 /// <summary>How streams behave when Envoy does not say (no <c>protocol_config</c>).</summary>
-public sealed record ExtProcOptions
+internal sealed record ExtProcOptions
 {
     /// <summary>GIE deploys FULL_DUPLEX_STREAMED in both directions.</summary>
     public BodySendMode DefaultRequestBodyMode { get; init; } = BodySendMode.FullDuplexStreamed;

@@ -13,7 +13,7 @@ namespace Runtime.ExtProc.Stream;
 /// or scanned while the next message is read) is copied once here. Decoding runs later, on the
 /// stream, from this contiguous copy; the array goes back to the pool after the message's phase.
 /// </summary>
-public sealed class ExtProcPayload
+internal sealed class ExtProcPayload
 {
     private static readonly ObjectPool<ExtProcPayload> s_pool =
         new DefaultObjectPool<ExtProcPayload>(new DefaultPooledObjectPolicy<ExtProcPayload>(), 4096);

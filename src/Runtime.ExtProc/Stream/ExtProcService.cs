@@ -11,7 +11,7 @@ namespace Runtime.ExtProc.Stream;
 /// Served through <see cref="ExternalProcessorService"/>, which finds the listener's instance.
 /// Disposing it (after the server stopped) returns the storage its pooled streams keep.
 /// </summary>
-public sealed class ExtProcService : IDisposable
+internal sealed class ExtProcService : IDisposable
 {
     public const string ProcessPath = "/envoy.service.ext_proc.v3.ExternalProcessor/Process";
 

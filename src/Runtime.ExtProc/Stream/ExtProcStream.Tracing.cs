@@ -8,7 +8,7 @@ namespace Runtime.ExtProc.Stream;
 /// The request's span (<see cref="ExtProcTracing"/>): every hook is a null check when the listener
 /// has no tracing or the request is not sampled.
 /// </summary>
-public sealed partial class ExtProcStream
+internal sealed partial class ExtProcStream
 {
     private static readonly byte[] s_traceParentHeader = "traceparent"u8.ToArray();
     private static readonly byte[] s_statusHeader = ":status"u8.ToArray();

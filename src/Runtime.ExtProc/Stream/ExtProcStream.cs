@@ -15,7 +15,7 @@ namespace Runtime.ExtProc.Stream;
 /// Pooled: storage (headers, bodies, response builder) is kept between streams; <see cref="Dispose"/>
 /// gives it back to the buffer pools when the stream leaves the pool for good.
 /// </summary>
-public sealed partial class ExtProcStream : IDisposable
+internal sealed partial class ExtProcStream : IDisposable
 {
     private static readonly WriteOptions s_bufferHint = new(WriteFlags.BufferHint);
 

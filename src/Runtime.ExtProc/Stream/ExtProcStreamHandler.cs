@@ -6,7 +6,7 @@ namespace Runtime.ExtProc.Stream;
 /// defaults reply "continue" (and echo streamed bodies), so a processor overrides only the
 /// phases it cares about. Calls for one stream never overlap.
 /// </summary>
-public abstract class ExtProcStreamHandler
+internal abstract class ExtProcStreamHandler
 {
     public virtual ValueTask OnRequestHeadersAsync(ExtProcStream stream) => stream.ContinueAsync();
 
@@ -30,7 +30,7 @@ public abstract class ExtProcStreamHandler
 }
 
 /// <summary>Creates the handler of each stream (and takes it back, so handlers can be pooled).</summary>
-public interface IExtProcProcessor
+internal interface IExtProcProcessor
 {
     string Name { get; }
 

@@ -10,7 +10,7 @@ namespace Runtime.ExtProc.Stream;
 /// many ended with each gRPC status code (Go's names: <c>OK</c>, <c>Canceled</c>, …). Recorded
 /// around every <c>Process</c> call of the listeners given this object; allocation-free.
 /// </summary>
-public sealed class ExtProcStreamMetrics : IDisposable
+internal sealed class ExtProcStreamMetrics : IDisposable
 {
     /// <summary>The meter's name; the Prometheus exporter exports meters named <c>Runtime.*</c>.</summary>
     public const string MeterName = "Runtime.ExtProc.Streams";

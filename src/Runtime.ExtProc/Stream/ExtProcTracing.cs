@@ -8,7 +8,7 @@ namespace Runtime.ExtProc.Stream;
 /// <summary>Which requests get a span: the standard <c>OTEL_TRACES_SAMPLER</c> choices.</summary>
 /// <param name="ParentBased">Follow an incoming <c>traceparent</c>'s sampled flag when there is one.</param>
 /// <param name="Ratio">The fraction of the other requests sampled (by trace id when one came in).</param>
-public readonly record struct TraceSampling(bool ParentBased, double Ratio);
+internal readonly record struct TraceSampling(bool ParentBased, double Ratio);
 
 /// <summary>
 /// The per-request server span of one ext_proc listener, as the Go projects name it
@@ -17,7 +17,7 @@ public readonly record struct TraceSampling(bool ParentBased, double Ratio);
 /// ended with the stream. The sampling decision is taken here, before anything is allocated: a
 /// request that is not sampled, like every request with tracing off, costs a header lookup.
 /// </summary>
-public sealed class ExtProcTracing
+internal sealed class ExtProcTracing
 {
     /// <summary>The span's name in GIE v1.5.0 and llm-d v0.10 (EPP and BBR alike).</summary>
     public const string RequestSpanName = "gateway.request";

@@ -9,7 +9,7 @@ namespace Runtime.ExtProc.Stream;
 /// <see cref="ExtProcPayload"/>; a <see cref="ProcessingResponseBuilder"/> writes itself straight
 /// into the response pipe through <see cref="SerializationContext.GetBufferWriter"/>.
 /// </summary>
-public static class ExternalProcessorGrpc
+internal static class ExternalProcessorGrpc
 {
     public const string ServiceName = "envoy.service.ext_proc.v3.ExternalProcessor";
 
@@ -35,7 +35,7 @@ public static class ExternalProcessorGrpc
 
 /// <summary>Base of an ext_proc implementation.</summary>
 [BindServiceMethod(typeof(ExternalProcessorGrpc), nameof(ExternalProcessorGrpc.BindService))]
-public abstract class ExternalProcessorBase
+internal abstract class ExternalProcessorBase
 {
     public virtual Task Process(IAsyncStreamReader<ExtProcPayload> requestStream, IServerStreamWriter<ProcessingResponseBuilder> responseStream, ServerCallContext context) =>
         throw new RpcException(new Status(StatusCode.Unimplemented, ""));

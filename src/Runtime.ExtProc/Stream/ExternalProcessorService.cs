@@ -14,7 +14,7 @@ namespace Runtime.ExtProc.Stream;
 /// counted in <c>runtime_swallowed_errors_total{component="ext_proc",kind="after_client_abort"}</c>;
 /// cancellation and I/O errors there are the abort itself and stay quiet.
 /// </summary>
-public sealed partial class ExternalProcessorService : ExternalProcessorBase
+internal sealed partial class ExternalProcessorService : ExternalProcessorBase
 {
     private readonly ILogger _logger;
 

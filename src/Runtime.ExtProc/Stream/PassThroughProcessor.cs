@@ -5,7 +5,7 @@ namespace Runtime.ExtProc.Stream;
 /// at most <see cref="ExtProcOptions.StreamedChunkSize"/>). The transport floor that other
 /// processors are measured against.
 /// </summary>
-public sealed class PassThroughProcessor : IExtProcProcessor
+internal sealed class PassThroughProcessor : IExtProcProcessor
 {
     private static readonly PassThroughHandler s_handler = new();
 

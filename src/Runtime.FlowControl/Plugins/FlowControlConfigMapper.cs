@@ -11,7 +11,7 @@ namespace Runtime.FlowControl.Plugins;
 /// that names no declared plugin but is a built-in policy type gets that type with defaults, as
 /// GIE does for its default policies.
 /// </summary>
-public static class FlowControlConfigMapper
+internal static class FlowControlConfigMapper
 {
     public const string SectionPath = "flowControl";
 

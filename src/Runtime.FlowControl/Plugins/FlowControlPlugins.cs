@@ -9,10 +9,10 @@ using Runtime.Plugins.Validation;
 namespace Runtime.FlowControl.Plugins;
 
 /// <summary>A configured flow-control policy: the plugin instance other config entries refer to by name.</summary>
-public sealed record FlowControlPolicyPlugin(string TypeName, string Name, object Policy) : IPlugin;
+internal sealed record FlowControlPolicyPlugin(string TypeName, string Name, object Policy) : IPlugin;
 
 /// <summary>The factories of the flow-control policy plugin types declared in <see cref="BuiltInPlugins"/>.</summary>
-public static class FlowControlPlugins
+internal static class FlowControlPlugins
 {
     public static PluginRegistryBuilder UseFlowControlFactories(this PluginRegistryBuilder builder) => builder
         .UseFactory(FlowControlPolicyTypes.FcfsOrdering, (name, _, _) => Policy(FlowControlPolicyTypes.FcfsOrdering, name, FcfsOrderingPolicy.Instance))

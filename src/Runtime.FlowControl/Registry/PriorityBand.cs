@@ -1,7 +1,7 @@
 namespace Runtime.FlowControl.Registry;
 
 /// <summary>Who created a band, which decides whether the control plane may remove it.</summary>
-public enum PriorityBandKind
+internal enum PriorityBandKind
 {
     /// <summary>Listed in <c>priorityBands</c>: never removed.</summary>
     Static,

@@ -6,7 +6,7 @@ namespace Runtime.FlowControl.Stats;
 /// lock-free and allocation-free (<see cref="Interlocked"/> adds); a snapshot may be torn between
 /// buckets by concurrent records, which metrics scrapes tolerate.
 /// </summary>
-public sealed class DurationHistogram
+internal sealed class DurationHistogram
 {
     private readonly double[] _bounds;
     private readonly long[] _counts;
@@ -52,7 +52,7 @@ public sealed class DurationHistogram
 }
 
 /// <summary>Bucket counts (not cumulative; the last is +Inf) and the sum in seconds.</summary>
-public sealed record HistogramSnapshot(IReadOnlyList<double> UpperBoundsSeconds, IReadOnlyList<long> Counts, double SumSeconds)
+internal sealed record HistogramSnapshot(IReadOnlyList<double> UpperBoundsSeconds, IReadOnlyList<long> Counts, double SumSeconds)
 {
     public long Count => Counts.Sum();
 }

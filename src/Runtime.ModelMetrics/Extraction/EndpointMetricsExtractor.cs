@@ -16,7 +16,7 @@ namespace Runtime.ModelMetrics.Extraction;
 /// llm-d-router does: queue and running counts are summed, KV use is the largest. Non-finite values
 /// are ignored; a value absent from the page keeps what <paramref name="reading"/> held.
 /// </remarks>
-public static class EndpointMetricsExtractor
+internal static class EndpointMetricsExtractor
 {
     private static ReadOnlySpan<byte> RunningAdaptersLabel => "running_lora_adapters"u8;
 

@@ -8,7 +8,7 @@ namespace Runtime.ModelMetrics.Extraction;
 /// a scrape whose labels did not change reuses the lists instead of allocating new ones. Not thread
 /// safe: one per endpoint, used by that endpoint's scrape only (scrapes of an endpoint never overlap).
 /// </summary>
-public sealed class LoraAdapterCache
+internal sealed class LoraAdapterCache
 {
     internal AdapterList Running { get; } = new();
 

@@ -7,7 +7,7 @@ namespace Runtime.ModelMetrics.Extraction;
 /// the previous metrics so a value missing from the page keeps its last known value.
 /// <see cref="ToMetrics"/> then makes the immutable <see cref="EndpointMetrics"/> to publish.
 /// </summary>
-public struct MetricsReading
+internal struct MetricsReading
 {
     public int WaitingQueueSize { get; set; }
 

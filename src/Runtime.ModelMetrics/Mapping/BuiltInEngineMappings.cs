@@ -6,7 +6,7 @@ namespace Runtime.ModelMetrics.Mapping;
 /// <c>defaultEngineConfigs</c>): vLLM, SGLang, <c>trtllm-serve</c> and Triton with the TensorRT-LLM
 /// backend (<c>triton-tensorrt-llm</c>, GIE's "Use Triton with TensorRT-LLM Backend" guide).
 /// </summary>
-public static class BuiltInEngineMappings
+internal static class BuiltInEngineMappings
 {
     public const string Vllm = "vllm";
     public const string SgLang = "sglang";

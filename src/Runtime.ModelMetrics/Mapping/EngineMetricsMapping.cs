@@ -6,7 +6,7 @@ namespace Runtime.ModelMetrics.Mapping;
 /// The series one engine publishes for each value the scheduler reads (GIE's "model server
 /// protocol" mapping). A null spec means the engine does not report that value.
 /// </summary>
-public sealed record EngineMetricsMapping
+internal sealed record EngineMetricsMapping
 {
     public const string DefaultCacheBlockSizeLabel = "block_size";
     public const string DefaultCacheNumBlocksLabel = "num_gpu_blocks";

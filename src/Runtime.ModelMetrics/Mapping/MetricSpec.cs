@@ -9,7 +9,7 @@ namespace Runtime.ModelMetrics.Mapping;
 /// <c>nv_trt_llm_request_metrics{request_type="waiting"}</c> or, unquoted,
 /// <c>nv_trt_llm_request_metrics{request_type=waiting}</c>.
 /// </summary>
-public sealed class MetricSpec
+internal sealed class MetricSpec
 {
     private readonly byte[] _nameUtf8;
     private readonly byte[][] _labelNames;

@@ -15,7 +15,7 @@ namespace Runtime.ModelMetrics.Mapping;
 /// <c>enableMultiEngine</c> is accepted for compatibility; per-endpoint engines are always honoured
 /// (SPEC §5), and an endpoint without the label uses the default mapping as in GIE.
 /// </summary>
-public sealed class ModelServerMetricsMappings
+internal sealed class ModelServerMetricsMappings
 {
     private readonly Dictionary<string, EngineMetricsMapping> _engines;
 

@@ -12,10 +12,10 @@ using Runtime.Plugins.Validation;
 namespace Runtime.ModelMetrics.Plugins;
 
 /// <summary>A configured <c>metrics-data-source</c>: where each endpoint's metrics page is.</summary>
-public sealed record MetricsDataSourcePlugin(string TypeName, string Name, MetricsDataSourceParameters Parameters) : IPlugin;
+internal sealed record MetricsDataSourcePlugin(string TypeName, string Name, MetricsDataSourceParameters Parameters) : IPlugin;
 
 /// <summary>A configured <c>core-metrics-extractor</c> (or its former name): which series mean what, per engine.</summary>
-public sealed record ModelServerMetricsPlugin(string TypeName, string Name, ModelServerMetricsMappings Mappings) : IPlugin;
+internal sealed record ModelServerMetricsPlugin(string TypeName, string Name, ModelServerMetricsMappings Mappings) : IPlugin;
 
 /// <summary>
 /// A configured notification source (<c>k8s-notification-source</c>, <c>endpoint-notification-source</c>).
@@ -23,10 +23,10 @@ public sealed record ModelServerMetricsPlugin(string TypeName, string Name, Mode
 /// built-in extractor takes them, so it has no effect of its own; it is built so such configs serve.
 /// </summary>
 /// <param name="Watched">The watched kind (<c>group/version, Kind=kind</c>), or null for endpoint events.</param>
-public sealed record NotificationSourcePlugin(string TypeName, string Name, string? Watched) : IPlugin;
+internal sealed record NotificationSourcePlugin(string TypeName, string Name, string? Watched) : IPlugin;
 
 /// <summary>The factories of the data-layer plugin types, and how the host turns them into a scraper.</summary>
-public static class ModelMetricsPlugins
+internal static class ModelMetricsPlugins
 {
     public static PluginRegistryBuilder UseModelMetricsFactories(this PluginRegistryBuilder builder) => builder
         .UseFactory(BuiltInPlugins.MetricsDataSource, CreateMetricsDataSource)

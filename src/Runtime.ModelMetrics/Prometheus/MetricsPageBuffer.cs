@@ -8,7 +8,7 @@ namespace Runtime.ModelMetrics.Prometheus;
 /// one span. One buffer per endpoint is reused scrape after scrape; it grows by doubling up to
 /// <see cref="MaxBytes"/>, and a page larger than that is refused rather than buffered.
 /// </summary>
-public sealed class MetricsPageBuffer : IDisposable
+internal sealed class MetricsPageBuffer : IDisposable
 {
     public const int DefaultMaxBytes = 4 * 1024 * 1024;
 

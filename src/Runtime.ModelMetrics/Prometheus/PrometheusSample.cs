@@ -3,7 +3,7 @@ using System.Text;
 namespace Runtime.ModelMetrics.Prometheus;
 
 /// <summary>One sample of a page: slices of the page's bytes, valid while the page is.</summary>
-public readonly ref struct PrometheusSample
+internal readonly ref struct PrometheusSample
 {
     internal PrometheusSample(ReadOnlySpan<byte> name, ReadOnlySpan<byte> labelBlock, bool hasEscapes, double value, long timestamp, bool hasTimestamp)
     {
@@ -52,7 +52,7 @@ public readonly ref struct PrometheusSample
 }
 
 /// <summary>One <c>name="value"</c> pair; <see cref="RawValue"/> still holds the escapes as written.</summary>
-public readonly ref struct PrometheusLabel
+internal readonly ref struct PrometheusLabel
 {
     internal PrometheusLabel(ReadOnlySpan<byte> name, ReadOnlySpan<byte> rawValue, bool hasEscapes)
     {
@@ -159,7 +159,7 @@ public readonly ref struct PrometheusLabel
 }
 
 /// <summary>Enumerates the labels of a validated label block without allocating.</summary>
-public ref struct PrometheusLabelEnumerator
+internal ref struct PrometheusLabelEnumerator
 {
     private readonly ReadOnlySpan<byte> _block;
     private int _position;

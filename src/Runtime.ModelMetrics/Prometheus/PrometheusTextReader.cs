@@ -15,7 +15,7 @@ namespace Runtime.ModelMetrics.Prometheus;
 /// accepted. A line that is not a valid sample is counted in <see cref="MalformedLines"/> and skipped:
 /// bad input from a model server must never throw or stop the rest of the page from being read.
 /// </remarks>
-public ref struct PrometheusTextReader
+internal ref struct PrometheusTextReader
 {
     private static readonly SearchValues<byte> s_metricNameChars =
         SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_:"u8);

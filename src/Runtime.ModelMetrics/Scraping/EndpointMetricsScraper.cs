@@ -32,7 +32,7 @@ namespace Runtime.ModelMetrics.Scraping;
 /// age, and consumers treat them as stale after 200 ms. Failures are counted in <see cref="Metrics"/>.
 /// </para>
 /// </remarks>
-public sealed class EndpointMetricsScraper : IAsyncDisposable
+internal sealed class EndpointMetricsScraper : IAsyncDisposable
 {
     private readonly EndpointStore _store;
     private readonly ModelServerMetricsMappings _mappings;

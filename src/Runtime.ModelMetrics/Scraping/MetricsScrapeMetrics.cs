@@ -3,7 +3,7 @@ using System.Diagnostics.Metrics;
 namespace Runtime.ModelMetrics.Scraping;
 
 /// <summary>Why a scrape failed (the <c>reason</c> tag of the failure counter).</summary>
-public enum ScrapeFailure
+internal enum ScrapeFailure
 {
     /// <summary>The server answered with a non-2xx status.</summary>
     HttpStatus,
@@ -23,7 +23,7 @@ public enum ScrapeFailure
 /// <c>inference_extension_metrics_scrape_*</c> names. Counting is an interlocked add; the instruments
 /// are observable, so nothing is recorded per scrape unless a listener reads them.
 /// </summary>
-public sealed class MetricsScrapeMetrics : IDisposable
+internal sealed class MetricsScrapeMetrics : IDisposable
 {
     public const string MeterName = "Runtime.ModelMetrics";
 

@@ -5,7 +5,7 @@ using Runtime.Plugins.BuiltIn.Parameters;
 namespace Runtime.ModelMetrics.Scraping;
 
 /// <summary>How <see cref="EndpointMetricsScraper"/> scrapes: where, how often, and what to read.</summary>
-public sealed record MetricsScraperOptions
+internal sealed record MetricsScraperOptions
 {
     /// <summary>GIE's <c>--refresh-metrics-interval</c> default.</summary>
     public static readonly TimeSpan DefaultInterval = TimeSpan.FromMilliseconds(50);

@@ -21,7 +21,7 @@ namespace Runtime.Plugins.BuiltIn;
 /// <c>--allow-experimental-plugins</c>, as in llm-d). GIE v1.5.0 has no stability levels and none of
 /// its types is Alpha in llm-d, so GIE configurations load with default flags.
 /// </remarks>
-public static class BuiltInPlugins
+internal static class BuiltInPlugins
 {
     public const string FlowControlGate = "flowControl";
     public const string DataLayerGate = "dataLayer";

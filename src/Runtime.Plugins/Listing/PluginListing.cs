@@ -4,7 +4,7 @@ using Runtime.Plugins.Registry;
 namespace Runtime.Plugins.Listing;
 
 /// <summary>The machine-readable listing behind <c>runtime plugins --output json</c>.</summary>
-public sealed record PluginListing(
+internal sealed record PluginListing(
     IReadOnlyList<FeatureGateEntry> FeatureGates,
     IReadOnlyList<PluginTypeEntry> Plugins,
     IReadOnlyList<TombstoneEntry> Tombstones,
@@ -36,12 +36,12 @@ public sealed record PluginListing(
 }
 
 /// <param name="Locked">Stable gates are always on and cannot be switched off.</param>
-public sealed record FeatureGateEntry(string Name, StabilityLevel Stability, bool EnabledByDefault, bool Locked, string Description);
+internal sealed record FeatureGateEntry(string Name, StabilityLevel Stability, bool EnabledByDefault, bool Locked, string Description);
 
 /// <param name="EnabledByDefault">Usable without touching <c>featureGates</c>.</param>
 /// <param name="Implemented">Usable in this build. False for a type declared unavailable (configs naming it fail validation with <paramref name="Unavailable"/>) or missing its implementation.</param>
 /// <param name="Unavailable">Why the type cannot be used in this build, or null.</param>
-public sealed record PluginTypeEntry(
+internal sealed record PluginTypeEntry(
     string Type,
     IReadOnlyList<string> Kinds,
     StabilityLevel Stability,
@@ -53,6 +53,6 @@ public sealed record PluginTypeEntry(
     string Description,
     string? Unavailable = null);
 
-public sealed record DeprecationEntry(string Message, IReadOnlyList<string> Replacements);
+internal sealed record DeprecationEntry(string Message, IReadOnlyList<string> Replacements);
 
-public sealed record TombstoneEntry(string Type, string RemovedIn, string Guidance, IReadOnlyList<string> Replacements);
+internal sealed record TombstoneEntry(string Type, string RemovedIn, string Guidance, IReadOnlyList<string> Replacements);

@@ -11,7 +11,7 @@ namespace Runtime.Plugins.Listing;
     WriteIndented = true,
     UseStringEnumConverter = true)]
 [JsonSerializable(typeof(PluginListing))]
-public sealed partial class PluginListingJsonContext : JsonSerializerContext
+internal sealed partial class PluginListingJsonContext : JsonSerializerContext
 {
     /// <summary>For terminals and files rather than HTML: apostrophes and the like are written as themselves.</summary>
     public static PluginListingJsonContext Readable { get; } = new(new JsonSerializerOptions

@@ -4,7 +4,7 @@ using Runtime.Plugins.Lifecycle;
 namespace Runtime.Plugins.Listing;
 
 /// <summary>The human-readable listing behind <c>runtime plugins</c>.</summary>
-public static class PluginTable
+internal static class PluginTable
 {
     public static string Format(PluginListing listing)
     {

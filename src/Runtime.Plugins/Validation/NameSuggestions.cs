@@ -1,7 +1,7 @@
 namespace Runtime.Plugins.Validation;
 
 /// <summary>"did you mean" hints for misspelt names and fields.</summary>
-public static class NameSuggestions
+internal static class NameSuggestions
 {
     /// <summary>"; did you mean \"x\"?" for the closest candidate that looks like what was meant, else empty.</summary>
     public static string Hint(string name, IEnumerable<string> candidates)

@@ -10,7 +10,7 @@ namespace Runtime.Plugins.Validation;
 /// Checks one leaf value (a type bound by a custom converter), reporting problems at or under
 /// <paramref name="path"/>; returns false when the value cannot be bound and must be dropped.
 /// </summary>
-public delegate bool LeafValidator(JsonElement value, string path, ValidationErrors errors);
+internal delegate bool LeafValidator(JsonElement value, string path, ValidationErrors errors);
 
 /// <summary>
 /// Binds JSON to records through their source-generated <see cref="JsonTypeInfo"/>, strictly: unknown
@@ -23,7 +23,7 @@ public delegate bool LeafValidator(JsonElement value, string path, ValidationErr
 /// go on to semantic validation and report those problems in the same run. Paths of dropped values
 /// are marked invalid in <see cref="ValidationErrors"/> so follow-up checks do not repeat them.
 /// </remarks>
-public sealed class StrictJsonBinder
+internal sealed class StrictJsonBinder
 {
     private readonly FrozenDictionary<Type, LeafValidator> _leaves;
 

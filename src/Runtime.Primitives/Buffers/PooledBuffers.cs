@@ -16,7 +16,7 @@ namespace Runtime.Primitives.Buffers;
 /// only the sum means anything. <see cref="Outstanding"/> reads the slots without a lock: exact once
 /// renters are quiet, which is when tests read it.
 /// </remarks>
-public static class PooledBuffers
+internal static class PooledBuffers
 {
     public const string OutstandingGaugeName = "runtime_pooled_buffers_outstanding";
 

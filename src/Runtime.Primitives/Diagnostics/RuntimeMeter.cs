@@ -6,7 +6,7 @@ namespace Runtime.Primitives.Diagnostics;
 /// The meter of the process-wide families kept by this assembly (swallowed failures, reloads).
 /// Its name starts with <c>Runtime.</c>, so the Prometheus exporter serves it.
 /// </summary>
-public static class RuntimeMeter
+internal static class RuntimeMeter
 {
     public const string Name = "Runtime.Primitives";
 

@@ -9,7 +9,7 @@ namespace Runtime.Primitives.Diagnostics;
 /// what was being done, and count it in <c>runtime_swallowed_errors_total{component,kind}</c>.
 /// A catch that neither rethrows nor reports through here hides a failure.
 /// </summary>
-public static partial class SwallowedErrors
+internal static partial class SwallowedErrors
 {
     public const string CounterName = "runtime_swallowed_errors_total";
 

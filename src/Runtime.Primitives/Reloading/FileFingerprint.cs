@@ -6,7 +6,7 @@ namespace Runtime.Primitives.Reloading;
 /// in-place write and a ConfigMap or Secret volume's <c>..data</c> swap all move it; an event that
 /// changed nothing (a watcher echo) does not.
 /// </summary>
-public static class FileFingerprint
+internal static class FileFingerprint
 {
     /// <summary>The fingerprint of a directory or file that does not exist.</summary>
     public const string Missing = "\0missing";

@@ -1,7 +1,7 @@
 namespace Runtime.Primitives.Reloading;
 
 /// <summary>What one read of a reloadable source produced: a good value, or every problem found.</summary>
-public readonly struct LoadResult<T>
+internal readonly struct LoadResult<T>
     where T : class
 {
     private readonly IReadOnlyList<string>? _errors;
@@ -29,7 +29,7 @@ public readonly struct LoadResult<T>
 }
 
 /// <summary>Builds <see cref="LoadResult{T}"/>s.</summary>
-public static class LoadResult
+internal static class LoadResult
 {
     public static LoadResult<T> Valid<T>(T value)
         where T : class => new(value ?? throw new ArgumentNullException(nameof(value)), [], retry: false);
@@ -47,7 +47,7 @@ public static class LoadResult
 }
 
 /// <summary>What <see cref="ReloadableSource{T}.Reload"/> did.</summary>
-public enum ReloadStatus
+internal enum ReloadStatus
 {
     /// <summary>The fingerprint had not moved: nothing was read.</summary>
     Skipped,
@@ -63,7 +63,7 @@ public enum ReloadStatus
 }
 
 /// <summary>The result of one reload: what happened and, when rejected, why.</summary>
-public readonly record struct ReloadOutcome(ReloadStatus Status, IReadOnlyList<string> Errors)
+internal readonly record struct ReloadOutcome(ReloadStatus Status, IReadOnlyList<string> Errors)
 {
     public static ReloadOutcome Skipped { get; } = new(ReloadStatus.Skipped, []);
 }

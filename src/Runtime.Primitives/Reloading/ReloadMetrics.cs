@@ -4,7 +4,7 @@ using Runtime.Primitives.Diagnostics;
 namespace Runtime.Primitives.Reloading;
 
 /// <summary>The families every <see cref="ReloadableSource{T}"/> counts into, labelled by its name.</summary>
-public static class ReloadMetrics
+internal static class ReloadMetrics
 {
     public const string LoadsCounterName = "runtime_reloads_total";
     public const string ErrorsCounterName = "runtime_reload_errors_total";

@@ -20,7 +20,7 @@ namespace Runtime.Primitives.Reloading;
 /// <para>Rejected content is not read again until its fingerprint moves, unless the load asked to
 /// retry (<see cref="LoadResult.Unreadable{T}"/>) or reading threw an I/O error.</para>
 /// </remarks>
-public sealed class ReloadableSource<T> : IDisposable
+internal sealed class ReloadableSource<T> : IDisposable
     where T : class
 {
     private readonly ReloadableSourceOptions _options;

@@ -1,7 +1,7 @@
 namespace Runtime.Primitives.Reloading;
 
 /// <summary>How a <see cref="ReloadableSource{T}"/> notices changes, and what it calls itself.</summary>
-public sealed record ReloadableSourceOptions
+internal sealed record ReloadableSourceOptions
 {
     /// <summary>The <c>source</c> label of the reload metrics and the name in log lines (<c>manifests</c>, <c>tls_certificate</c>…).</summary>
     public required string Name { get; init; }

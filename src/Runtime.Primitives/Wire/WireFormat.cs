@@ -8,7 +8,7 @@ namespace Runtime.Primitives.Wire;
 /// Protobuf wire-format primitives, written once for every hand-written codec in the process: the
 /// ext_proc decoder and response writer, gRPC health messages, metadata structs, vLLM's gRPC frames.
 /// </summary>
-public static class WireFormat
+internal static class WireFormat
 {
     public const int WireTypeVarint = 0;
     public const int WireTypeFixed64 = 1;

@@ -11,7 +11,7 @@ namespace Runtime.Scheduling.Filters;
 /// address) or <c>IP:port</c> (exactly that endpoint), in header order, one per address. No header
 /// (or an empty one) keeps nothing, so the request is refused as GIE refuses it.
 /// </summary>
-public sealed class HeaderBasedTestingFilter(string name) : IFilter
+internal sealed class HeaderBasedTestingFilter(string name) : IFilter
 {
     public const string HeaderName = "test-epp-endpoint-selection";
 

@@ -12,7 +12,7 @@ namespace Runtime.Scheduling.Filters;
 /// requests, waiting queue and KV-cache utilisation; an endpoint never scraped counts 0, as in llm-d.
 /// With <c>fallbackOnEmpty</c>, dropping every candidate keeps them all instead.
 /// </summary>
-public sealed class UtilizationFilter : IFilter, IMetricsConsumer
+internal sealed class UtilizationFilter : IFilter, IMetricsConsumer
 {
     private readonly (string Metric, double Max)[] _conditions;
     private readonly bool _fallbackOnEmpty;

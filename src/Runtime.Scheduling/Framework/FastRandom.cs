@@ -4,7 +4,7 @@ namespace Runtime.Scheduling.Framework;
 /// A per-thread SplitMix64 generator for tie-breaks and random picks: no lock, no allocation, a few ns
 /// per draw. Not cryptographic; spreading load needs only uniformity.
 /// </summary>
-public static class FastRandom
+internal static class FastRandom
 {
     [ThreadStatic]
     private static ulong t_state;

@@ -14,7 +14,7 @@ namespace Runtime.Scheduling.Framework;
 /// Process-wide, like Go's registry: schedulers are rebuilt from configuration and share these
 /// instruments. Recording is allocation-free (three string tags at most; <c>SchedulingBenchmark</c>).
 /// </remarks>
-public static class SchedulingMetrics
+internal static class SchedulingMetrics
 {
     public const string MeterName = "Runtime.Scheduling";
 

@@ -8,7 +8,7 @@ namespace Runtime.Scheduling.Pickers;
 /// <c>max-score-picker</c>: the highest total first, then the next highest as fallbacks; ties are broken
 /// uniformly at random (GIE shuffles before sorting to the same effect), so equal endpoints share load.
 /// </summary>
-public sealed class MaxScorePicker(string name, int maxNumOfEndpoints = 1) : IPicker
+internal sealed class MaxScorePicker(string name, int maxNumOfEndpoints = 1) : IPicker
 {
     public string TypeName => BuiltInPlugins.MaxScorePicker;
 
@@ -21,7 +21,7 @@ public sealed class MaxScorePicker(string name, int maxNumOfEndpoints = 1) : IPi
 }
 
 /// <summary><c>random-picker</c>: distinct endpoints uniformly at random, ignoring scores.</summary>
-public sealed class RandomPicker(string name, int maxNumOfEndpoints = 1) : IPicker
+internal sealed class RandomPicker(string name, int maxNumOfEndpoints = 1) : IPicker
 {
     public string TypeName => BuiltInPlugins.RandomPicker;
 
@@ -63,7 +63,7 @@ public sealed class RandomPicker(string name, int maxNumOfEndpoints = 1) : IPick
 /// sampled without replacement (A-Res, as GIE: key = U^(1/score), the k largest keys win; computed as
 /// ln(U)/score, which orders the same). Zero scores come last; if every score is 0, picks uniformly.
 /// </summary>
-public sealed class WeightedRandomPicker(string name, int maxNumOfEndpoints = 1) : IPicker
+internal sealed class WeightedRandomPicker(string name, int maxNumOfEndpoints = 1) : IPicker
 {
     public string TypeName => BuiltInPlugins.WeightedRandomPicker;
 

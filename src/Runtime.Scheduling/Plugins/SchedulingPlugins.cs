@@ -21,7 +21,7 @@ namespace Runtime.Scheduling.Plugins;
 /// saturation detectors.
 /// </summary>
 /// <remarks>The detectors need the host's <see cref="EndpointStore"/> registered in <c>PluginServices</c>.</remarks>
-public static class SchedulingPlugins
+internal static class SchedulingPlugins
 {
     public static PluginRegistryBuilder UseSchedulingFactories(this PluginRegistryBuilder builder) => builder
         .UseFactory(BuiltInPlugins.QueueScorer, static (name, _, _) => PluginResult.Success(new QueueScorer(name)))

@@ -13,7 +13,7 @@ namespace Runtime.Scheduling.Prefix;
 /// block size), at most <c>maxPrefixBlocksToMatch</c> (or <c>maxPrefixTokensToMatch</c> / block size),
 /// hashed as a chain seeded with the target model and <c>cache_salt</c>.
 /// </summary>
-public sealed class ApproxPrefixCacheProducer : IPreRequest, IMetricsConsumer
+internal sealed class ApproxPrefixCacheProducer : IPreRequest, IMetricsConsumer
 {
     internal const int CharactersPerToken = 4;
 

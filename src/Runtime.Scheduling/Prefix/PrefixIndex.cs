@@ -15,7 +15,7 @@ namespace Runtime.Scheduling.Prefix;
 /// <see cref="EndpointPrefixSet"/>). Inserts lock only the picked endpoint's set. Retired endpoints
 /// (<see cref="EndpointState.IsRetired"/>) are purged lazily, every <see cref="PurgeInterval"/> updates.
 /// </remarks>
-public sealed class PrefixIndex
+internal sealed class PrefixIndex
 {
     /// <summary>Accounted bytes per node slot: key, two links, and a hash table kept at most half full (rounded up to a power of two).</summary>
     public const int BytesPerEntry = 64;

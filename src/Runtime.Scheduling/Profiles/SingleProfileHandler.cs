@@ -5,7 +5,7 @@ using Runtime.Scheduling.Framework;
 namespace Runtime.Scheduling.Profiles;
 
 /// <summary><c>single-profile-handler</c>: runs the one configured profile; its result is the request's.</summary>
-public sealed class SingleProfileHandler(string name) : IProfileHandler
+internal sealed class SingleProfileHandler(string name) : IProfileHandler
 {
     public string TypeName => BuiltInPlugins.SingleProfileHandler;
 

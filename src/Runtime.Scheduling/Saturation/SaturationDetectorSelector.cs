@@ -7,7 +7,7 @@ using Runtime.Plugins.Saturation;
 namespace Runtime.Scheduling.Saturation;
 
 /// <summary>The detector that gates dispatch and shedding, or why there is none.</summary>
-public sealed record SaturationDetectorSelection(ISaturationDetector? Detector, string? Error, MetricKinds RequiredMetrics)
+internal sealed record SaturationDetectorSelection(ISaturationDetector? Detector, string? Error, MetricKinds RequiredMetrics)
 {
     public bool IsValid => Detector is not null;
 }
@@ -18,7 +18,7 @@ public sealed record SaturationDetectorSelection(ISaturationDetector? Detector, 
 /// defaults. (The loader already turns the legacy form into an injected plugin; the fallback covers
 /// configurations built without it.)
 /// </summary>
-public static class SaturationDetectorSelector
+internal static class SaturationDetectorSelector
 {
     public static SaturationDetectorSelection Select(EndpointPickerConfig effectiveConfig, IReadOnlyDictionary<string, IPlugin> plugins, EndpointStore store, TimeProvider? time = null)
     {

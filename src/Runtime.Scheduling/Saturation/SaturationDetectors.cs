@@ -12,7 +12,7 @@ namespace Runtime.Scheduling.Saturation;
 /// metricsStalenessThreshold (or never scraped) counts 1.0; an empty pool is saturated (fail closed).
 /// As a filter it drops endpoints over threshold × (1 + headroom), or stale, unless that would drop all.
 /// </summary>
-public sealed class UtilizationDetector : ISaturationDetector, IFilter, IMetricsConsumer
+internal sealed class UtilizationDetector : ISaturationDetector, IFilter, IMetricsConsumer
 {
     private readonly EndpointStore _store;
     private readonly TimeProvider _time;
@@ -94,7 +94,7 @@ public sealed class UtilizationDetector : ISaturationDetector, IFilter, IMetrics
 /// It sees load only once the request path counts it (<see cref="EndpointState.AddInFlight"/> after the
 /// pick), so flow control's burst dispatch can overshoot by the requests between dispatch and pick.
 /// </remarks>
-public sealed class ConcurrencyDetector : ISaturationDetector, IFilter
+internal sealed class ConcurrencyDetector : ISaturationDetector, IFilter
 {
     private readonly EndpointStore _store;
     private readonly bool _tokens;
@@ -152,7 +152,7 @@ public sealed class ConcurrencyDetector : ISaturationDetector, IFilter
 }
 
 /// <summary>The shed decision of the legacy (no flow control) path.</summary>
-public static class SaturationDetectorExtensions
+internal static class SaturationDetectorExtensions
 {
     /// <summary>At or over capacity: saturation ≥ 1.</summary>
     public static bool IsSaturated(this ISaturationDetector detector) => detector.GetSaturation() >= 1.0;

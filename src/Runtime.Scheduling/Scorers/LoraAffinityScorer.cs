@@ -14,7 +14,7 @@ namespace Runtime.Scheduling.Scorers;
 /// it scores 0.8 on servers with a free slot and 0 elsewhere (servers reporting no LoRA info: 0 for all,
 /// which leaves the other scorers to decide). A request without a model scores 0 everywhere.
 /// </remarks>
-public sealed class LoraAffinityScorer(string name) : IScorer, IMetricsConsumer
+internal sealed class LoraAffinityScorer(string name) : IScorer, IMetricsConsumer
 {
     public string TypeName => BuiltInPlugins.LoraAffinityScorer;
 

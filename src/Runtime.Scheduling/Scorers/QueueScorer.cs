@@ -8,7 +8,7 @@ namespace Runtime.Scheduling.Scorers;
 /// <c>queue-scorer</c>: min-max normalised waiting queue, shortest = 1, longest = 0, all equal = 1.
 /// Reads metrics as scraped: an endpoint never scraped counts as an empty queue, as in GIE.
 /// </summary>
-public sealed class QueueScorer(string name) : IScorer, IMetricsConsumer
+internal sealed class QueueScorer(string name) : IScorer, IMetricsConsumer
 {
     public string TypeName => BuiltInPlugins.QueueScorer;
 
@@ -21,7 +21,7 @@ public sealed class QueueScorer(string name) : IScorer, IMetricsConsumer
 }
 
 /// <summary><c>running-requests-size-scorer</c>: min-max normalised running requests, fewest = 1, all equal = 1.</summary>
-public sealed class RunningRequestsSizeScorer(string name) : IScorer, IMetricsConsumer
+internal sealed class RunningRequestsSizeScorer(string name) : IScorer, IMetricsConsumer
 {
     public string TypeName => BuiltInPlugins.RunningRequestsSizeScorer;
 
@@ -37,7 +37,7 @@ public sealed class RunningRequestsSizeScorer(string name) : IScorer, IMetricsCo
 /// <c>kv-cache-utilization-scorer</c> (and its former name <c>kv-cache-scorer</c>): 1 − KV-cache
 /// utilisation. A NaN or out-of-range report is clamped by the profile (NaN → 0).
 /// </summary>
-public sealed class KvCacheUtilizationScorer(string name, string typeName = BuiltInPlugins.KvCacheUtilizationScorer) : IScorer, IMetricsConsumer
+internal sealed class KvCacheUtilizationScorer(string name, string typeName = BuiltInPlugins.KvCacheUtilizationScorer) : IScorer, IMetricsConsumer
 {
     public string TypeName { get; } = typeName;
 

@@ -9,7 +9,7 @@ namespace Runtime.Scheduling.Scorers;
 /// endpoint scores 1 and one at or over <c>queueThresholdTokens</c> scores 0. In-flight tokens are what
 /// the request path counts from the pick until the response ends (see <see cref="InflightLoadProducer"/>).
 /// </summary>
-public sealed class TokenLoadScorer(string name, long thresholdTokens) : IScorer
+internal sealed class TokenLoadScorer(string name, long thresholdTokens) : IScorer
 {
     public string TypeName => BuiltInPlugins.TokenLoadScorer;
 
@@ -35,7 +35,7 @@ public sealed class TokenLoadScorer(string name, long thresholdTokens) : IScorer
 /// whether or not this plugin is declared (concurrency-detector and token-load-scorer read them); the
 /// plugin is accepted so GIE configs that declare it serve unchanged.
 /// </summary>
-public sealed class InflightLoadProducer(string name) : Runtime.Plugins.IPlugin
+internal sealed class InflightLoadProducer(string name) : Runtime.Plugins.IPlugin
 {
     public string TypeName => BuiltInPlugins.InflightLoadProducer;
 

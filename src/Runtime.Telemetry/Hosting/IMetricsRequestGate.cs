@@ -6,7 +6,7 @@ namespace Runtime.Telemetry.Hosting;
 /// It sees every request on the listener, before the path is looked at, as Go's filter wraps the
 /// whole metrics server.
 /// </summary>
-public interface IMetricsRequestGate
+internal interface IMetricsRequestGate
 {
     /// <param name="authorization">The <c>Authorization</c> header, or null when absent.</param>
     /// <returns>Null to serve the request; otherwise the refusal to answer with.</returns>
@@ -14,4 +14,4 @@ public interface IMetricsRequestGate
 }
 
 /// <summary>A refused metrics request: its status code and plain-text message.</summary>
-public sealed record MetricsRefusal(int StatusCode, string Message);
+internal sealed record MetricsRefusal(int StatusCode, string Message);

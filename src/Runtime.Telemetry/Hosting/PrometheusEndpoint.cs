@@ -16,7 +16,7 @@ namespace Runtime.Telemetry.Hosting;
 /// listener are tagged, and <see cref="IsMetricsRequest"/> routes on the tag. With a
 /// <paramref name="gate"/>, every request on the listener must pass it first.
 /// </summary>
-public sealed class PrometheusEndpoint(PrometheusExporter exporter, IMetricsRequestGate? gate = null)
+internal sealed class PrometheusEndpoint(PrometheusExporter exporter, IMetricsRequestGate? gate = null)
 {
     /// <summary>The path Prometheus scrapes.</summary>
     public const string Path = "/metrics";

@@ -6,7 +6,7 @@ namespace Runtime.Telemetry.Labels;
 /// The <c>commit</c> and <c>build_ref</c> labels of the <c>*_info</c> families, from the assembly's
 /// informational version (<c>&lt;version&gt;+&lt;commit&gt;</c>, which the SDK stamps from git).
 /// </summary>
-public static class BuildInfo
+internal static class BuildInfo
 {
     private static readonly (string Commit, string BuildRef) s_info = Read();
 

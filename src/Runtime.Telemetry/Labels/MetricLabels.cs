@@ -7,7 +7,7 @@ namespace Runtime.Telemetry.Labels;
 /// Label values the request path needs as strings without allocating per request: a priority is
 /// formatted once (GIE's <c>strconv.Itoa(priority)</c>) and reused.
 /// </summary>
-public static class MetricLabels
+internal static class MetricLabels
 {
     private const int CachedMin = -128;
     private const int CachedMax = 127;

@@ -3,7 +3,7 @@ using System.Diagnostics.Metrics;
 namespace Runtime.Telemetry.Prometheus;
 
 /// <summary>Default histogram bucket boundaries, matching what the Go endpoint picker registers.</summary>
-public static class HistogramBuckets
+internal static class HistogramBuckets
 {
     /// <summary>GIE's request-latency buckets (5 ms to one hour).</summary>
     public static IReadOnlyList<double> RequestSeconds { get; } =

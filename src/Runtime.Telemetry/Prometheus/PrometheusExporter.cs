@@ -20,7 +20,7 @@ namespace Runtime.Telemetry.Prometheus;
 /// observable instrument) loses only its own samples: it is logged and counted in
 /// <c>runtime_swallowed_errors_total{component="metrics"}</c> on the same page.
 /// </remarks>
-public sealed class PrometheusExporter : IDisposable
+internal sealed class PrometheusExporter : IDisposable
 {
     /// <summary>The <c>Content-Type</c> of <see cref="Render"/>'s output.</summary>
     public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";

@@ -3,7 +3,7 @@ using System.Diagnostics.Metrics;
 namespace Runtime.Telemetry.Prometheus;
 
 /// <summary>What the exporter listens to and how it buckets histograms.</summary>
-public sealed record PrometheusExporterOptions
+internal sealed record PrometheusExporterOptions
 {
     /// <summary>The meters to export; by default every meter whose name starts with <c>Runtime.</c>.</summary>
     public Func<Meter, bool> MeterFilter { get; init; } = static meter => meter.Name.StartsWith("Runtime.", StringComparison.Ordinal);

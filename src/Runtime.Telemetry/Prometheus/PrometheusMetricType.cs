@@ -1,7 +1,7 @@
 namespace Runtime.Telemetry.Prometheus;
 
 /// <summary>The <c># TYPE</c> of a metric family.</summary>
-public enum PrometheusMetricType
+internal enum PrometheusMetricType
 {
     Counter,
     Gauge,

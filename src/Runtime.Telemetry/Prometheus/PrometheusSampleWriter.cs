@@ -1,7 +1,7 @@
 namespace Runtime.Telemetry.Prometheus;
 
 /// <summary>Collects the samples of one scrape-time family (see <see cref="PrometheusExporter.AddCollector"/>).</summary>
-public sealed class PrometheusSampleWriter
+internal sealed class PrometheusSampleWriter
 {
     private readonly Dictionary<string, double> _samples = new(StringComparer.Ordinal);
 

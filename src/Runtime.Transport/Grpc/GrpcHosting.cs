@@ -14,7 +14,7 @@ namespace Runtime.Transport.Grpc;
 /// <see cref="GrpcServerOptions"/>, no detailed errors, and calls dispatched by exact
 /// <c>:path</c> to the library's method handlers (<see cref="RunGrpcServices"/>).
 /// </summary>
-public static class GrpcHosting
+internal static class GrpcHosting
 {
     private static readonly StringValues s_grpcContentType = new("application/grpc");
     private static readonly StringValues s_unimplemented = new("12");

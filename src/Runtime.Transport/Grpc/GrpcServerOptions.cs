@@ -1,7 +1,7 @@
 namespace Runtime.Transport.Grpc;
 
 /// <summary>Tuning of the gRPC layer and of Kestrel's HTTP/2 limits for our listeners.</summary>
-public sealed record GrpcServerOptions
+internal sealed record GrpcServerOptions
 {
     /// <summary>
     /// Largest request message accepted. Envoy's gRPC client has no receive limit and a

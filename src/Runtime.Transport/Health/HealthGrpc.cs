@@ -6,7 +6,7 @@ namespace Runtime.Transport.Health;
 /// <c>grpc.health.v1.Health</c> in the shape Grpc.Tools generates (the method descriptors and
 /// <c>BindService</c>), written by hand over <see cref="HealthMessages"/>.
 /// </summary>
-public static class HealthGrpc
+internal static class HealthGrpc
 {
     public const string ServiceName = "grpc.health.v1.Health";
 
@@ -31,7 +31,7 @@ public static class HealthGrpc
 
 /// <summary>Base of a <c>grpc.health.v1.Health</c> implementation; unoverridden methods answer UNIMPLEMENTED.</summary>
 [BindServiceMethod(typeof(HealthGrpc), nameof(HealthGrpc.BindService))]
-public abstract class HealthBase
+internal abstract class HealthBase
 {
     public virtual Task<HealthCheckResponse> Check(HealthCheckRequest request, ServerCallContext context) =>
         throw new RpcException(new Status(StatusCode.Unimplemented, ""));

@@ -6,13 +6,13 @@ using Runtime.Primitives.Wire;
 namespace Runtime.Transport.Health;
 
 /// <summary><c>grpc.health.v1.HealthCheckRequest{string service = 1}</c>.</summary>
-public sealed class HealthCheckRequest
+internal sealed class HealthCheckRequest
 {
     public string Service { get; init; } = string.Empty;
 }
 
 /// <summary><c>grpc.health.v1.HealthCheckResponse{ServingStatus status = 1}</c>; one shared instance per status.</summary>
-public sealed class HealthCheckResponse
+internal sealed class HealthCheckResponse
 {
     private static readonly HealthCheckResponse[] s_byStatus = [new(ServingStatus.Unknown), new(ServingStatus.Serving), new(ServingStatus.NotServing), new(ServingStatus.ServiceUnknown)];
 
@@ -27,13 +27,13 @@ public sealed class HealthCheckResponse
 }
 
 /// <summary><c>grpc.health.v1.HealthListRequest{}</c>.</summary>
-public sealed class HealthListRequest
+internal sealed class HealthListRequest
 {
     public static HealthListRequest Instance { get; } = new();
 }
 
 /// <summary><c>grpc.health.v1.HealthListResponse{map&lt;string, HealthCheckResponse&gt; statuses = 1}</c>.</summary>
-public sealed class HealthListResponse
+internal sealed class HealthListResponse
 {
     public IReadOnlyList<KeyValuePair<string, ServingStatus>> Statuses { get; init; } = [];
 }
@@ -42,7 +42,7 @@ public sealed class HealthListResponse
 /// Protobuf coding of the four health messages. They are tiny (a string, an enum, a map of
 /// them), so they are coded by hand rather than through generated code.
 /// </summary>
-public static class HealthMessages
+internal static class HealthMessages
 {
     public static readonly Marshaller<HealthCheckRequest> CheckRequest = Marshallers.Create<HealthCheckRequest>(
         static (request, context) => WriteMessage(context, EncodeCheckRequest(request.Service)),

@@ -13,7 +13,7 @@ namespace Runtime.Transport.Health;
 /// streaming real changes is what the health protocol describes and what a client that watches
 /// (grpc-go's client-side health checking, Envoy's gRPC health checker does Check) can use.
 /// </remarks>
-public sealed class HealthService : HealthBase
+internal sealed class HealthService : HealthBase
 {
     private static readonly Task<HealthCheckResponse>[] s_checkResults =
     [

@@ -10,7 +10,7 @@ public enum ServingStatus
 }
 
 /// <summary>Whose health rules a <see cref="HealthState"/> follows.</summary>
-public enum HealthRules
+internal enum HealthRules
 {
     /// <summary>GIE v1.5.0 EPP (<c>cmd/epp/runner/health.go</c>): sync, and with leader election the service names.</summary>
     EndpointPicker,
@@ -34,7 +34,7 @@ public enum HealthRules
 /// Facts are plain volatile fields; a change completes the current change signal (after the
 /// write), so a watcher that takes the signal before reading the status never misses one.
 /// </remarks>
-public sealed class HealthState
+internal sealed class HealthState
 {
     public const string ExtProcService = "envoy.service.ext_proc.v3.ExternalProcessor";
     public const string Liveness = "liveness";

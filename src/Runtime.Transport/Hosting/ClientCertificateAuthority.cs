@@ -8,7 +8,7 @@ namespace Runtime.Transport.Hosting;
 /// <c>ClientCAs</c>): only these roots are trusted, and a leaf that names its extended key usages
 /// must allow client authentication.
 /// </summary>
-public sealed class ClientCertificateAuthority : IDisposable
+internal sealed class ClientCertificateAuthority : IDisposable
 {
     private static readonly Oid s_clientAuthentication = new("1.3.6.1.5.5.7.3.2");
     private readonly X509Certificate2Collection _roots;

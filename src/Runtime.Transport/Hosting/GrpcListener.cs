@@ -6,4 +6,4 @@ namespace Runtime.Transport.Hosting;
 /// One TCP listener serving gRPC over HTTP/2 (h2c, or TLS with ALPN h2) with its own service
 /// instances; <paramref name="TlsPolicy"/> limits the TLS versions and suites it accepts.
 /// </summary>
-public sealed record GrpcListener(IPAddress Address, int Port, ListenerServices Services, ServerCertificateProvider? Tls = null, TlsPolicy? TlsPolicy = null);
+internal sealed record GrpcListener(IPAddress Address, int Port, ListenerServices Services, ServerCertificateProvider? Tls = null, TlsPolicy? TlsPolicy = null);

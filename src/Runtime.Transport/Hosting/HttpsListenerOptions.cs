@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Https;
 namespace Runtime.Transport.Hosting;
 
 /// <summary>Kestrel HTTPS settings of our secure listeners: a (reloadable) certificate, a version and suite policy, optionally required client certificates.</summary>
-public static class HttpsListenerOptions
+internal static class HttpsListenerOptions
 {
     /// <summary>
     /// The certificate is asked for on every handshake, so a reloaded one applies to new connections.

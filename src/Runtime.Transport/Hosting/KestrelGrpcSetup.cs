@@ -6,7 +6,7 @@ using Runtime.Transport.Grpc;
 namespace Runtime.Transport.Hosting;
 
 /// <summary>Applies our HTTP/2 limits to Kestrel and binds the gRPC listeners.</summary>
-public static class KestrelGrpcSetup
+internal static class KestrelGrpcSetup
 {
     public static void Configure(KestrelServerOptions kestrel, GrpcServerOptions options, IEnumerable<GrpcListener> listeners)
     {

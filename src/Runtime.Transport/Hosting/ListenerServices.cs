@@ -11,7 +11,7 @@ namespace Runtime.Transport.Hosting;
 /// listener's set, and a service looks up its instance for the call here. A method whose
 /// service is not in the set answers UNIMPLEMENTED, as on a server that does not have it.
 /// </summary>
-public sealed class ListenerServices
+internal sealed class ListenerServices
 {
     /// <summary>Key of the set in the connection's items.</summary>
     internal static readonly object ItemKey = new();

@@ -11,7 +11,7 @@ namespace Runtime.Transport.Hosting;
 /// <see cref="ReloadableSource{T}"/> when the files change, e.g. a rotated Kubernetes Secret), or a
 /// self-signed one generated at start, as the Go endpoint picker does without a cert path.
 /// </summary>
-public sealed partial class ServerCertificateProvider : IDisposable
+internal sealed partial class ServerCertificateProvider : IDisposable
 {
     private readonly X509Certificate2? _fixed;
     private readonly ReloadableSource<X509Certificate2>? _source;

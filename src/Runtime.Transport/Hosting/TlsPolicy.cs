@@ -9,7 +9,7 @@ namespace Runtime.Transport.Hosting;
 /// <c>--tls-min-version</c> and <c>--tls-cipher-suites</c> (Go <c>crypto/tls</c> names). As in Go,
 /// the suites constrain TLS 1.2 and below only: the TLS 1.3 suites stay on whatever is listed.
 /// </summary>
-public sealed class TlsPolicy
+internal sealed class TlsPolicy
 {
     private static readonly Dictionary<string, SslProtocols> s_versions = new(StringComparer.Ordinal)
     {

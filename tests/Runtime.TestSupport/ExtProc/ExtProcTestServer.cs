@@ -15,7 +15,7 @@ namespace Runtime.TestSupport.ExtProc;
 /// The real Kestrel + gRPC layer + <see cref="ExtProcService"/> in-process, with any
 /// processor, so tests can read the stream and buffer counters after each call.
 /// </summary>
-public sealed class ExtProcTestServer : IAsyncDisposable
+internal sealed class ExtProcTestServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private bool _disposed;

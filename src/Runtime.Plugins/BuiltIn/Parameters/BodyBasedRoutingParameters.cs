@@ -8,7 +8,7 @@ namespace Runtime.Plugins.BuiltIn.Parameters;
 /// The Go project spells them <c>field_name</c>/<c>header_name</c>; llm-d <c>fieldName</c>/<c>headerName</c>.
 /// Either spelling is accepted, not both.
 /// </summary>
-public sealed record BodyFieldToHeaderParameters
+internal sealed record BodyFieldToHeaderParameters
 {
     [JsonPropertyName("field_name")]
     public string? FieldNameSnake { get; init; }

@@ -6,7 +6,7 @@ namespace Runtime.Plugins.BuiltIn.Parameters;
 /// The parameter binders of the built-in plugin types. The catalog validates with them; the
 /// projects that implement the types bind with them (<c>TryBind</c>), so both see the same record.
 /// </summary>
-public static class BuiltInParameterBinders
+internal static class BuiltInParameterBinders
 {
     private static readonly BuiltInParametersJsonContext s_context = BuiltInParametersJsonContext.Default;
 

@@ -9,7 +9,7 @@ namespace Runtime.Plugins.BuiltIn.Parameters;
 /// absent from the input to default(T), losing initializers (dotnet/runtime#84484), but honours
 /// constructor parameter defaults.
 /// </remarks>
-public sealed record MetricsDataSourceParameters(string Scheme = "http", string Path = "/metrics", bool InsecureSkipVerify = true)
+internal sealed record MetricsDataSourceParameters(string Scheme = "http", string Path = "/metrics", bool InsecureSkipVerify = true)
 {
     [JsonPropertyName("scheme")]
     public string Scheme { get; init; } = Scheme;
@@ -44,7 +44,7 @@ public sealed record MetricsDataSourceParameters(string Scheme = "http", string 
 /// absent from the input to default(T), losing initializers (dotnet/runtime#84484), but honours
 /// constructor parameter defaults.
 /// </remarks>
-public sealed record ModelServerMetricsExtractorParameters(IReadOnlyList<EngineMetricsParameters>? EngineConfigs = null)
+internal sealed record ModelServerMetricsExtractorParameters(IReadOnlyList<EngineMetricsParameters>? EngineConfigs = null)
 {
     [JsonPropertyName("queuedRequestsSpec")]
     public string? QueuedRequestsSpec { get; init; }
@@ -111,7 +111,7 @@ public sealed record ModelServerMetricsExtractorParameters(IReadOnlyList<EngineM
 }
 
 /// <summary>Metric names for one engine type (vllm, sglang, trtllm, ...).</summary>
-public sealed record EngineMetricsParameters
+internal sealed record EngineMetricsParameters
 {
     [JsonPropertyName("name")]
     public string? Name { get; init; }

@@ -9,7 +9,7 @@ namespace Runtime.Plugins.BuiltIn.Parameters;
 /// absent from the input to default(T), losing initializers (dotnet/runtime#84484), but honours
 /// constructor parameter defaults.
 /// </remarks>
-public sealed record StaticUsageLimitPolicyParameters(double Threshold = StaticUsageLimitPolicyParameters.DefaultThreshold)
+internal sealed record StaticUsageLimitPolicyParameters(double Threshold = StaticUsageLimitPolicyParameters.DefaultThreshold)
 {
     public const double DefaultThreshold = 1.0;
 

@@ -9,7 +9,7 @@ namespace Runtime.Plugins.BuiltIn.Parameters;
 /// absent from the input to default(T), losing initializers (dotnet/runtime#84484), but honours
 /// constructor parameter defaults.
 /// </remarks>
-public sealed record PickerParameters(int MaxNumOfEndpoints = 1)
+internal sealed record PickerParameters(int MaxNumOfEndpoints = 1)
 {
     /// <summary>How many endpoints to return: the first is the pick, the rest are fallbacks in the destination header.</summary>
     [JsonPropertyName("maxNumOfEndpoints")]

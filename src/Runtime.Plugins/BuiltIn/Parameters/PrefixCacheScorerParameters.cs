@@ -13,7 +13,7 @@ namespace Runtime.Plugins.BuiltIn.Parameters;
 /// absent from the input to default(T), losing initializers (dotnet/runtime#84484), but honours
 /// constructor parameter defaults.
 /// </remarks>
-public sealed record PrefixCacheScorerParameters(
+internal sealed record PrefixCacheScorerParameters(
     bool AutoTune = true,
     int BlockSizeTokens = PrefixCacheScorerParameters.DefaultBlockSizeTokens,
     int MaxPrefixBlocksToMatch = PrefixCacheScorerParameters.DefaultMaxPrefixBlocksToMatch,

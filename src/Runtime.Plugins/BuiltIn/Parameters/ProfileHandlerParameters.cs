@@ -12,7 +12,7 @@ namespace Runtime.Plugins.BuiltIn.Parameters;
 /// absent from the input to default(T), losing initializers (dotnet/runtime#84484), but honours
 /// constructor parameter defaults.
 /// </remarks>
-public sealed record PdProfileHandlerParameters(string DecodeProfile = "decode", string PrefillProfile = "prefill")
+internal sealed record PdProfileHandlerParameters(string DecodeProfile = "decode", string PrefillProfile = "prefill")
 {
     [JsonPropertyName("decodeProfile")]
     public string DecodeProfile { get; init; } = DecodeProfile;

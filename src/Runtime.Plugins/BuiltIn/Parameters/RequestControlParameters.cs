@@ -6,7 +6,7 @@ namespace Runtime.Plugins.BuiltIn.Parameters;
 
 /// <summary>Parameters of <c>token-load-scorer</c> (GIE v1.5.0).</summary>
 /// <remarks>Defaults live in constructor parameters (dotnet/runtime#84484: the source generator drops initialisers of absent init-only properties).</remarks>
-public sealed record TokenLoadScorerParameters(long QueueThresholdTokens = TokenLoadScorerParameters.DefaultQueueThresholdTokens)
+internal sealed record TokenLoadScorerParameters(long QueueThresholdTokens = TokenLoadScorerParameters.DefaultQueueThresholdTokens)
 {
     public const long DefaultQueueThresholdTokens = 4_194_304;
 
@@ -19,7 +19,7 @@ public sealed record TokenLoadScorerParameters(long QueueThresholdTokens = Token
 }
 
 /// <summary>Parameters of <c>k8s-notification-source</c>: the Kubernetes kind to watch.</summary>
-public sealed record K8sNotificationSourceParameters
+internal sealed record K8sNotificationSourceParameters
 {
     [JsonPropertyName("group")]
     public string? Group { get; init; }
@@ -49,7 +49,7 @@ public sealed record K8sNotificationSourceParameters
 /// <c>expression</c> over <c>usage</c> yields the integer reported at <c>key.namespace</c>/<c>key.name</c>
 /// in the response's dynamic metadata when the optional <c>condition</c> holds.
 /// </summary>
-public sealed record RequestAttributeReporterParameters(IReadOnlyList<ReportedAttribute>? Attributes = null)
+internal sealed record RequestAttributeReporterParameters(IReadOnlyList<ReportedAttribute>? Attributes = null)
 {
     public const string DefaultNamespace = "envoy.lb";
 
@@ -88,7 +88,7 @@ public sealed record RequestAttributeReporterParameters(IReadOnlyList<ReportedAt
     }
 }
 
-public sealed record ReportedAttribute
+internal sealed record ReportedAttribute
 {
     [JsonPropertyName("key")]
     public ReportedAttributeKey? Key { get; init; }
@@ -100,7 +100,7 @@ public sealed record ReportedAttribute
     public string? Condition { get; init; }
 }
 
-public sealed record ReportedAttributeKey
+internal sealed record ReportedAttributeKey
 {
     /// <summary>Dynamic metadata namespace; <c>envoy.lb</c> when empty.</summary>
     [JsonPropertyName("namespace")]

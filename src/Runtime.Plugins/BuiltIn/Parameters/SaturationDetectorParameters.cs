@@ -5,7 +5,7 @@ using Runtime.Plugins.Values;
 namespace Runtime.Plugins.BuiltIn.Parameters;
 
 /// <summary>Parameters of <c>utilization-detector</c>: per endpoint max(waiting/queueDepthThreshold, kv/kvCacheUtilThreshold), averaged.</summary>
-public sealed record UtilizationDetectorParameters
+internal sealed record UtilizationDetectorParameters
 {
     public const int DefaultQueueDepthThreshold = 5;
     public const double DefaultKvCacheUtilThreshold = 0.8;
@@ -50,7 +50,7 @@ public sealed record UtilizationDetectorParameters
 }
 
 /// <summary>Parameters of <c>concurrency-detector</c>: in-flight load against maxConcurrency per endpoint.</summary>
-public sealed record ConcurrencyDetectorParameters
+internal sealed record ConcurrencyDetectorParameters
 {
     public const long DefaultMaxConcurrency = 100;
     public const long DefaultMaxTokenConcurrency = 1_000_000;

@@ -8,7 +8,7 @@ namespace Runtime.Plugins.BuiltIn.Parameters;
 /// Parameters of llm-d v0.10's <c>utilization-filter</c>: an endpoint is kept when every condition's
 /// metric is at most its <c>maxValue</c>; <c>fallbackOnEmpty</c> keeps all candidates when none passes.
 /// </summary>
-public sealed record UtilizationFilterParameters
+internal sealed record UtilizationFilterParameters
 {
     public const string ActiveRequests = "active-requests";
     public const string RunningRequests = "running-requests";
@@ -67,7 +67,7 @@ public sealed record UtilizationFilterParameters
 }
 
 /// <summary>One cap of <see cref="UtilizationFilterParameters"/>.</summary>
-public sealed record UtilizationCondition
+internal sealed record UtilizationCondition
 {
     [JsonPropertyName("metric")]
     public string? Metric { get; init; }
