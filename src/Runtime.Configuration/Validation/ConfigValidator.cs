@@ -13,6 +13,8 @@ namespace Runtime.Configuration.Validation;
 /// Semantic checks of a bound <see cref="EndpointPickerConfig"/> against the plugin registry:
 /// header, feature gates, plugin types (unknown, removed, gated, below minimumStability,
 /// deprecated), parameters, names, and every reference between sections. Collects all problems.
+/// One file (~550 lines) on purpose: it mirrors GIE's loader rule by rule, in the loader's order,
+/// so a rule can be checked against upstream by reading one file top to bottom.
 /// </summary>
 internal sealed class ConfigValidator(PluginRegistry registry, bool allowExperimentalPlugins = false)
 {

@@ -14,6 +14,9 @@ namespace Runtime.ExtProc.Stream;
 /// a processor bug becomes a clear INTERNAL status instead of a confused proxy.
 /// Pooled: storage (headers, bodies, response builder) is kept between streams; <see cref="Dispose"/>
 /// gives it back to the buffer pools when the stream leaves the pool for good.
+/// One file (~530 lines) on purpose: every send checks Envoy's ordering rules against the same
+/// per-direction state, so the phases, the sends and that state stay together (tracing is in
+/// ExtProcStream.Tracing.cs).
 /// </summary>
 internal sealed partial class ExtProcStream : IDisposable
 {

@@ -31,6 +31,8 @@ namespace Runtime.ModelMetrics.Scraping;
 /// A failed scrape (non-2xx, timeout, transport error, oversized page) keeps the previous metrics: they
 /// age, and consumers treat them as stale after 200 ms. Failures are counted in <see cref="Metrics"/>.
 /// </para>
+/// <para>One file (~480 lines) on purpose: the scrape loop, per-endpoint scheduling, staleness and
+/// the publish into endpoint state share one set of per-endpoint fields that must change together.</para>
 /// </remarks>
 internal sealed class EndpointMetricsScraper : IAsyncDisposable
 {
