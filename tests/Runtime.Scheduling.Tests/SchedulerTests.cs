@@ -39,6 +39,18 @@ public class SchedulerTests
         return _store.Current.Endpoints;
     }
 
+    /// <summary>The default config over three endpoints: pod-1 idle, pod-2 busy, pod-0 busiest in queue.</summary>
+    private (IScheduler Scheduler, EndpointState[] Pool) DefaultSchedulerOverLoadedPool()
+    {
+        var (config, plugins) = Load();
+        var scheduler = Scheduler.Create(config, plugins).Scheduler!;
+        var pool = Pool(3);
+        pool[0].With(_time, waiting: 4, kv: 0.5);
+        pool[1].With(_time, waiting: 0, kv: 0.1);
+        pool[2].With(_time, waiting: 2, kv: 0.9);
+        return (scheduler, pool);
+    }
+
     [Fact]
     public void Create_DefaultConfig_QueueKvPrefixWeightsAndMaxScorePicker()
     {
@@ -57,12 +69,7 @@ public class SchedulerTests
     [Fact]
     public void Schedule_DefaultConfig_PicksLeastLoadedThenFollowsPrefix()
     {
-        var (config, plugins) = Load();
-        var scheduler = Scheduler.Create(config, plugins).Scheduler!;
-        var pool = Pool(3);
-        pool[0].With(_time, waiting: 4, kv: 0.5);
-        pool[1].With(_time, waiting: 0, kv: 0.1);
-        pool[2].With(_time, waiting: 2, kv: 0.9);
+        var (scheduler, pool) = DefaultSchedulerOverLoadedPool();
         var request = TestEndpoints.Request(TestEndpoints.LongPrompt(42));
         var result = new SchedulingResult();
         result.Reset();
@@ -87,12 +94,7 @@ public class SchedulerTests
     [Fact]
     public void Schedule_RecordScores_EveryCandidatesWeightedTotalBeforeThePick_OffByDefault()
     {
-        var (config, plugins) = Load();
-        var scheduler = Scheduler.Create(config, plugins).Scheduler!;
-        var pool = Pool(3);
-        pool[0].With(_time, waiting: 4, kv: 0.5);
-        pool[1].With(_time, waiting: 0, kv: 0.1);
-        pool[2].With(_time, waiting: 2, kv: 0.9);
+        var (scheduler, pool) = DefaultSchedulerOverLoadedPool();
         var result = new SchedulingResult();
         result.Reset();
         scheduler.Schedule(TestEndpoints.Request(TestEndpoints.LongPrompt(77)), pool, result);
