@@ -55,12 +55,14 @@ internal sealed partial class BaseModelConfigMapWatch : IAsyncDisposable
             return BaseModelMappingOrigin.Directory;
         }
 
-        return !string.IsNullOrEmpty(kubeconfig)
-            || !string.IsNullOrEmpty(environment("KUBERNETES_SERVICE_HOST"))
-            || !string.IsNullOrEmpty(environment("KUBECONFIG"))
-            ? BaseModelMappingOrigin.Kubernetes
-            : BaseModelMappingOrigin.None;
+        return HasApiServer(kubeconfig, environment) ? BaseModelMappingOrigin.Kubernetes : BaseModelMappingOrigin.None;
     }
+
+    /// <summary>An API server is at hand: <c>--kubeconfig</c>, in a cluster, or <c>$KUBECONFIG</c>.</summary>
+    public static bool HasApiServer(string? kubeconfig, Func<string, string?> environment) =>
+        !string.IsNullOrEmpty(kubeconfig)
+        || !string.IsNullOrEmpty(environment("KUBERNETES_SERVICE_HOST"))
+        || !string.IsNullOrEmpty(environment("KUBECONFIG"));
 
     /// <summary>One kind, ConfigMaps with the router's label, in <paramref name="namespace"/> (null or empty: all namespaces).</summary>
     public static KubernetesSourceOptions SourceOptions(string? @namespace) => new()

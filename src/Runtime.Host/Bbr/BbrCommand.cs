@@ -42,7 +42,8 @@ internal static class BbrCommand
             return 2;
         }
 
-        var (options, _, pluginFlags, mappingsDir, configFile, configText, kubeconfig) = parsed;
+        var (options, _, pluginFlags, mappingsDir, configFile, configText) = parsed;
+        var kubeconfig = options.Kubeconfig;
 
         using var loggers = RuntimeLogging.CreateFactory(options.Logging);
         using var exporter = options.MetricsPort > 0 ? new PrometheusExporter(logger: loggers.CreateLogger<PrometheusExporter>()) : null;
@@ -105,7 +106,7 @@ internal static class BbrCommand
     private const string ApiServerless = "not in a cluster, no $KUBECONFIG, no --kubeconfig";
 
     /// <summary>What <c>runtime bbr</c>'s flags bind.</summary>
-    internal sealed record BbrArguments(ServeOptions Options, bool Streaming, List<string> PluginFlags, string? MappingsDir, string? ConfigFile, string? ConfigText, string? Kubeconfig);
+    internal sealed record BbrArguments(ServeOptions Options, bool Streaming, List<string> PluginFlags, string? MappingsDir, string? ConfigFile, string? ConfigText);
 
     /// <summary>Printed after the flags by <c>--help</c>: where base-model-to-header's mappings come from.</summary>
     private const string MappingsHelp = """
@@ -135,7 +136,7 @@ internal static class BbrCommand
         var logging = options.Logging;
         var streaming = false;
         var pluginFlags = new List<string>();
-        string? mappingsDir = null, configFile = null, configText = null, kubeconfig = null;
+        string? mappingsDir = null, configFile = null, configText = null;
         var flags = new FlagSet();
         flags.Int("grpc-port", options.GrpcPort, "The gRPC port used for communicating with Envoy proxy.", v => options = options with { GrpcPort = v });
         flags.Int("grpc-health-port", options.GrpcHealthPort, "The port used for gRPC liveness and readiness probes.", v => options = options with { GrpcHealthPort = v });
@@ -151,7 +152,7 @@ internal static class BbrCommand
         flags.String("cert-path", string.Empty, "Directory holding tls.crt and tls.key (default: a self-signed certificate)", v => options = options with { CertPath = v });
         flags.String("bind-address", string.Empty, "IP address to listen on (default: all interfaces)", v => options = options with { BindAddress = string.IsNullOrEmpty(v) ? null : System.Net.IPAddress.Parse(v) });
         flags.String("base-model-mappings-dir", string.Empty, "Directory of bbr-managed ConfigMap YAML files mapping LoRA adapters to base models (reloaded on change), instead of the Kubernetes API", v => mappingsDir = v);
-        flags.String("kubeconfig", string.Empty, "Kubeconfig to reach the API server from outside a cluster, for the bbr-managed ConfigMaps and to check metrics bearer tokens (default: in-cluster, then $KUBECONFIG)", v => (kubeconfig, options) = (v, options with { Kubeconfig = v }));
+        flags.String("kubeconfig", string.Empty, "Kubeconfig to reach the API server from outside a cluster, for the bbr-managed ConfigMaps and to check metrics bearer tokens (default: in-cluster, then $KUBECONFIG)", v => options = options with { Kubeconfig = v });
         flags.String("config-file", string.Empty, "EndpointPickerConfig whose body-based routing plugins form the chain", v => configFile = v);
         flags.String("config-text", string.Empty, "The same, inline", v => configText = v);
         flags.Duration("shutdown-grace-period", grpc.ShutdownGracePeriod, "How long open streams may finish after SIGTERM", v => grpc = grpc with { ShutdownGracePeriod = v });
@@ -159,7 +160,7 @@ internal static class BbrCommand
         errors = [.. flags.Errors];
 
         // Go's router always runs against an API server; ours needs one for the ConfigMaps and to check metrics tokens.
-        var hasApiServer = !string.IsNullOrEmpty(options.Kubeconfig) || !string.IsNullOrEmpty(environment("KUBERNETES_SERVICE_HOST")) || !string.IsNullOrEmpty(environment("KUBECONFIG"));
+        var hasApiServer = BaseModelConfigMapWatch.HasApiServer(options.Kubeconfig, environment);
         options = options with { MetricsEndpointAuth = MetricsListener.ResolveAuth(metricsAuth, hasApiServer, ApiServerless, errors) };
         foreach (var (name, port) in (ReadOnlySpan<(string, int)>)[("grpc-port", options.GrpcPort), ("grpc-health-port", options.GrpcHealthPort), ("metrics-port", options.MetricsPort)])
         {
@@ -176,12 +177,12 @@ internal static class BbrCommand
 
         var mode = streaming ? BodySendMode.FullDuplexStreamed : BodySendMode.Buffered;
         options = options with { Grpc = grpc, Logging = logging, DefaultRequestBodyMode = mode, DefaultResponseBodyMode = mode, FlagNotes = [.. flags.Notes] };
-        if (!string.IsNullOrEmpty(mappingsDir) && !string.IsNullOrEmpty(kubeconfig))
+        if (!string.IsNullOrEmpty(mappingsDir) && !string.IsNullOrEmpty(options.Kubeconfig))
         {
             errors.Add("--base-model-mappings-dir and --kubeconfig are exclusive: base-model mappings come from a directory or from the Kubernetes API");
         }
 
-        parsed = new BbrArguments(options, streaming, pluginFlags, mappingsDir, configFile, configText, kubeconfig);
+        parsed = new BbrArguments(options, streaming, pluginFlags, mappingsDir, configFile, configText);
         usage = flags.Usage();
         return errors.Count == 0;
     }
