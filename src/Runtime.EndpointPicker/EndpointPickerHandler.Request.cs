@@ -23,6 +23,7 @@ internal sealed partial class EndpointPickerHandler
 
     public override ValueTask OnRequestHeadersAsync(ExtProcStream stream)
     {
+        _context = _owner.Context;
         _receivedAt = Stopwatch.GetTimestamp();
         // Envoy attaches the subset hint to the headers message; the pick happens later, at the body's end.
         KeepMetadata(stream.Message);
@@ -35,6 +36,7 @@ internal sealed partial class EndpointPickerHandler
     {
         if (_receivedAt == 0)
         {
+            _context = _owner.Context;
             _receivedAt = Stopwatch.GetTimestamp();
         }
 

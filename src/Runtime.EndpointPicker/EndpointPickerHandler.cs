@@ -23,7 +23,9 @@ internal sealed partial class EndpointPickerHandler : RequestRoutingHandler, IDi
     private const int MaxUsageBodyBytes = 1024 * 1024;
 
     private readonly EndpointPickerProcessor _owner;
-    private readonly EndpointPickerContext _context;
+    // The processor's context when this request began: a config reload swaps the processor's, and a
+    // request in flight finishes on the plugins it started with.
+    private EndpointPickerContext _context;
     private readonly InferenceRequestParser _parser = new();
     private readonly JsonBodyRewriter _rewriter = new();
     private readonly SchedulingRequest _request = new();

@@ -21,14 +21,24 @@ namespace Runtime.EndpointPicker;
 /// </summary>
 internal sealed class EndpointPickerProcessor : PooledProcessor<EndpointPickerHandler>
 {
+    private volatile EndpointPickerContext _context;
+
     public EndpointPickerProcessor(EndpointPickerContext context)
     {
-        Context = context;
+        _context = context;
     }
 
     public override string Name => "endpoint-picker";
 
-    internal EndpointPickerContext Context { get; }
+    /// <summary>
+    /// What new requests are served with. A config reload replaces it in one write; each request
+    /// reads it once, when its headers arrive, and keeps it to the end.
+    /// </summary>
+    internal EndpointPickerContext Context
+    {
+        get => _context;
+        set => _context = value ?? throw new ArgumentNullException(nameof(value));
+    }
 
     /// <summary>Model names and fairness ids seen before, so a repeated one costs no string.</summary>
     internal Utf8StringCache Models { get; } = new(4096);

@@ -34,7 +34,7 @@ internal sealed class KubernetesApiException : Exception
 
 /// <summary>
 /// Requests to one API server: GETs of JSON documents (list pages) and streaming responses
-/// (watches), and POSTs of review objects (TokenReview, SubjectAccessReview). Adds the bearer token
+/// (watches), POSTs of review objects (TokenReview, SubjectAccessReview) and of Leases, and PUTs of Leases. Adds the bearer token
 /// to every request and re-reads a rotated token once on 401.
 /// </summary>
 internal sealed class KubernetesApiClient : IDisposable
@@ -79,6 +79,18 @@ internal sealed class KubernetesApiClient : IDisposable
         }
     }
 
+    /// <summary>PUTs a whole JSON object to <paramref name="path"/> (an update; 409 when its resourceVersion is stale) and parses the object the server answers with.</summary>
+    public async Task<JsonDocument> PutJsonAsync(string path, byte[] json, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(path, cancellationToken, json, HttpMethod.Put).ConfigureAwait(false);
+        await ThrowIfFailedAsync(response, cancellationToken).ConfigureAwait(false);
+        var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        await using (body.ConfigureAwait(false))
+        {
+            return await JsonDocument.ParseAsync(body, default, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Throws <see cref="KubernetesApiException"/> with the Status message unless the response succeeded.</summary>
     public static async Task ThrowIfFailedAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
@@ -115,24 +127,24 @@ internal sealed class KubernetesApiClient : IDisposable
 
     public void Dispose() => _http.Dispose();
 
-    /// <summary>A GET, or with <paramref name="json"/> a POST of that body.</summary>
-    private async Task<HttpResponseMessage> SendAsync(string pathAndQuery, CancellationToken cancellationToken, byte[]? json = null)
+    /// <summary>A GET, or with <paramref name="json"/> a POST (or <paramref name="method"/>) of that body.</summary>
+    private async Task<HttpResponseMessage> SendAsync(string pathAndQuery, CancellationToken cancellationToken, byte[]? json = null, HttpMethod? method = null)
     {
-        var response = await SendOnceAsync(pathAndQuery, json, cancellationToken).ConfigureAwait(false);
+        var response = await SendOnceAsync(pathAndQuery, json, method, cancellationToken).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.Unauthorized && _tokens.CanRefresh)
         {
             // The token file may have rotated since we last read it.
             response.Dispose();
             _tokens.Invalidate();
-            response = await SendOnceAsync(pathAndQuery, json, cancellationToken).ConfigureAwait(false);
+            response = await SendOnceAsync(pathAndQuery, json, method, cancellationToken).ConfigureAwait(false);
         }
 
         return response;
     }
 
-    private async Task<HttpResponseMessage> SendOnceAsync(string pathAndQuery, byte[]? json, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> SendOnceAsync(string pathAndQuery, byte[]? json, HttpMethod? method, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(json is null ? HttpMethod.Get : HttpMethod.Post, new Uri(_server + pathAndQuery, UriKind.Absolute));
+        using var request = new HttpRequestMessage(method ?? (json is null ? HttpMethod.Get : HttpMethod.Post), new Uri(_server + pathAndQuery, UriKind.Absolute));
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         if (json is not null)
         {

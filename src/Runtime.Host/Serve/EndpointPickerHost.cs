@@ -39,6 +39,8 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
     private readonly bool _scrape;
     private readonly EndpointStore _store;
     private IDisposable? _servedMetrics;
+    private IDisposable? _leaderMetrics;
+    private IDisposable? _reloadMetrics;
 
     private EndpointPickerHost(EndpointPickerProcessor processor, EndpointStore store, EndpointMetricsScraper scraper, bool scrape, FlowController? flowControl, StaticEndpointFile? endpointFile, ControlPlaneHost? controlPlane, EndpointPickerMetrics metrics, TimeSpan interval)
     {
@@ -65,6 +67,12 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
 
     /// <summary>The control plane when a pool, selector or manifests directory was given; null with static endpoints.</summary>
     public ControlPlaneHost? ControlPlane { get; }
+
+    /// <summary><c>--watch-config-file</c> with <c>--config-file</c>: reloads the plugin graph when the file changes; null otherwise.</summary>
+    public ConfigReloader? Reloader { get; private init; }
+
+    /// <summary><c>--ha-enable-leader-election</c>: the Lease this replica competes for; null without it.</summary>
+    public LeaderElection? Leader { get; private init; }
 
     /// <summary>Readiness to report: the control plane's, or null (always ready) with static endpoints.</summary>
     public ReadinessGate? Readiness => ControlPlane?.Readiness;
@@ -154,6 +162,18 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
             }
         }
 
+        LeaderElection? leader = null;
+        if (options.LeaderElection && ControlPlaneHost.TryResolveSelection(options, errors) is { } selection)
+        {
+            leader = LeaderElection.TryCreate(options, selection, loggers, errors);
+        }
+
+        if (errors.Count > 0)
+        {
+            endpointFile?.Dispose();
+            return null;
+        }
+
         var (sourcePlugin, extractor, scrape) = DataLayer(config, loaded.FeatureGates?.IsEnabled(BuiltInPlugins.EnableLegacyMetricsGate) == true, plugins);
         var source = sourcePlugin?.Parameters ?? new MetricsDataSourceParameters(options.MetricsScheme, options.MetricsPath, options.MetricsInsecureSkipVerify);
         var mappings = MetricMappings(options, extractor, logger, errors);
@@ -183,7 +203,11 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
             EmitEndpointScores = options.EmitEndpointScores,
         };
         Log.Composed(logger, store.Current.Count, kinds.ToString(), flowControl is null ? "off (legacy shedding)" : "on", objectives.Current.Count, rewrites.Count);
-        return new EndpointPickerHost(new EndpointPickerProcessor(context), store, scraper, scrape, flowControl, endpointFile, controlPlane, metrics, options.RefreshMetricsInterval);
+        var processor = new EndpointPickerProcessor(context);
+        var reloader = options.WatchConfigFile && !string.IsNullOrEmpty(options.ConfigFile)
+            ? new ConfigReloader(options.ConfigFile, registry, options.AllowExperimentalPlugins, loaded, plugins, processor, store, scraper, services, loggers)
+            : null;
+        return new EndpointPickerHost(processor, store, scraper, scrape, flowControl, endpointFile, controlPlane, metrics, options.RefreshMetricsInterval) { Leader = leader, Reloader = reloader };
     }
 
     /// <summary>
@@ -228,11 +252,23 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
     {
         _servedMetrics?.Dispose();
         _servedMetrics = ServedMetrics.Register(exporter, poolName, _store, FlowControl, ControlPlane?.Reconciler);
+        _leaderMetrics?.Dispose();
+        _leaderMetrics = Leader?.RegisterMetrics(exporter);
+        _reloadMetrics?.Dispose();
+        _reloadMetrics = Reloader?.RegisterMetrics(exporter);
     }
 
-    public void Start()
+    /// <summary>Starts the control plane, scraping and the election; <paramref name="stopping"/> (shutdown began) releases the Lease at once.</summary>
+    public void Start(CancellationToken stopping)
     {
+        if (Leader is { } leader)
+        {
+            leader.Start();
+            stopping.Register(() => _ = leader.DisposeAsync().AsTask());
+        }
+
         ControlPlane?.Start();
+        Reloader?.Start();
         if (_scrape)
         {
             _scraper.Start(_stopping.Token);
@@ -242,6 +278,14 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
+        if (Leader is not null)
+        {
+            await Leader.DisposeAsync().ConfigureAwait(false);
+        }
+
+        Reloader?.Dispose();
+        _reloadMetrics?.Dispose();
+        _leaderMetrics?.Dispose();
         _servedMetrics?.Dispose();
         _capacityTicker?.Dispose();
         _endpointFile?.Dispose();

@@ -46,6 +46,9 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
         /// <summary>When set, the pool counts as synced only while it is ready (the picker waits for its pool); otherwise synced once started.</summary>
         public ReadinessGate? Readiness { get; init; }
 
+        /// <summary>With <c>--ha-enable-leader-election</c>: set while this replica leads; readiness waits for it (liveness does not).</summary>
+        public ReadinessGate? Leadership { get; init; }
+
         /// <summary>Whose health semantics the health port follows: the endpoint picker's (default) or the body-based router's.</summary>
         public HealthRules Health { get; init; } = HealthRules.EndpointPicker;
 
@@ -91,6 +94,13 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
         {
             var health = new HealthState(service.Health, options.LeaderElection);
             healths.Add((health, service.Readiness));
+            if (service.Leadership is { } leadership)
+            {
+                // A standby is live but not ready until it holds the Lease.
+                leadership.Changed += () => health.SetLeader(leadership.IsReady);
+                health.SetLeader(leadership.IsReady);
+            }
+
             var extProc = new ExtProcService(service.Processor, new ExtProcOptions
             {
                 DefaultRequestBodyMode = service.RequestBodyMode,
@@ -186,11 +196,6 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
             Log.FlagNote(logger, note);
         }
 
-        if (options.LeaderElection)
-        {
-            Log.NoLeaderElection(logger);
-        }
-
         // Registered here, not where buffers are rented, so the gauge is on the page from the first scrape.
         var processMetrics = metrics?.AddCollector(PooledBuffers.OutstandingGaugeName, PooledBuffers.OutstandingGaugeHelp, PrometheusMetricType.Gauge, static w => w.Add(PooledBuffers.Outstanding));
         return new RuntimeServer(app, certificate, metricsEndpoint, extProcs, processMetrics);
@@ -241,8 +246,5 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
 
         [LoggerMessage(3, LogLevel.Warning, "{Note}")]
         public static partial void FlagNote(ILogger logger, string note);
-
-        [LoggerMessage(6, LogLevel.Warning, "--ha-enable-leader-election: this build has no leader election yet, so this replica acts as leader; health answers liveness/readiness as the Go picker's leader does")]
-        public static partial void NoLeaderElection(ILogger logger);
     }
 }

@@ -86,6 +86,7 @@ internal static class ServeCommand
             new(picker.Processor, options.GrpcPort, options.GrpcHealthPort, options.DefaultRequestBodyMode, options.DefaultResponseBodyMode)
             {
                 Readiness = picker.Readiness,
+                Leadership = picker.Leader?.Leadership,
                 Tracing = tracing?.EndpointPicker,
                 StreamMetrics = streamMetrics,
             },
@@ -104,7 +105,7 @@ internal static class ServeCommand
         return await ServeAsync(options, listeners, picker.Start, loggers, exporter).ConfigureAwait(false);
     }
 
-    private static async Task<int> ServeAsync(ServeOptions options, IReadOnlyList<RuntimeServer.ExtProcListener> listeners, Action? start, ILoggerFactory loggers, PrometheusExporter? metrics)
+    private static async Task<int> ServeAsync(ServeOptions options, IReadOnlyList<RuntimeServer.ExtProcListener> listeners, Action<CancellationToken>? start, ILoggerFactory loggers, PrometheusExporter? metrics)
     {
         RuntimeServer server;
         try
@@ -119,7 +120,7 @@ internal static class ServeCommand
         }
 
         await using var ownedServer = server.ConfigureAwait(false);
-        start?.Invoke();
+        start?.Invoke(server.Stopping);
         await server.RunAsync().ConfigureAwait(false);
         return 0;
     }
@@ -149,7 +150,6 @@ internal static class ServeCommand
         // The Go endpoint picker's flags (GIE v1.5.0 pkg/epp/server/options.go, then llm-d v0.10's additions), Go help texts.
         flags.Int("grpc-port", o.GrpcPort, "gRPC port used for communicating with Envoy proxy.", v => o = o with { GrpcPort = v });
         flags.Bool("ha-enable-leader-election", false, "Enables leader election for high availability. When enabled, readiness probes will only pass on the leader.", v => o = o with { LeaderElection = v });
-        flags.Note("ha-enable-leader-election", "accepted; there is no leader election yet, so every replica acts as leader (health answers liveness/readiness as the Go leader does)");
         flags.Duration("drain-timeout", grpc.ShutdownGracePeriod, "Graceful shutdown drain window. On SIGTERM the EPP goes NotServing and keeps serving ext_proc for this duration so in-flight requests are not rejected.", v => grpc = grpc with { ShutdownGracePeriod = v });
         flags.String("grpc-max-recv-msg-size", string.Empty, "Maximum size of a gRPC message to receive (e.g., 10MiB, 25MB).", v => grpc = v.Length == 0 ? grpc : grpc with { MaxReceiveMessageSize = ByteSize.Parse(v) });
         flags.String("grpc-max-send-msg-size", string.Empty, "Maximum size of a gRPC message to send (e.g., 10MiB, 25MB).", v => grpc = v.Length == 0 ? grpc : grpc with { MaxSendMessageSize = ByteSize.Parse(v) });
@@ -196,6 +196,7 @@ internal static class ServeCommand
         flags.String("metrics-client-ca-file", string.Empty, "PEM CA for metrics mTLS: require verified client certs.", v => metricsClientCa = v);
         flags.String("metrics-cert-dir", string.Empty, "Directory with the metrics server certificates. Enables TLS on the metrics endpoint.", v => metricsCertDir = v);
         flags.String("config-file", string.Empty, "The path to the configuration file.", v => o = o with { ConfigFile = v });
+        flags.Bool("watch-config-file", true, "Reload --config-file when it changes (including a ConfigMap volume's ..data swap): a valid change replaces the plugin graph for new requests, an invalid one is logged and the last good config stays. =false: read once at start.", v => o = o with { WatchConfigFile = v });
         flags.String("config-text", string.Empty, "The configuration specified as text, in lieu of a file.", v => o = o with { ConfigText = v });
         flags.Bool("allow-experimental-plugins", false, "Allows loading of experimental Alpha plugins.", v => o = o with { AllowExperimentalPlugins = v });
 
@@ -315,6 +316,11 @@ internal static class ServeCommand
         if (!string.IsNullOrEmpty(o.EndpointSelector) != !string.IsNullOrEmpty(o.EndpointTargetPorts))
         {
             errorList.Add("--endpoint-selector and --endpoint-target-ports go together");
+        }
+
+        if (o.LeaderElection && !o.UsesKubernetesApi)
+        {
+            errorList.Add("--ha-enable-leader-election takes a Lease in the Kubernetes API: it needs --pool-name (or --endpoint-selector) without --manifests-dir, --endpoints or --endpoints-file");
         }
 
         if (!string.IsNullOrEmpty(o.ManifestsDir) && string.IsNullOrEmpty(o.PoolName) && string.IsNullOrEmpty(o.EndpointSelector))

@@ -39,6 +39,9 @@ internal sealed record ServeOptions
     /// <summary>EndpointPickerConfig file (<c>--config-file</c>); neither this nor <see cref="ConfigText"/> → the default configuration.</summary>
     public string? ConfigFile { get; init; }
 
+    /// <summary><c>--watch-config-file</c>: reload <see cref="ConfigFile"/> when it changes (default on; only with a file).</summary>
+    public bool WatchConfigFile { get; init; } = true;
+
     /// <summary>EndpointPickerConfig as text (<c>--config-text</c>); giving both it and <see cref="ConfigFile"/> is an error, as in the Go binary.</summary>
     public string? ConfigText { get; init; }
 

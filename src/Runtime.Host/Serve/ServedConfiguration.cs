@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Runtime.Configuration.Loading;
+using Runtime.Plugins;
 using Runtime.Plugins.Activation;
 using Runtime.Plugins.Lifecycle;
 using Runtime.Plugins.Registry;
@@ -14,7 +15,8 @@ internal sealed partial record ServedConfiguration(PluginRegistry Registry, Conf
     /// instances. A type without an implementation in this build is an error like any other failure
     /// (the host refuses to start rather than run without it); none is listed as available.
     /// </summary>
-    public PluginActivation Activate(ILoggerFactory loggers, PluginServices services)
+    /// <param name="reuse">On a reload: the running instance to keep for an entry, or null to build it anew.</param>
+    public PluginActivation Activate(ILoggerFactory loggers, PluginServices services, Func<PluginInstanceSpec, IPlugin?>? reuse = null)
     {
         var logger = loggers.CreateLogger("Runtime.Configuration");
         var config = Config.Config!;
@@ -31,7 +33,7 @@ internal sealed partial record ServedConfiguration(PluginRegistry Registry, Conf
         }
 
         var specs = config.Plugins.Select((p, i) => new PluginInstanceSpec(p.Name!, p.Type!, p.Parameters ?? default, $"plugins[{i}]"));
-        var activation = PluginActivator.Activate(Registry, specs, services);
+        var activation = PluginActivator.Activate(Registry, specs, services, reuse);
         if (activation.NotImplemented.Count > 0)
         {
             var types = config.Plugins.Select(p => p.Type!).Distinct(StringComparer.Ordinal).Where(t => Registry.TryGet(t, out var r) && r.Factory is null);

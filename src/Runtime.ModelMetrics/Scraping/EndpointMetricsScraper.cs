@@ -39,6 +39,7 @@ internal sealed class EndpointMetricsScraper : IAsyncDisposable
     private readonly EndpointStore _store;
     private readonly ModelServerMetricsMappings _mappings;
     private readonly MetricsScraperOptions _options;
+    private int _kinds;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly HttpClient _client;
@@ -66,6 +67,7 @@ internal sealed class EndpointMetricsScraper : IAsyncDisposable
         _store = store;
         _mappings = mappings;
         _options = options;
+        _kinds = (int)options.Kinds;
         _time = timeProvider ?? TimeProvider.System;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<EndpointMetricsScraper>();
         _ownsMetrics = metrics is null;
@@ -83,6 +85,21 @@ internal sealed class EndpointMetricsScraper : IAsyncDisposable
     }
 
     public MetricsScrapeMetrics Metrics { get; }
+
+    /// <summary>What each scrape reads (the options' kinds at start); a config reload may add kinds its new plugins use, from the next scrape on.</summary>
+    public MetricKinds Kinds => (MetricKinds)Volatile.Read(ref _kinds);
+
+    /// <summary>Reads <paramref name="kinds"/> too from the next scrape on.</summary>
+    public void AddKinds(MetricKinds kinds)
+    {
+        int current, next;
+        do
+        {
+            current = Volatile.Read(ref _kinds);
+            next = current | (int)kinds;
+        }
+        while (current != next && Interlocked.CompareExchange(ref _kinds, next, current) != current);
+    }
 
     /// <summary>Endpoints being scraped (as of the last tick).</summary>
     public int EndpointCount => Volatile.Read(ref _order).Length;
@@ -273,7 +290,7 @@ internal sealed class EndpointMetricsScraper : IAsyncDisposable
             }
 
             var reading = MetricsReading.From(entry.State.Metrics);
-            EndpointMetricsExtractor.Extract(entry.Buffer.Page, entry.Mapping, _options.Kinds, entry.Lora, ref reading);
+            EndpointMetricsExtractor.Extract(entry.Buffer.Page, entry.Mapping, Kinds, entry.Lora, ref reading);
             entry.State.PublishMetrics(reading.ToMetrics(_time.GetTimestamp()));
             if (reading.MalformedLines > 0)
             {

@@ -11,7 +11,15 @@ namespace Runtime.Plugins.Activation;
 /// </summary>
 public static class PluginActivator
 {
-    public static PluginActivation Activate(PluginRegistry registry, IEnumerable<PluginInstanceSpec> specs, PluginServices services)
+    public static PluginActivation Activate(PluginRegistry registry, IEnumerable<PluginInstanceSpec> specs, PluginServices services) =>
+        Activate(registry, specs, services, reuse: null);
+
+    /// <summary>
+    /// As <see cref="Activate(PluginRegistry, IEnumerable{PluginInstanceSpec}, PluginServices)"/>, but an
+    /// entry for which <paramref name="reuse"/> returns an instance keeps that instance instead of
+    /// building a new one (a config reload keeps unchanged plugins, and the state they hold).
+    /// </summary>
+    internal static PluginActivation Activate(PluginRegistry registry, IEnumerable<PluginInstanceSpec> specs, PluginServices services, Func<PluginInstanceSpec, IPlugin?>? reuse)
     {
         var handle = new Handle(services);
         var errors = new List<ValidationError>();
@@ -27,6 +35,12 @@ public static class PluginActivator
             if (registration.Factory is null)
             {
                 missing.Add(new ValidationError(spec.Path, $"plugin type \"{spec.TypeName}\" ({PluginKindNames.Describe(registration.Kinds)}) has no implementation in this build yet"));
+                continue;
+            }
+
+            if (reuse?.Invoke(spec) is { } kept && kept.Name == spec.Name && kept.TypeName == spec.TypeName)
+            {
+                handle.Add(spec.Name, kept);
                 continue;
             }
 

@@ -59,7 +59,7 @@ internal sealed class HealthState
     /// <summary>The pool has synced (the EPP's <c>PoolHasSynced</c>); only the endpoint picker's rules read it.</summary>
     public bool Synced => _synced;
 
-    /// <summary>This replica leads. We have no leader election yet, so every replica is the leader.</summary>
+    /// <summary>This replica leads (true until the host says otherwise; with leader election, set from the Lease).</summary>
     public bool IsLeader => _leader;
 
     /// <summary>Shutdown began: every name that would be SERVING is NOT_SERVING for the grace period.</summary>

@@ -24,7 +24,7 @@ namespace Runtime.TestSupport.Kubernetes;
 /// of a retained history, with 410 Gone (HTTP status or ERROR event) for versions older than the
 /// history; bookmarks on demand; and hooks to break things (drop or close watches, compact,
 /// fail requests, inject bad lines, require a bearer token); and TokenReview/SubjectAccessReview
-/// creation (see the Reviews part).
+/// creation (see the Reviews part), and Leases for leader election (see the Leases part).
 /// </summary>
 public sealed partial class FakeKubeApiServer : IAsyncDisposable
 {
@@ -297,6 +297,11 @@ public sealed partial class FakeKubeApiServer : IAsyncDisposable
         if (status != 0)
         {
             await WriteStatusAsync(context, status, "InternalError", "injected failure").ConfigureAwait(false);
+            return;
+        }
+
+        if (await TryHandleLeaseAsync(context).ConfigureAwait(false))
+        {
             return;
         }
 
