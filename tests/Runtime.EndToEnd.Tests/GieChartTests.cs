@@ -10,7 +10,8 @@ namespace Runtime.EndToEnd.Tests;
 /// The GIE v1.5.0 inferencepool chart, swapped to our image: the container args its template
 /// renders (config/charts/epplib/templates/_deployment.yaml@v1.5.0, see each case), its default
 /// EndpointPickerConfig (config/charts/epplib/templates/_config.yaml@v1.5.0, reproduced in
-/// Upstream/gie-v1.5.0/helm-default-*.yaml), its Role (rbac.yaml: no ConfigMaps) enforced by the
+/// Upstream/gie-v1.5.0/helm-default-*.yaml), its Role (rbac.yaml: no ConfigMaps; with replicas &gt; 1
+/// also the leader-election Role's leases) enforced by the
 /// fake API server, and its probes. The test adds only what a pod gets from its environment:
 /// the kubeconfig (in-cluster config), free ports and plain-text serving.
 /// </summary>
@@ -62,6 +63,12 @@ public sealed class GieChartTests : IAsyncLifetime
     public async Task ChartArgsConfigAndRole_ProbesServing_AndRequestsArePicked(string configFixture, string[] chartArgs, string[] probes)
     {
         var args = chartArgs.Select(a => a == "CONFIG" ? Path.Combine(s_upstream, configFixture) : a).ToList();
+        if (args.Contains("--ha-enable-leader-election"))
+        {
+            // replicas > 1 also renders the leader-election Role: the Lease is what makes this replica ready.
+            _api.AllowedResources = new HashSet<string>(FakeCluster.ChartRole.Concat(FakeCluster.LeaderElectionRole), StringComparer.Ordinal);
+        }
+
         args.AddRange(["--kubeconfig", FakeCluster.WriteKubeconfig(_api, _dir)]);
         await using var server = await BinaryRuntimeServer.StartFromEnvironmentAsync("serve", args);
         using var health = new GrpcHealthClient(server.HealthAddress);

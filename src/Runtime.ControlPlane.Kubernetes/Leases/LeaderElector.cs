@@ -55,8 +55,14 @@ internal sealed partial class LeaderElector : IAsyncDisposable
     private volatile bool _leader;
     private string? _lastError;
 
+    /// <exception cref="ArgumentException">The timings are not ordered retry &lt; renew deadline &lt; lease duration.</exception>
     public LeaderElector(LeaseClient lease, LeaderElectionOptions options, ILogger logger)
     {
+        if (options.Validate() is { Count: > 0 } errors)
+        {
+            throw new ArgumentException(string.Join("; ", errors), nameof(options));
+        }
+
         _lease = lease;
         _options = options;
         _logger = logger;
@@ -109,7 +115,8 @@ internal sealed partial class LeaderElector : IAsyncDisposable
                 while (true)
                 {
                     await Task.Delay(_options.RetryPeriod, _time, stopping).ConfigureAwait(false);
-                    if (await TryAcquireOrRenewAsync(stopping).ConfigureAwait(false))
+                    var left = _options.RenewDeadline - _time.GetElapsedTime(renewed);
+                    if (left > TimeSpan.Zero && await TryAcquireOrRenewAsync(stopping, left).ConfigureAwait(false))
                     {
                         renewed = _time.GetTimestamp();
                     }
@@ -130,19 +137,21 @@ internal sealed partial class LeaderElector : IAsyncDisposable
     }
 
     /// <summary>One try: create the Lease, renew ours, or take an expired or released one. False when it is another's or the API failed.</summary>
-    internal async Task<bool> TryAcquireOrRenewAsync(CancellationToken cancellationToken)
+    /// <param name="timeout">How long the try may take (default: the renew deadline); a renewal gets what is left of it.</param>
+    internal async Task<bool> TryAcquireOrRenewAsync(CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
+        var limit = timeout ?? _options.RenewDeadline;
         var now = _time.GetUtcNow();
         var seconds = (int)Math.Ceiling(_options.LeaseDuration.TotalSeconds);
         try
         {
             // Bounded so one hung request cannot outlast the renew deadline.
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(_options.RenewDeadline);
-            var current = await _lease.GetAsync(timeout.Token).ConfigureAwait(false);
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(limit);
+            var current = await _lease.GetAsync(deadline.Token).ConfigureAwait(false);
             if (current is null)
             {
-                Observe(await _lease.CreateAsync(new LeaseRecord(_options.Identity, seconds, now, now, 0), timeout.Token).ConfigureAwait(false));
+                Observe(await _lease.CreateAsync(new LeaseRecord(_options.Identity, seconds, now, now, 0), deadline.Token).ConfigureAwait(false));
                 return Succeeded();
             }
 
@@ -162,7 +171,7 @@ internal sealed partial class LeaderElector : IAsyncDisposable
             {
                 ResourceVersion = current.ResourceVersion,
             };
-            Observe(await _lease.UpdateAsync(next, timeout.Token).ConfigureAwait(false));
+            Observe(await _lease.UpdateAsync(next, deadline.Token).ConfigureAwait(false));
             return Succeeded();
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -172,7 +181,7 @@ internal sealed partial class LeaderElector : IAsyncDisposable
         catch (Exception ex) when (ex is KubernetesApiException or HttpRequestException or OperationCanceledException or System.Text.Json.JsonException)
         {
             // A 409 is another replica's write winning the race; anything else is an API problem. Logged once per distinct error.
-            var error = ex is OperationCanceledException ? $"the API server did not answer within {_options.RenewDeadline.TotalSeconds:0.#} s" : ex.Message;
+            var error = ex is OperationCanceledException ? $"the API server did not answer within {limit.TotalSeconds:0.#} s" : ex.Message;
             if (error != _lastError)
             {
                 _lastError = error;

@@ -89,6 +89,11 @@ internal sealed partial class ConfigReloader : IDisposable
     /// <summary>Applied configurations so far, the one the process started with included.</summary>
     public long Generation => Interlocked.Read(ref _generation);
 
+    /// <summary>The plugin instances of the config in service, by name.</summary>
+    public IReadOnlyDictionary<string, IPlugin> Plugins => Volatile.Read(ref _current).Plugins;
+
+    public long Failures => Interlocked.Read(ref _failures);
+
     public void Start()
     {
         _source.Start();
@@ -193,7 +198,7 @@ internal sealed partial class ConfigReloader : IDisposable
             VerifyServedEndpoint = plugins.Values.OfType<DestinationEndpointServedVerifier>().Any(),
             Reporters = plugins.Values.OfType<RequestAttributeReporter>().ToArray(),
         };
-        _current = new Served(next.Loaded, plugins, next.Canonical);
+        Volatile.Write(ref _current, new Served(next.Loaded, plugins, next.Canonical));
         var generation = Interlocked.Increment(ref _generation);
         Interlocked.Increment(ref _successes);
         Log.Applied(_logger, _path, generation, string.Join(", ", config.SchedulingProfiles.Select(p => p.Name)), next.Kept, plugins.Count - next.Kept);

@@ -15,6 +15,12 @@ internal static class FakeCluster
     /// <summary>The v1.5.0 chart's Role (config/charts/inferencepool/templates/rbac.yaml): no ConfigMaps.</summary>
     public static readonly IReadOnlySet<string> ChartRole = new HashSet<string>(StringComparer.Ordinal) { "pods", "inferencepools", "inferenceobjectives", "inferencemodelrewrites" };
 
+    /// <summary>
+    /// What the v1.5.0 chart's leader-election Role adds with replicas &gt; 1
+    /// (config/charts/epplib/templates/_leader-election-rbac.yaml: leases get/list/watch/create/update/patch/delete).
+    /// </summary>
+    public static readonly IReadOnlySet<string> LeaderElectionRole = new HashSet<string>(StringComparer.Ordinal) { "leases" };
+
     public static async Task<FakeKubeApiServer> StartWithPoolAsync(SimulatorFarm farm)
     {
         var api = await FakeKubeApiServer.StartAsync();
