@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using Runtime.EndToEnd.Tests.Fixtures;
 using Runtime.Simulation;
@@ -106,7 +107,8 @@ public sealed class ConfigReloadTests : IAsyncLifetime
         Directory.CreateDirectory(Path.Combine(volume, "..2026_12_05_second"));
         await File.WriteAllTextAsync(Path.Combine(volume, "..2026_12_05_second", "config.yaml"), Config("kv-cache-utilization-scorer"));
         File.CreateSymbolicLink(Path.Combine(volume, "..data_tmp"), "..2026_12_05_second");
-        File.Move(Path.Combine(volume, "..data_tmp"), Path.Combine(volume, "..data"), overwrite: true);
+        // rename(2) of the link itself, as kubelet swaps it (File.Move refuses a link to a directory).
+        Assert.Equal(0, Rename(Path.Combine(volume, "..data_tmp"), Path.Combine(volume, "..data")));
         Directory.Delete(Path.Combine(volume, "..2026_12_05_first"), recursive: true);
 
         await WaitForAsync(async () => await PickAsync(client) == _farm[2].Address, server);
@@ -129,6 +131,9 @@ public sealed class ConfigReloadTests : IAsyncLifetime
         Assert.Equal(_farm[0].Address, await PickAsync(client));
         Assert.DoesNotContain("runtime_config_generation", await MetricsAsync(server), StringComparison.Ordinal);
     }
+
+    [DllImport("libc", EntryPoint = "rename", SetLastError = true)]
+    private static extern int Rename([MarshalAs(UnmanagedType.LPUTF8Str)] string oldPath, [MarshalAs(UnmanagedType.LPUTF8Str)] string newPath);
 
     private Task<BinaryRuntimeServer> StartAsync(params string[] args) =>
         BinaryRuntimeServer.StartFromEnvironmentAsync("serve", ["--endpoints", string.Join(",", _farm.Servers.Select(s => s.Address)), "--refresh-metrics-interval", "50ms", .. args]);

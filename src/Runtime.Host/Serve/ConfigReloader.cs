@@ -140,7 +140,7 @@ internal sealed partial class ConfigReloader : IDisposable
         IPlugin? Reuse(PluginInstanceSpec spec)
         {
             var old = previous.Loaded.Config!.Plugins.FirstOrDefault(p => p.Name == spec.Name);
-            if (old is null || old.Type != spec.TypeName || !JsonElement.DeepEquals(old.Parameters ?? default, spec.Parameters)
+            if (old is null || old.Type != spec.TypeName || !SameParameters(old.Parameters ?? default, spec.Parameters)
                 || !previous.Plugins.TryGetValue(spec.Name, out var instance))
             {
                 return null;
@@ -213,6 +213,12 @@ internal sealed partial class ConfigReloader : IDisposable
 
         return true;
     }
+
+    /// <summary>Equal parameters (none on both sides is equal; <see cref="JsonElement.DeepEquals"/> refuses an absent element).</summary>
+    private static bool SameParameters(JsonElement a, JsonElement b) =>
+        a.ValueKind == JsonValueKind.Undefined || b.ValueKind == JsonValueKind.Undefined
+            ? a.ValueKind == b.ValueKind
+            : JsonElement.DeepEquals(a, b);
 
     /// <summary>The effective config as JSON: two files that say the same thing compare equal.</summary>
     private static string Canonical(EndpointPickerConfig config) => JsonSerializer.Serialize(config, ConfigJsonContext.Default.EndpointPickerConfig);
