@@ -18,6 +18,7 @@ using Runtime.Plugins.BuiltIn;
 using Runtime.Plugins.BuiltIn.Parameters;
 using Runtime.Plugins.Registry;
 using Runtime.Plugins.Validation;
+using Runtime.ReplicaState;
 using Runtime.Scheduling;
 using Runtime.Scheduling.Saturation;
 using Runtime.Telemetry.Prometheus;
@@ -39,6 +40,7 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
     private readonly bool _scrape;
     private readonly EndpointStore _store;
     private IDisposable? _servedMetrics;
+    private ReplicaStateSync? _replicaState;
 
     private EndpointPickerHost(EndpointPickerProcessor processor, EndpointStore store, EndpointMetricsScraper scraper, bool scrape, FlowController? flowControl, StaticEndpointFile? endpointFile, ControlPlaneHost? controlPlane, EndpointPickerMetrics metrics, TimeSpan interval)
     {
@@ -183,7 +185,13 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
             EmitEndpointScores = options.EmitEndpointScores,
         };
         Log.Composed(logger, store.Current.Count, kinds.ToString(), flowControl is null ? "off (legacy shedding)" : "on", objectives.Current.Count, rewrites.Count);
-        return new EndpointPickerHost(new EndpointPickerProcessor(context), store, scraper, scrape, flowControl, endpointFile, controlPlane, metrics, options.RefreshMetricsInterval);
+        return new EndpointPickerHost(new EndpointPickerProcessor(context), store, scraper, scrape, flowControl, endpointFile, controlPlane, metrics, options.RefreshMetricsInterval)
+        {
+            // Active-active: the prefix indexes and in-flight load shared with the pool's other replicas.
+            _replicaState = options.ReplicaState is { } shared
+                ? new ReplicaStateSync(shared, store, SharedPrefixIndexes.Of(plugins.Values), loggers.CreateLogger("Runtime.ReplicaState"))
+                : null,
+        };
     }
 
     /// <summary>
@@ -233,6 +241,7 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
     public void Start()
     {
         ControlPlane?.Start();
+        _replicaState?.Start();
         if (_scrape)
         {
             _scraper.Start(_stopping.Token);
@@ -244,6 +253,11 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
         await _stopping.CancelAsync().ConfigureAwait(false);
         _servedMetrics?.Dispose();
         _capacityTicker?.Dispose();
+        if (_replicaState is not null)
+        {
+            await _replicaState.DisposeAsync().ConfigureAwait(false);
+        }
+
         _endpointFile?.Dispose();
         if (ControlPlane is not null)
         {
