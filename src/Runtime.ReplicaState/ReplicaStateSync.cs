@@ -88,6 +88,9 @@ internal sealed partial class ReplicaStateSync : IAsyncDisposable
     /// <summary>Prefix indexes shared, by name.</summary>
     public IReadOnlyCollection<string> SharedIndexes => _indexes.Keys;
 
+    /// <summary>The pool's Redis stream.</summary>
+    public string StreamKey => _options.StreamKey;
+
     public void Start() => _loop ??= Task.Run(() => RunAsync(_stopping.Token));
 
     public async ValueTask DisposeAsync()
