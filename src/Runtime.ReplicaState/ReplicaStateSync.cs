@@ -158,6 +158,9 @@ internal sealed partial class ReplicaStateSync : IAsyncDisposable
             SyncTimeout = 2000,
             KeepAlive = 5,
 
+            // The replies are parsed as RESP2 arrays (XREAD, TIME), whatever the client's default.
+            Protocol = RedisProtocol.Resp2,
+
             // Fail at once while disconnected instead of queueing: stale batches are rebuilt on reconnect.
             BacklogPolicy = BacklogPolicy.FailFast,
             ReconnectRetryPolicy = new LinearRetry(500),
@@ -176,6 +179,16 @@ internal sealed partial class ReplicaStateSync : IAsyncDisposable
         {
             Metrics.OnError();
             MarkDown(ex.Message);
+        }
+        catch (Exception ex) when (ex is InvalidCastException or FormatException or IndexOutOfRangeException or InvalidOperationException or ArgumentException)
+        {
+            // A reply of an unexpected shape: the loop must survive it (the request path never depends on it).
+            Metrics.OnError();
+            if (!_badEntryLogged)
+            {
+                _badEntryLogged = true;
+                Log.BadReply(_logger, _options.Display, ex.GetType().Name, ex.Message);
+            }
         }
 
         _remoteLoads.Apply(ServerNowMs(), _store.Current);
@@ -443,6 +456,9 @@ internal sealed partial class ReplicaStateSync : IAsyncDisposable
 
         [LoggerMessage(5203, LogLevel.Warning, "Replica state: entry {Id} of {Stream} is not one this build understands ({Reason}); skipping such entries")]
         public static partial void BadEntry(ILogger logger, string id, string stream, string reason);
+
+        [LoggerMessage(5205, LogLevel.Warning, "Replica state: an unexpected reply from {Target} ({Type}: {Reason}); this batch is skipped and such errors are counted, not logged again")]
+        public static partial void BadReply(ILogger logger, string target, string type, string reason);
 
         [LoggerMessage(5204, LogLevel.Error, "Replica state: the Redis client refused {Target}: {Reason}; routing on local state only")]
         public static partial void ClientFailed(ILogger logger, string target, string reason);

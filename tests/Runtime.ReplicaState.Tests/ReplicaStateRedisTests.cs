@@ -1,8 +1,8 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using Runtime.Endpoints;
 using Runtime.ReplicaState;
 using Runtime.Scheduling.Prefix;
 using Runtime.TestSupport.Hosting;
+using Runtime.TestSupport.Logging;
 using StackExchange.Redis;
 
 namespace Runtime.ReplicaState.Tests;
@@ -16,6 +16,7 @@ public sealed class ReplicaStateRedisTests : IAsyncLifetime
 
     private readonly string _pool = "ns/pool-" + Guid.NewGuid().ToString("N")[..8];
     private readonly List<Replica> _replicas = [];
+    private readonly CapturingLoggerProvider _logs = new();
     private RedisServer _redis = null!;
 
     public async Task InitializeAsync() => _redis = await RedisServer.StartAsync();
@@ -28,6 +29,7 @@ public sealed class ReplicaStateRedisTests : IAsyncLifetime
         }
 
         await _redis.DisposeAsync();
+        _logs.Dispose();
     }
 
     [Fact]
@@ -100,6 +102,10 @@ public sealed class ReplicaStateRedisTests : IAsyncLifetime
         await ConnectedAsync(a, b);
         await EventuallyAsync(() => b.Matched(prompt)[2] == prompt.Length, "B learns the blocks A recorded while Redis was away");
         await EventuallyAsync(() => b.Endpoint(2).InFlightRequests == 1, "B learns A's in-flight request again");
+
+        // Said once per outage, per replica: unreachable, then reconnected.
+        Assert.Equal(2, _logs.Entries.Count(e => e.EventId.Id == 5201));
+        Assert.Equal(2, _logs.Entries.Count(e => e.EventId.Id == 5202));
     }
 
     [Fact]
@@ -159,24 +165,24 @@ public sealed class ReplicaStateRedisTests : IAsyncLifetime
         var store = new EndpointStore();
         store.Publish(s_endpoints);
         var index = new PrefixIndex();
-        var sync = new ReplicaStateSync(options, store, [("prefix-cache-scorer", index)], NullLogger.Instance);
+        var sync = new ReplicaStateSync(options, store, [("prefix-cache-scorer", index)], _logs.CreateLogger("replica-" + _replicas.Count));
         sync.Start();
         var replica = new Replica(store, index, sync);
         _replicas.Add(replica);
         return replica;
     }
 
-    private static Task ConnectedAsync(params Replica[] replicas) =>
+    private Task ConnectedAsync(params Replica[] replicas) =>
         EventuallyAsync(() => replicas.All(r => r.Sync.IsConnected), "replicas connected");
 
-    private static async Task EventuallyAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
+    private async Task EventuallyAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? s_timeout);
         while (!condition())
         {
             if (DateTime.UtcNow > deadline)
             {
-                Assert.Fail($"timed out waiting until {what}");
+                Assert.Fail($"timed out waiting until {what}; log:{Environment.NewLine}{string.Join(Environment.NewLine, _logs.Entries)}");
             }
 
             await Task.Delay(10);
