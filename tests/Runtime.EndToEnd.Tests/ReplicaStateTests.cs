@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Runtime.EndToEnd.Tests.Fixtures;
 using Runtime.Simulation;
 
 namespace Runtime.EndToEnd.Tests;
