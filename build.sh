@@ -34,6 +34,11 @@ apt_install() {
   $sudo apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# The replica-state tests start a real redis-server (the Debian package).
+need_redis() {
+  command -v redis-server >/dev/null 2>&1 || apt_install redis-server
+}
+
 need_node() {
   command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || apt_install nodejs npm
   if [ ! -d tests/interop/node_modules ]; then
@@ -63,6 +68,7 @@ publish() {
 run_tests() {
   need_dotnet
   need_node
+  need_redis
   log "building"
   local logf; logf=$(mktemp)
   TEST_PASSED=0; TEST_FAILED=0

@@ -12,6 +12,8 @@ public sealed class EndpointState
     private EndpointMetrics _metrics = EndpointMetrics.None;
     private long _inFlightRequests;
     private long _inFlightTokens;
+    private long _remoteInFlightRequests;
+    private long _remoteInFlightTokens;
     private int _retired;
 
     public EndpointState(Endpoint endpoint)
@@ -28,11 +30,30 @@ public sealed class EndpointState
     /// <summary>The latest scrape; <see cref="EndpointMetrics.None"/> until the first one.</summary>
     public EndpointMetrics Metrics => Volatile.Read(ref _metrics);
 
-    /// <summary>Requests this process routed here that have not finished.</summary>
-    public long InFlightRequests => Volatile.Read(ref _inFlightRequests);
+    /// <summary>
+    /// Requests routed here that have not finished: this process's, plus (with <c>--replica-state</c>)
+    /// those the pool's other replicas last reported.
+    /// </summary>
+    public long InFlightRequests => Volatile.Read(ref _inFlightRequests) + Volatile.Read(ref _remoteInFlightRequests);
 
-    /// <summary>Estimated tokens of the requests in flight here.</summary>
-    public long InFlightTokens => Volatile.Read(ref _inFlightTokens);
+    /// <summary>Estimated tokens of the requests in flight here (this process's plus the other replicas').</summary>
+    public long InFlightTokens => Volatile.Read(ref _inFlightTokens) + Volatile.Read(ref _remoteInFlightTokens);
+
+    /// <summary>Requests this process alone routed here that have not finished (what it reports to other replicas).</summary>
+    internal long LocalInFlightRequests => Volatile.Read(ref _inFlightRequests);
+
+    /// <summary>Estimated tokens of this process's own requests in flight here.</summary>
+    internal long LocalInFlightTokens => Volatile.Read(ref _inFlightTokens);
+
+    /// <summary>The other replicas' in-flight load, as last applied from the shared replica state.</summary>
+    internal long RemoteInFlightRequests => Volatile.Read(ref _remoteInFlightRequests);
+
+    /// <summary>Replaces the other replicas' in-flight load (written by the replica-state applier only).</summary>
+    internal void SetRemoteInFlight(long requests, long tokens)
+    {
+        Volatile.Write(ref _remoteInFlightRequests, requests);
+        Volatile.Write(ref _remoteInFlightTokens, tokens);
+    }
 
     /// <summary>True once the endpoint left the pool; scrapers stop and indexes drop it.</summary>
     public bool IsRetired => Volatile.Read(ref _retired) != 0;

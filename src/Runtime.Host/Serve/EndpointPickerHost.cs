@@ -18,6 +18,7 @@ using Runtime.Plugins.BuiltIn;
 using Runtime.Plugins.BuiltIn.Parameters;
 using Runtime.Plugins.Registry;
 using Runtime.Plugins.Validation;
+using Runtime.ReplicaState;
 using Runtime.Scheduling;
 using Runtime.Scheduling.Saturation;
 using Runtime.Telemetry.Prometheus;
@@ -41,6 +42,7 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
     private IDisposable? _servedMetrics;
     private IDisposable? _leaderMetrics;
     private IDisposable? _reloadMetrics;
+    private ReplicaStateSync? _replicaState;
 
     private EndpointPickerHost(EndpointPickerProcessor processor, EndpointStore store, EndpointMetricsScraper scraper, bool scrape, FlowController? flowControl, StaticEndpointFile? endpointFile, ControlPlaneHost? controlPlane, EndpointPickerMetrics metrics, TimeSpan interval)
     {
@@ -207,7 +209,16 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
         var reloader = options.WatchConfigFile && !string.IsNullOrEmpty(options.ConfigFile)
             ? new ConfigReloader(options.ConfigFile, registry, options.AllowExperimentalPlugins, loaded, plugins, processor, store, scraper, services, loggers)
             : null;
-        return new EndpointPickerHost(processor, store, scraper, scrape, flowControl, endpointFile, controlPlane, metrics, options.RefreshMetricsInterval) { Leader = leader, Reloader = reloader };
+        return new EndpointPickerHost(processor, store, scraper, scrape, flowControl, endpointFile, controlPlane, metrics, options.RefreshMetricsInterval)
+        {
+            Leader = leader,
+            Reloader = reloader,
+
+            // Active-active: the prefix indexes and in-flight load shared with the pool's other replicas.
+            _replicaState = options.ReplicaState is { } shared
+                ? new ReplicaStateSync(shared, store, SharedPrefixIndexes.Of(plugins.Values), loggers.CreateLogger("Runtime.ReplicaState"))
+                : null,
+        };
     }
 
     /// <summary>
@@ -269,6 +280,7 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
 
         ControlPlane?.Start();
         Reloader?.Start();
+        _replicaState?.Start();
         if (_scrape)
         {
             _scraper.Start(_stopping.Token);
@@ -288,6 +300,11 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
         _leaderMetrics?.Dispose();
         _servedMetrics?.Dispose();
         _capacityTicker?.Dispose();
+        if (_replicaState is not null)
+        {
+            await _replicaState.DisposeAsync().ConfigureAwait(false);
+        }
+
         _endpointFile?.Dispose();
         if (ControlPlane is not null)
         {

@@ -226,8 +226,11 @@ internal static class ServeCommand
         flags.Note("kube-api-qps", "no effect: the control plane opens one list/watch per kind, far below any client rate limit")
             .Note("kube-api-burst", "no effect: the control plane opens one list/watch per kind, far below any client rate limit");
 
+        var replicaState = ReplicaStateFlags.Bind(flags);
+
         flags.Parse(args);
         errorList.AddRange(flags.Errors);
+        o = o with { ReplicaState = replicaState.Resolve(o, flags, errorList) };
         o = o with
         {
             MetricsEndpointAuth = MetricsListener.ResolveAuth(metricsAuth, o.UsesKubernetesApi, NoApiServer, errorList),

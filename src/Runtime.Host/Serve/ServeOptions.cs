@@ -58,6 +58,9 @@ internal sealed record ServeOptions
 
     public const string PassThroughProcessorName = "pass-through";
 
+    /// <summary><c>--replica-state</c>: share routing state with the pool's other replicas through Redis; null = off.</summary>
+    public ReplicaState.ReplicaStateOptions? ReplicaState { get; init; }
+
     /// <summary>Static endpoints (<c>--endpoints</c>): <c>ip:port [key=value…]</c> entries separated by commas.</summary>
     public string? Endpoints { get; init; }
 

@@ -101,6 +101,24 @@ internal sealed class EndpointPrefixSet
         }
     }
 
+    /// <summary>
+    /// Copies up to <paramref name="destination"/>.Length keys, most recently used first (what a
+    /// replica republishes to the others when its shared state resynchronises); returns how many.
+    /// </summary>
+    public int CopyRecent(Span<ulong> destination)
+    {
+        lock (_lock)
+        {
+            var copied = 0;
+            for (var node = _head; node >= 0 && copied < destination.Length; node = _next[node])
+            {
+                destination[copied++] = _nodeKeys[node];
+            }
+
+            return copied;
+        }
+    }
+
     /// <summary>Gives this set's budget back to the index (the endpoint left the pool).</summary>
     public void Release()
     {

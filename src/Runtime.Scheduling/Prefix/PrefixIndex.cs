@@ -46,6 +46,19 @@ internal sealed class PrefixIndex
     public int EndpointCount => Volatile.Read(ref _table).Count;
 
     /// <summary>
+    /// What other replicas of the pool learned (<c>--replica-state</c>): a separate index that
+    /// <see cref="Match"/> also reads, each candidate scoring its longer match of the two. Kept apart so
+    /// remote blocks are never republished and local bookkeeping stays this replica's own.
+    /// </summary>
+    internal PrefixIndex? Remote { get; set; }
+
+    /// <summary>Told of every local <see cref="Add"/> (it must only buffer: it runs on the request path).</summary>
+    internal IPrefixIndexObserver? Observer { get; set; }
+
+    /// <summary>The endpoint sets in this index (a snapshot; for resynchronising replicas).</summary>
+    internal IReadOnlyList<EndpointPrefixSet> Sets => Volatile.Read(ref _table).Sets;
+
+    /// <summary>
     /// Block entries held over all endpoints (GIE's prefix indexer size: the sum of its per-server
     /// LRU lengths). One read per endpoint, no allocation.
     /// </summary>
@@ -105,6 +118,37 @@ internal sealed class PrefixIndex
         }
 
         sets.Clear();
+        Remote?.MatchMax(hashes, candidates, matched);
+    }
+
+    /// <summary>Raises each candidate's <paramref name="matched"/> to its leading-block match in this index when longer.</summary>
+    internal void MatchMax(ReadOnlySpan<ulong> hashes, ReadOnlySpan<EndpointState> candidates, Span<double> matched)
+    {
+        var table = Volatile.Read(ref _table);
+        if (table.Count == 0)
+        {
+            return;
+        }
+
+        for (var i = 0; i < candidates.Length; i++)
+        {
+            var set = table.Get(candidates[i].Id);
+            if (set is not { Count: > 0 })
+            {
+                continue;
+            }
+
+            var count = 0;
+            while (count < hashes.Length && set.Contains(hashes[count]))
+            {
+                count++;
+            }
+
+            if (count > matched[i])
+            {
+                matched[i] = count;
+            }
+        }
     }
 
     /// <summary>Records that <paramref name="endpoint"/> now holds the blocks of <paramref name="hashes"/>.</summary>
@@ -121,6 +165,7 @@ internal sealed class PrefixIndex
         // when the budget is spent (the others shrink to their share on their next update).
         var share = (int)Math.Min(int.MaxValue, _maxNodes / Math.Max(1, Volatile.Read(ref _table).Count));
         set.Add(hashes, Math.Max(1, Math.Min(capacityPerEndpoint, share)));
+        Observer?.Added(endpoint, hashes, capacityPerEndpoint);
         if (Interlocked.Increment(ref _updatesSincePurge) >= PurgeInterval)
         {
             PurgeRetired();

@@ -1,0 +1,486 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Runtime.Endpoints;
+using Runtime.Plugins.BuiltIn.Parameters;
+using Runtime.Scheduling.Prefix;
+using StackExchange.Redis;
+
+namespace Runtime.ReplicaState;
+
+/// <summary>
+/// Active-active replicas of one pool (<c>--replica-state</c>): every batch interval this replica
+/// appends what it learned since the last batch (prefix blocks, and its in-flight load when it
+/// changed) as one entry of the pool's Redis stream, and reads the entries the others appended into
+/// the remote layer of its own state (<see cref="PrefixIndex.Remote"/>,
+/// <see cref="EndpointState.SetRemoteInFlight"/>), which scorers, filters and saturation detectors read.
+/// </summary>
+/// <remarks>
+/// The request path never waits on Redis: it only buffers (<see cref="PendingPrefixes"/>) and counts
+/// (the endpoints' local in-flight counters); one loop does all I/O, pipelining its XADD and XREAD
+/// on one connection. When Redis is unreachable the replica routes on local state (readiness does
+/// not change), logs it once, and on reconnect republishes its load and its indexes' recent blocks.
+/// The stream keeps <see cref="ReplicaStateOptions.History"/> of entries (XADD MINID trimming), so a
+/// replica that starts later learns the pool's prefix index; load snapshots older than the load
+/// TTL are ignored and expire, so a dead replica's load does not linger.
+/// </remarks>
+internal sealed partial class ReplicaStateSync : IAsyncDisposable
+{
+    /// <summary>Most recent blocks per endpoint republished on reconnect.</summary>
+    internal const int ResyncBlocksPerEndpoint = 16_384;
+
+    private const int ReadCount = 512;
+    private const int MaxReadsPerTick = 8;
+
+    private readonly ReplicaStateOptions _options;
+    private readonly EndpointStore _store;
+    private readonly Dictionary<string, PrefixIndex> _indexes = new(StringComparer.Ordinal);
+    private readonly PendingPrefixes _pending = new();
+    private readonly RemoteLoads _remoteLoads;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly RedisKey _key;
+    private Task? _loop;
+    private ConnectionMultiplexer? _redis;
+    private int _connected;
+    private bool _everConnected;
+    private bool _down;
+    private bool _forceLoad = true;
+    private bool _badEntryLogged;
+    private long _clockOffsetMs;
+    private string _lastId = "0-0";
+    private List<EndpointLoad> _lastLoad = [];
+    private long _lastLoadAtMs;
+    private (long Version, Dictionary<string, EndpointState> ByName) _names = (-1, []);
+
+    public ReplicaStateSync(ReplicaStateOptions options, EndpointStore store, IEnumerable<(string Name, PrefixIndex Index)> indexes, ILogger logger, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(indexes);
+        _options = options;
+        _store = store;
+        _logger = logger;
+        _time = time ?? TimeProvider.System;
+        _key = options.StreamKey;
+        _remoteLoads = new RemoteLoads(options.LoadTtl);
+        ReplicaId = Guid.NewGuid().ToString("N")[..12];
+        Metrics = new ReplicaStateMetrics(() => IsConnected, () => _remoteLoads.LiveReplicas);
+        foreach (var (name, index) in indexes)
+        {
+            // One index may serve several plugins (a declared producer); share it once, under its first name.
+            if (_indexes.ContainsValue(index) || !_indexes.TryAdd(name, index))
+            {
+                continue;
+            }
+
+            index.Remote ??= new PrefixIndex(index.MaxBytes);
+            index.Observer = _pending.For(name);
+        }
+    }
+
+    /// <summary>This replica's id in the stream (random per process).</summary>
+    public string ReplicaId { get; }
+
+    public ReplicaStateMetrics Metrics { get; }
+
+    public bool IsConnected => Volatile.Read(ref _connected) != 0;
+
+    /// <summary>Prefix indexes shared, by name.</summary>
+    public IReadOnlyCollection<string> SharedIndexes => _indexes.Keys;
+
+    /// <summary>The pool's Redis stream.</summary>
+    public string StreamKey => _options.StreamKey;
+
+    public void Start() => _loop ??= Task.Run(() => RunAsync(_stopping.Token));
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_loop is not null)
+        {
+            await _loop.ConfigureAwait(false);
+        }
+
+        foreach (var index in _indexes.Values)
+        {
+            index.Observer = null;
+        }
+
+        _remoteLoads.Clear(_store.Current);
+        if (_redis is not null)
+        {
+            await _redis.DisposeAsync().ConfigureAwait(false);
+        }
+
+        Metrics.Dispose();
+        _stopping.Dispose();
+    }
+
+    private async Task RunAsync(CancellationToken stopping)
+    {
+        try
+        {
+            _redis = await ConnectionMultiplexer.ConnectAsync(Configuration()).ConfigureAwait(false);
+            using var timer = new PeriodicTimer(_options.Interval, _time);
+            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
+            {
+                await TickOrRecordFailureAsync().ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex) when (ex is RedisException or ArgumentException or InvalidOperationException)
+        {
+            // A configuration the client refuses: nothing to retry; the replica routes on local state.
+            Volatile.Write(ref _connected, 0);
+            Metrics.OnError();
+            Log.ClientFailed(_logger, _options.Display, ex.Message);
+            return;
+        }
+
+        await SayGoodbyeAsync().ConfigureAwait(false);
+    }
+
+    private ConfigurationOptions Configuration()
+    {
+        var config = new ConfigurationOptions
+        {
+            AbortOnConnectFail = false,
+            Ssl = _options.Tls,
+            SslHost = _options.Tls ? _options.Host : null,
+            User = _options.User,
+            Password = _options.Password,
+            DefaultDatabase = _options.Database,
+            ClientName = "runtime-" + ReplicaId,
+            ConnectTimeout = 2000,
+            AsyncTimeout = 2000,
+            SyncTimeout = 2000,
+            KeepAlive = 5,
+
+            // The replies are parsed as RESP2 arrays (XREAD, TIME), whatever the client's default.
+            Protocol = RedisProtocol.Resp2,
+
+            // Fail at once while disconnected instead of queueing: stale batches are rebuilt on reconnect.
+            BacklogPolicy = BacklogPolicy.FailFast,
+            ReconnectRetryPolicy = new LinearRetry(500),
+        };
+        config.EndPoints.Add(_options.Host, _options.Port);
+        return config;
+    }
+
+    private async Task TickOrRecordFailureAsync()
+    {
+        try
+        {
+            await TickAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or IOException or ObjectDisposedException)
+        {
+            Metrics.OnError();
+            MarkDown(ex.Message);
+        }
+        catch (Exception ex) when (ex is InvalidCastException or FormatException or IndexOutOfRangeException or InvalidOperationException or ArgumentException)
+        {
+            // A reply of an unexpected shape: the loop must survive it (the request path never depends on it).
+            Metrics.OnError();
+            if (!_badEntryLogged)
+            {
+                _badEntryLogged = true;
+                Log.BadReply(_logger, _options.Display, ex.GetType().Name, ex.Message);
+            }
+        }
+
+        _remoteLoads.Apply(ServerNowMs(), _store.Current);
+    }
+
+    private async Task TickAsync()
+    {
+        var redis = _redis!;
+        if (!redis.IsConnected)
+        {
+            MarkDown("not connected");
+            return;
+        }
+
+        var db = redis.GetDatabase();
+        if (_down || !_everConnected)
+        {
+            await SyncClockAsync(db).ConfigureAwait(false);
+            var resynced = _everConnected ? QueueResync() : 0;
+            if (_everConnected)
+            {
+                Log.Reconnected(_logger, _options.Display, resynced);
+            }
+            else
+            {
+                Log.Connected(_logger, _options.Display, ReplicaId, _options.StreamKey, string.Join(", ", _indexes.Keys));
+            }
+
+            _everConnected = true;
+            _down = false;
+            _forceLoad = true;
+            Volatile.Write(ref _connected, 1);
+        }
+
+        var now = ServerNowMs();
+        var update = new ReplicaUpdate();
+        var prefixes = _pending.Drain();
+        update.Prefixes.AddRange(prefixes);
+        var load = LocalLoad();
+        if (_forceLoad || !SameLoad(load, _lastLoad) || (load.Count > 0 && now - _lastLoadAtMs >= (long)_options.LoadTtl.TotalMilliseconds / 3))
+        {
+            update.Load = load;
+        }
+
+        // Issued together, awaited after: the client pipelines both on its one connection.
+        Task<RedisResult>? add = null;
+        var bytes = 0;
+        if (!update.IsEmpty)
+        {
+            var payload = update.Encode();
+            bytes = payload.Length;
+            var minId = (now - (long)_options.History.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
+            add = db.ExecuteAsync("XADD", _key, "MINID", "~", minId, "*", "r", ReplicaId, "d", payload);
+        }
+
+        var read = db.ExecuteAsync("XREAD", "COUNT", ReadCount, "STREAMS", _key, _lastId);
+        Exception? failure = null;
+        if (add is not null)
+        {
+            try
+            {
+                await add.ConfigureAwait(false);
+                Metrics.OnPublished(bytes);
+                if (update.Load is not null)
+                {
+                    (_lastLoad, _lastLoadAtMs, _forceLoad) = (load, now, false);
+                }
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                _pending.Requeue(prefixes);
+                _forceLoad = true;
+                failure = ex;
+            }
+        }
+
+        var entries = await read.ConfigureAwait(false);
+        if (failure is not null)
+        {
+            throw failure;
+        }
+
+        for (var reads = 1; Apply(entries) == ReadCount && reads < MaxReadsPerTick; reads++)
+        {
+            entries = await db.ExecuteAsync("XREAD", "COUNT", ReadCount, "STREAMS", _key, _lastId).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Applies one XREAD reply; returns how many entries it held.</summary>
+    private int Apply(RedisResult reply)
+    {
+        if (reply.IsNull || reply.Length == 0)
+        {
+            return 0;
+        }
+
+        var entries = reply[0][1];
+        var now = ServerNowMs();
+        for (var i = 0; i < entries.Length; i++)
+        {
+            var id = (string)entries[i][0]!;
+            _lastId = id;
+            var fields = entries[i][1];
+            string? replica = null;
+            byte[]? payload = null;
+            for (var f = 0; f + 1 < fields.Length; f += 2)
+            {
+                switch ((string?)fields[f])
+                {
+                    case "r": replica = (string?)fields[f + 1]; break;
+                    case "d": payload = (byte[]?)fields[f + 1]; break;
+                }
+            }
+
+            if (replica is null || payload is null || replica == ReplicaId)
+            {
+                continue;
+            }
+
+            try
+            {
+                ApplyUpdate(replica, EntryTimeMs(id), ReplicaUpdate.Decode(payload), now);
+                Metrics.OnApplied();
+            }
+            catch (FormatException ex)
+            {
+                Metrics.OnError();
+                if (!_badEntryLogged)
+                {
+                    _badEntryLogged = true;
+                    Log.BadEntry(_logger, id, _options.StreamKey, ex.Message);
+                }
+            }
+        }
+
+        return entries.Length;
+    }
+
+    private void ApplyUpdate(string replica, long atMs, ReplicaUpdate update, long nowMs)
+    {
+        if (update.Load is not null && nowMs - atMs <= (long)_options.LoadTtl.TotalMilliseconds)
+        {
+            _remoteLoads.Report(replica, atMs, update.Load);
+        }
+
+        if (update.Prefixes.Count == 0)
+        {
+            return;
+        }
+
+        var byName = EndpointsByName();
+        foreach (var blocks in update.Prefixes)
+        {
+            if (_indexes.TryGetValue(blocks.Index, out var index) && byName.TryGetValue(blocks.Endpoint, out var endpoint))
+            {
+                index.Remote!.Add(endpoint, blocks.Hashes, blocks.Capacity > 0 ? blocks.Capacity : PrefixCacheScorerParameters.DefaultLruCapacityPerServer);
+            }
+        }
+    }
+
+    /// <summary>After an outage: buffer each local set's most recent blocks so the others (and a restarted Redis) learn them again.</summary>
+    private int QueueResync()
+    {
+        var queued = 0;
+        foreach (var (name, index) in _indexes)
+        {
+            foreach (var set in index.Sets)
+            {
+                if (set.Endpoint.IsRetired || set.Count == 0)
+                {
+                    continue;
+                }
+
+                var hashes = new ulong[Math.Min(set.Count, ResyncBlocksPerEndpoint)];
+                var count = set.CopyRecent(hashes);
+                _pending.Add(new PrefixBlocks(name, set.Endpoint.Endpoint.Name, 0, hashes[..count]));
+                queued += count;
+            }
+        }
+
+        return queued;
+    }
+
+    private void MarkDown(string reason)
+    {
+        Volatile.Write(ref _connected, 0);
+        if (!_down)
+        {
+            _down = true;
+            Log.Unreachable(_logger, _options.Display, reason);
+        }
+    }
+
+    private async Task SyncClockAsync(IDatabase db)
+    {
+        // Entry ids carry Redis' clock; load ages are judged on it, whatever this host's clock says.
+        var time = await db.ExecuteAsync("TIME").ConfigureAwait(false);
+        var serverMs = (long.Parse((string)time[0]!, CultureInfo.InvariantCulture) * 1000) + (long.Parse((string)time[1]!, CultureInfo.InvariantCulture) / 1000);
+        _clockOffsetMs = serverMs - _time.GetUtcNow().ToUnixTimeMilliseconds();
+    }
+
+    private long ServerNowMs() => _time.GetUtcNow().ToUnixTimeMilliseconds() + _clockOffsetMs;
+
+    private static long EntryTimeMs(string id) =>
+        long.TryParse(id.AsSpan(0, Math.Max(0, id.IndexOf('-', StringComparison.Ordinal))), NumberStyles.None, CultureInfo.InvariantCulture, out var ms) ? ms : 0;
+
+    private List<EndpointLoad> LocalLoad()
+    {
+        var load = new List<EndpointLoad>();
+        foreach (var state in _store.Current.Endpoints)
+        {
+            var requests = state.LocalInFlightRequests;
+            var tokens = state.LocalInFlightTokens;
+            if (requests != 0 || tokens != 0)
+            {
+                load.Add(new EndpointLoad(state.Endpoint.Name, requests, tokens));
+            }
+        }
+
+        return load;
+    }
+
+    private static bool SameLoad(List<EndpointLoad> a, List<EndpointLoad> b) => a.SequenceEqual(b);
+
+    private Dictionary<string, EndpointState> EndpointsByName()
+    {
+        var snapshot = _store.Current;
+        if (_names.Version != snapshot.Version)
+        {
+            _names = (snapshot.Version, snapshot.Endpoints.ToDictionary(e => e.Endpoint.Name, StringComparer.Ordinal));
+        }
+
+        return _names.ByName;
+    }
+
+    /// <summary>On shutdown: an empty load snapshot, so the others drop this replica's load now rather than after the TTL.</summary>
+    private async Task SayGoodbyeAsync()
+    {
+        if (_redis is not { IsConnected: true } redis || _lastLoad.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            var payload = new ReplicaUpdate { Load = [] }.Encode();
+            await redis.GetDatabase().ExecuteAsync("XADD", _key, "*", "r", ReplicaId, "d", payload).WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            Metrics.OnError();
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(5200, LogLevel.Information, "Replica state: connected to {Target} as replica {Replica}; sharing stream {Stream} (prefix indexes: {Indexes}; in-flight load)")]
+        public static partial void Connected(ILogger logger, string target, string replica, string stream, string indexes);
+
+        [LoggerMessage(5201, LogLevel.Warning, "Replica state: Redis at {Target} is unreachable ({Reason}); routing on this replica's local state until it is back")]
+        public static partial void Unreachable(ILogger logger, string target, string reason);
+
+        [LoggerMessage(5202, LogLevel.Information, "Replica state: reconnected to {Target}; resynchronising (republishing this replica's load and {Blocks} recent prefix blocks)")]
+        public static partial void Reconnected(ILogger logger, string target, int blocks);
+
+        [LoggerMessage(5203, LogLevel.Warning, "Replica state: entry {Id} of {Stream} is not one this build understands ({Reason}); skipping such entries")]
+        public static partial void BadEntry(ILogger logger, string id, string stream, string reason);
+
+        [LoggerMessage(5205, LogLevel.Warning, "Replica state: an unexpected reply from {Target} ({Type}: {Reason}); this batch is skipped and such errors are counted, not logged again")]
+        public static partial void BadReply(ILogger logger, string target, string type, string reason);
+
+        [LoggerMessage(5204, LogLevel.Error, "Replica state: the Redis client refused {Target}: {Reason}; routing on local state only")]
+        public static partial void ClientFailed(ILogger logger, string target, string reason);
+    }
+}
+
+/// <summary>The prefix indexes a plugin graph routes with, by the name of the producer that owns each.</summary>
+internal static class SharedPrefixIndexes
+{
+    public static IEnumerable<(string Name, PrefixIndex Index)> Of(IEnumerable<object> plugins)
+    {
+        foreach (var plugin in plugins)
+        {
+            switch (plugin)
+            {
+                case ApproxPrefixCacheProducer producer:
+                    yield return (producer.Name, producer.Index);
+                    break;
+                case Runtime.Scheduling.Scorers.PrefixCacheScorer scorer:
+                    yield return (scorer.Producer.Name, scorer.Index);
+                    break;
+            }
+        }
+    }
+}
