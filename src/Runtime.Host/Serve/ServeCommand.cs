@@ -119,9 +119,7 @@ internal static class ServeCommand
         }
 
         await using var ownedServer = server.ConfigureAwait(false);
-        start?.Invoke();
-        await server.RunAsync().ConfigureAwait(false);
-        return 0;
+        return await ServerStartup.RunAsync(server, start).ConfigureAwait(false);
     }
 
     /// <summary>The deprecated metric-name flags (Go v1.5.0 refuses them; we apply them with a warning) and the engine field each sets.</summary>
