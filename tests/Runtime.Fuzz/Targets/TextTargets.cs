@@ -41,10 +41,26 @@ internal static class ConfigYamlTarget
 /// </summary>
 internal static class ManifestsTarget
 {
+    /// <summary>Lines as YAML counts them: \n, \r\n, a lone \r, NEL, LS and PS each end one.</summary>
+    private static int LineCount(string text)
+    {
+        var lines = 1;
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (c is '\n' or '\u0085' or '\u2028' or '\u2029' || (c == '\r' && (i + 1 == text.Length || text[i + 1] != '\n')))
+            {
+                lines++;
+            }
+        }
+
+        return lines;
+    }
+
     public static void Run(byte[] input)
     {
         var text = Encoding.UTF8.GetString(input);
-        var lines = text.Count(c => c == '\n') + 1;
+        var lines = LineCount(text);
         foreach (var name in new[] { "fuzz.yaml", "fuzz.json" })
         {
             var set = ManifestSetLoader.LoadText(name, text, "default");
