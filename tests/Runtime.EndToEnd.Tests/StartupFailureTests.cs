@@ -155,10 +155,10 @@ public sealed class StartupFailureTests : IDisposable
     {
         var closed = TestPorts.GetFreeTcpPort();
         var kubeconfig = Path.Combine(_dir, "kubeconfig");
-        File.WriteAllText(kubeconfig, $$"""
+        File.WriteAllText(kubeconfig, $$$"""
             apiVersion: v1
             kind: Config
-            clusters: [{name: c, cluster: {server: "http://127.0.0.1:{{Invariant(closed)}}"}}]
+            clusters: [{name: c, cluster: {server: "http://127.0.0.1:{{{Invariant(closed)}}}"}}]
             users: [{name: u, user: {token: t}}]
             contexts: [{name: x, context: {cluster: c, user: u, namespace: ml}}]
             current-context: x
