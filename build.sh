@@ -9,6 +9,7 @@
 #   ./build.sh load [args]            h2load against the AOT binary (perf/load/run-load.sh)
 #   ./build.sh image [tag]            container images runtime:TAG and runtime-bbr:TAG from Dockerfile.aot (needs a container engine)
 #   ./build.sh ci                     what CI runs: test + publish + budget, one summary line
+#   ./build.sh fuzz TARGET [SECONDS]  afl-fuzz one parser (tests/Runtime.Fuzz; 'fuzz list' names them); default 300 s
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
@@ -153,6 +154,7 @@ case "$cmd" in
       "$engine" build -f Dockerfile.aot --target "$target" -t "$target:$tag" .
     done
     ;;
+  fuzz) exec tests/Runtime.Fuzz/fuzz.sh "$@" ;;
   ci)
     passed=0; failed=0
     # Publish first: the end-to-end tests run this binary, and warnings must fail CI.

@@ -62,7 +62,7 @@ public sealed partial class JsonBodyScanner
         }
 
         var reader = ValueReader(field);
-        return reader.ValueTextEquals(utf8);
+        return TextEquals(ref reader, utf8);
     }
 
     /// <summary>Reads a boolean field (<c>stream</c>). False when absent or not <c>true</c>/<c>false</c>.</summary>

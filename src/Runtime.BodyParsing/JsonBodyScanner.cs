@@ -198,13 +198,30 @@ public sealed partial class JsonBodyScanner
         // Split across segments or escaped ("mod\u0065l"): the reader unescapes and joins for us.
         for (var i = 0; i < count; i++)
         {
-            if (reader.ValueTextEquals(_fields.GetUtf8Name(i)))
+            if (TextEquals(ref reader, _fields.GetUtf8Name(i)))
             {
                 return i;
             }
         }
 
         return -1;
+    }
+
+    /// <summary>
+    /// <see cref="Utf8JsonReader.ValueTextEquals(ReadOnlySpan{byte})"/> that answers false instead of
+    /// throwing for an escaped lone surrogate ("\ud83d" alone): such text equals no UTF-8 string, and
+    /// JsonDocument accepts the body, so it is not a reason to fail the scan (found by fuzzing).
+    /// </summary>
+    internal static bool TextEquals(ref Utf8JsonReader reader, ReadOnlySpan<byte> utf8)
+    {
+        try
+        {
+            return reader.ValueTextEquals(utf8);
+        }
+        catch (InvalidOperationException) when (reader.ValueIsEscaped)
+        {
+            return false;
+        }
     }
 
     private static long Record(ref Utf8JsonReader reader, ref JsonField result, int propertyIndex, long nameStart, long previousValueEnd)

@@ -16,6 +16,8 @@ internal sealed class SseTail
     private byte[] _last = new byte[4096];
     private int _lastLength;
     private bool _overflow;
+    private int _lineLength;
+    private byte _lineFirst;
 
     public void Append(in ReadOnlySequence<byte> chunk)
     {
@@ -24,17 +26,38 @@ internal sealed class SseTail
             var span = memory.Span;
             while (!span.IsEmpty)
             {
-                // Events end with a blank line; keep the last non-empty JSON data event.
-                var end = span.IndexOf("\n\n"u8);
-                if (end < 0)
+                // Events end with a blank line ("\n\n" or "\r\n\r\n"), wherever the chunks split
+                // it: the line state carries over from one chunk to the next.
+                var newline = span.IndexOf((byte)'\n');
+                var line = newline < 0 ? span : span[..newline];
+                if (!line.IsEmpty)
                 {
-                    Add(span);
+                    if (_lineLength == 0)
+                    {
+                        _lineFirst = line[0];
+                    }
+
+                    _lineLength += line.Length;
+                    Add(line);
+                }
+
+                if (newline < 0)
+                {
                     break;
                 }
 
-                Add(span[..(end + 1)]);
-                CompleteEvent();
-                span = span[(end + 2)..];
+                var blank = _lineLength == 0 || (_lineLength == 1 && _lineFirst == (byte)'\r');
+                _lineLength = 0;
+                if (blank)
+                {
+                    CompleteEvent();
+                }
+                else
+                {
+                    Add("\n"u8);
+                }
+
+                span = span[(newline + 1)..];
             }
         }
     }
@@ -51,6 +74,7 @@ internal sealed class SseTail
         _currentLength = 0;
         _lastLength = 0;
         _overflow = false;
+        _lineLength = 0;
     }
 
     private void Add(ReadOnlySpan<byte> bytes)

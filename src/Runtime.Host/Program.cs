@@ -27,6 +27,21 @@ internal static class Program
 
     public static async Task<int> Main(string[] args)
     {
+        try
+        {
+            return await RunAsync(args).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The last line of defence for start-up: whatever a command did not turn into its own
+            // message is still one line and exit 1, never an unhandled-exception abort.
+            await Console.Error.WriteLineAsync($"error: {ex.Message.ReplaceLineEndings(" ")} ({ex.GetType().Name})").ConfigureAwait(false);
+            return 1;
+        }
+    }
+
+    private static async Task<int> RunAsync(string[] args)
+    {
         // The Go binaries are started with flags only, so no subcommand means this image's role.
         if (args.Length == 0 || args[0].StartsWith('-'))
         {

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using Runtime.ControlPlane.Kube;
 using Runtime.ControlPlane.World;
@@ -11,6 +12,22 @@ public class ResourceDecoderTests
         using var document = JsonDocument.Parse(json);
         ResourceDecoder.TryDecode(document.RootElement, "fallback-ns", out var resource, out error);
         return resource;
+    }
+
+    [Theory]
+    [InlineData("kind")]
+    [InlineData("name")]
+    public void StringNotUtf8_MalformedObject_NotAnException(string field)
+    {
+        // Found by fuzzing (target kube-watch): JsonDocument accepts the bytes, GetString threw.
+        var json = Encoding.UTF8.GetBytes("""{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"ns"}}""");
+        var at = Encoding.UTF8.GetString(json).IndexOf(field == "kind" ? "Pod" : "\"p\"", StringComparison.Ordinal) + (field == "kind" ? 1 : 1);
+        json[at] = 0x81;
+        using var document = JsonDocument.Parse(json);
+
+        Assert.False(ResourceDecoder.TryDecode(document.RootElement, "ns", out var resource, out var error, ResourceKind.Pod));
+        Assert.Null(resource);
+        Assert.Equal("a string field is not valid UTF-8", error);
     }
 
     [Fact]

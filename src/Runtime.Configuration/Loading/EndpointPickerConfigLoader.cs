@@ -49,7 +49,14 @@ internal sealed class EndpointPickerConfigLoader(PluginRegistry registry)
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
         {
-            return new ConfigLoadResult { Source = path, Errors = [new ConfigDiagnostic(string.Empty, $"cannot read the configuration file: {ex.Message}", null)] };
+            // Our own words: the native-AOT binary carries resource keys, not texts, for framework messages.
+            var reason = ex switch
+            {
+                FileNotFoundException or DirectoryNotFoundException => "no such file",
+                UnauthorizedAccessException => "permission denied",
+                _ => ex.Message,
+            };
+            return new ConfigLoadResult { Source = path, Errors = [new ConfigDiagnostic(string.Empty, $"cannot read the configuration file: {reason}", null)] };
         }
 
         return LoadText(text, path);

@@ -102,6 +102,27 @@ internal static partial class YamlToJson
     }
 
     /// <summary>Parses the stream; null (reported, with the position) on a syntax error. Empty documents are dropped.</summary>
+    /// <summary>
+    /// An error position on a line the text has: at the end of the text YamlDotNet reports the line
+    /// after the last one (found by fuzzing: "fuzz.yaml:2" for a one-line file); that is the end of the last line.
+    /// </summary>
+    private static SourcePosition InsideText(string yaml, int line, int column)
+    {
+        var lines = 1;
+        var lastLineStart = 0;
+        for (var i = 0; i < yaml.Length; i++)
+        {
+            var c = yaml[i];
+            if (c is '\n' or '\u0085' or '\u2028' or '\u2029' || (c == '\r' && (i + 1 == yaml.Length || yaml[i + 1] != '\n')))
+            {
+                lines++;
+                lastLineStart = i + 1;
+            }
+        }
+
+        return line <= lines ? new SourcePosition(line, column) : new SourcePosition(lines, yaml.Length - lastLineStart + 1);
+    }
+
     private static YamlDocument[]? Load(string yaml, ValidationErrors errors, out SourcePosition? errorPosition)
     {
         errorPosition = null;
@@ -114,7 +135,7 @@ internal static partial class YamlToJson
         }
         catch (YamlException ex)
         {
-            errorPosition = new SourcePosition((int)ex.Start.Line, (int)ex.Start.Column);
+            errorPosition = InsideText(yaml, (int)ex.Start.Line, (int)ex.Start.Column);
             errors.ReportInvalid(string.Empty, $"YAML syntax error: {Describe(ex)}");
             return null;
         }
@@ -124,7 +145,7 @@ internal static partial class YamlToJson
         {
             // YamlDotNet throws plain exceptions for some truncated input (an unclosed flow map at
             // the end of the text); the scanner still knows where it stopped.
-            errorPosition = new SourcePosition((int)scanner.CurrentPosition.Line, (int)scanner.CurrentPosition.Column);
+            errorPosition = InsideText(yaml, (int)scanner.CurrentPosition.Line, (int)scanner.CurrentPosition.Column);
             errors.ReportInvalid(string.Empty, "YAML syntax error: the text ends inside an unfinished value (an unclosed {, [ or quote?)");
             return null;
         }

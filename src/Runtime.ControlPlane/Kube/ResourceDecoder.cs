@@ -35,6 +35,22 @@ internal static class ResourceDecoder
     /// </summary>
     public static bool TryDecode(JsonElement json, string defaultNamespace, out Resource? resource, out string? error, ResourceKind? kindHint = null)
     {
+        try
+        {
+            return TryDecodeCore(json, defaultNamespace, out resource, out error, kindHint);
+        }
+        catch (InvalidOperationException ex) when (ex.InnerException is System.Text.DecoderFallbackException)
+        {
+            // JsonDocument accepts strings that are not UTF-8 and GetString throws on them (found by
+            // fuzzing): one such object is malformed, it must not fail the whole list or watch.
+            resource = null;
+            error = "a string field is not valid UTF-8";
+            return false;
+        }
+    }
+
+    private static bool TryDecodeCore(JsonElement json, string defaultNamespace, out Resource? resource, out string? error, ResourceKind? kindHint)
+    {
         resource = null;
         error = null;
         if (json.ValueKind != JsonValueKind.Object)

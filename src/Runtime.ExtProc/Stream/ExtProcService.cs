@@ -73,6 +73,12 @@ internal sealed class ExtProcService : IDisposable
         {
             code = StatusOf(ex, context);
             stream.NoteFailure(ex);
+            if (code == StatusCode.Internal && ex is not RpcException)
+            {
+                // A processor crash: the one log line (ExternalProcessorService) names the request.
+                ex.Data[RequestIdKey] = RequestIdOf(stream);
+            }
+
             throw;
         }
         finally
@@ -85,6 +91,15 @@ internal sealed class ExtProcService : IDisposable
             metrics?.Finished(startedAt, code);
         }
     }
+
+    /// <summary>Where a crashed call's <c>x-request-id</c> travels to the log line (Exception.Data).</summary>
+    internal const string RequestIdKey = "x-request-id";
+
+    /// <summary>The request's <c>x-request-id</c> as Envoy sent it, or "-" before request headers or without one.</summary>
+    private static string RequestIdOf(ExtProcStream stream) =>
+        stream.RequestHeaders.TryGetValue("x-request-id"u8, out var id) && !id.IsEmpty
+            ? System.Text.Encoding.UTF8.GetString(id[..Math.Min(id.Length, 128)])
+            : "-";
 
     /// <summary>
     /// The status the call ends with: an RpcException's own; a reset, a passed deadline or a

@@ -9,7 +9,8 @@ namespace Runtime.ExtProc.Stream;
 /// <summary>
 /// The Grpc.AspNetCore service of ext_proc: runs each call on the <see cref="ExtProcService"/>
 /// of the listener it arrived on (UNIMPLEMENTED on a listener without one, e.g. the health port).
-/// A processor that crashes ends the call INTERNAL with a generic message and a log line. After
+/// A processor that crashes ends the call INTERNAL with a generic message and one log line that
+/// names the request (its <c>x-request-id</c>). After
 /// the client went away no status can reach it: a crash then is logged with the call's context and
 /// counted in <c>runtime_swallowed_errors_total{component="ext_proc",kind="after_client_abort"}</c>;
 /// cancellation and I/O errors there are the abort itself and stay quiet.
@@ -40,14 +41,14 @@ internal sealed partial class ExternalProcessorService : ExternalProcessorBase
                 return;
             }
 
-            Log.ProcessorCrashed(_logger, ex);
+            Log.ProcessorCrashed(_logger, ex.Data[ExtProcService.RequestIdKey] as string ?? "-", ex);
             throw new RpcException(new Status(StatusCode.Internal, "Internal server error."));
         }
     }
 
     private static partial class Log
     {
-        [LoggerMessage(1201, LogLevel.Error, "ext_proc call failed in the processor")]
-        public static partial void ProcessorCrashed(ILogger logger, Exception exception);
+        [LoggerMessage(1201, LogLevel.Error, "ext_proc call failed in the processor (x-request-id {RequestId}); answered INTERNAL")]
+        public static partial void ProcessorCrashed(ILogger logger, string requestId, Exception exception);
     }
 }

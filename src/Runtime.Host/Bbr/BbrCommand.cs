@@ -97,10 +97,8 @@ internal static class BbrCommand
 
         await using (server.ConfigureAwait(false))
         {
-            await server.RunAsync().ConfigureAwait(false);
+            return await ServerStartup.RunAsync(server, started: null).ConfigureAwait(false);
         }
-
-        return 0;
     }
 
     private const string ApiServerless = "not in a cluster, no $KUBECONFIG, no --kubeconfig";

@@ -76,6 +76,9 @@ internal static class RuntimeLogging
             logging.AddFilter("Grpc", LogLevel.Warning);
         }
 
+        // A listener that cannot bind is reported once, in one line, by ServerStartup.
+        Serve.ServerStartup.AddLogFilters(logging, options.MinimumLevel > LogLevel.Debug ? LogLevel.Warning : options.MinimumLevel);
+
         if (options.MinimumLevel > LogLevel.Trace)
         {
             logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);

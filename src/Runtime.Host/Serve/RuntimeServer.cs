@@ -204,6 +204,12 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
     /// <summary>Runs until SIGTERM/SIGINT, then drains open streams for the grace period.</summary>
     public Task RunAsync() => _app.RunAsync();
 
+    /// <summary>Opens the listeners (throws IOException when one cannot bind); see <see cref="ServerStartup"/>.</summary>
+    public Task StartAsync() => _app.StartAsync();
+
+    /// <summary>After <see cref="StartAsync"/>: runs until SIGTERM/SIGINT, then drains as <see cref="RunAsync"/> does.</summary>
+    public Task WaitForShutdownAsync() => _app.WaitForShutdownAsync();
+
     public async ValueTask DisposeAsync()
     {
         await _app.DisposeAsync().ConfigureAwait(false);

@@ -120,9 +120,7 @@ internal static class ServeCommand
         }
 
         await using var ownedServer = server.ConfigureAwait(false);
-        start?.Invoke(server.Stopping);
-        await server.RunAsync().ConfigureAwait(false);
-        return 0;
+        return await ServerStartup.RunAsync(server, start is null ? null : () => start(server.Stopping)).ConfigureAwait(false);
     }
 
     /// <summary>The deprecated metric-name flags (Go v1.5.0 refuses them; we apply them with a warning) and the engine field each sets.</summary>

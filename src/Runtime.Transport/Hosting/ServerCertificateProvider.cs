@@ -91,7 +91,10 @@ internal sealed partial class ServerCertificateProvider : IDisposable
         {
             // Not PEM, or a key that does not match the certificate (ArgumentException): mid-rotation
             // the two files may disagree for a moment, so read them again at the next poll.
-            return LoadResult.Unreadable<X509Certificate2>([ex.Message]);
+            // Our own words: the native-AOT binary carries resource keys, not texts, for framework messages.
+            return LoadResult.Unreadable<X509Certificate2>([ex is ArgumentException
+                ? $"the private key does not match the certificate ({ex.Message})"
+                : $"not a PEM certificate with its PEM private key ({ex.Message})"]);
         }
     }
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Runtime.ExtProc.Stream;
 using Runtime.Primitives.Diagnostics;
 using Runtime.Telemetry.Prometheus;
 using Runtime.TestSupport.ExtProc;
@@ -37,6 +38,28 @@ public class ExtProcFailureTests
         // Grpc.AspNetCore did not log it a second time.
         Assert.DoesNotContain(logs.Entries, e => e.Level >= LogLevel.Error);
         Assert.InRange(PrometheusPage.Value(exporter.Render(), Series) ?? 0, before + 1, double.MaxValue);
+    }
+
+    [Fact]
+    public async Task ProcessorThrows_AnsweredInternal_LoggedOnceWithTheRequestId()
+    {
+        var logs = new CapturingLoggerProvider();
+        await using var server = await ExtProcTestServer.StartAsync(new SingleHandlerProcessor(new ThrowsOnHeadersHandler()), logs: logs);
+        await using var exchange = await server.Client.StartAsync();
+        await exchange.SendAsync(ExtProcMessages.FullDuplexRequestHeaders(headers: [new("x-request-id", "req-42")]));
+
+        var status = await exchange.GetStatusAsync();
+        Assert.Equal(Runtime.TestSupport.Grpc.GrpcStatusCode.Internal, status.Code);
+        await WaitUntilAsync(() => logs.Entries.Any(e => e.Exception?.Message == "scorer bug"), logs, "the crash was not logged");
+
+        var line = Assert.Single(logs.Entries, e => e.Level >= LogLevel.Error || e.Exception?.Message == "scorer bug");
+        Assert.Equal(LogLevel.Error, line.Level);
+        Assert.Contains("x-request-id req-42", line.Message, StringComparison.Ordinal);
+    }
+
+    private sealed class ThrowsOnHeadersHandler : ExtProcStreamHandler
+    {
+        public override ValueTask OnRequestHeadersAsync(ExtProcStream stream) => throw new InvalidOperationException("scorer bug");
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition, CapturingLoggerProvider logs, string what)
