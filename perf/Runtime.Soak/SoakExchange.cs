@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Sockets;
 using System.Text;
 using Runtime.Proto.Envoy.Service.ExtProc.V3;
 using Runtime.TestSupport.ExtProc;
@@ -121,9 +120,10 @@ internal sealed class SoakExchange(EnvoyExtProcClient picker, HttpClient upstrea
             };
             upstreamResponse = await upstream.SendAsync(post, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         }
-        catch (HttpRequestException ex) when (ex.InnerException is SocketException || ex.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.ResponseEnded)
+        catch (HttpRequestException ex)
         {
-            // Envoy would answer 503 itself and still run the response phase over its local reply.
+            // Refused, or a pooled connection to a simulator that restarted since: Envoy would answer
+            // 503 itself (or retry) and still run the response phase over its local reply.
             await exchange.SendAsync(ExtProcMessages.ResponseHeaders(503, [new("content-type", "text/plain")], endOfStream: false), cancellationToken);
             await exchange.SendAsync(ExtProcMessages.ResponseBody("upstream connect error"u8, endOfStream: true), cancellationToken);
             var (ok, error) = await FinishAsync(exchange, responseSide, "upstream connect error"u8.ToArray(), cancellationToken);
