@@ -47,6 +47,7 @@ internal static class BbrCommand
 
         using var loggers = RuntimeLogging.CreateFactory(options.Logging);
         using var exporter = options.MetricsPort > 0 ? new PrometheusExporter(logger: loggers.CreateLogger<PrometheusExporter>()) : null;
+        using var processMetrics = exporter is null ? null : ProcessMetrics.Register(exporter);
         using var metrics = new BbrMetrics();
         var origin = BaseModelConfigMapWatch.Choose(mappingsDir, kubeconfig, Environment.GetEnvironmentVariable);
         using var mappings = origin != BaseModelMappingOrigin.Directory

@@ -73,6 +73,7 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions());
         builder.Logging.ClearProviders();
         Cli.RuntimeLogging.Configure(builder.Logging, options.Logging);
+        RefusedStreamCounter.AddTo(builder.Logging);
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.Grpc.ShutdownGracePeriod);
         builder.Services.AddRuntimeGrpc(options.Grpc);
         builder.Services.AddSingleton<ExternalProcessorService>();

@@ -48,6 +48,7 @@ internal static class ServeCommand
 
         using var loggers = RuntimeLogging.CreateFactory(options.Logging);
         using var exporter = options.MetricsPort > 0 ? new PrometheusExporter(logger: loggers.CreateLogger<PrometheusExporter>()) : null;
+        using var processMetrics = exporter is null ? null : ProcessMetrics.Register(exporter);
         using var tracing = options.Tracing ? RuntimeTracing.Start(RuntimeTracing.EndpointPickerService, loggers.CreateLogger<RuntimeTracing>()) : null;
         using var streamMetrics = options.GrpcStreamMetrics ? new ExtProcStreamMetrics() : null;
         if (options.Processor == ServeOptions.PassThroughProcessorName)

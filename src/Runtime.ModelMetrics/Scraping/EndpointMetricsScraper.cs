@@ -291,12 +291,22 @@ internal sealed class EndpointMetricsScraper : IAsyncDisposable
 
             var reading = MetricsReading.From(entry.State.Metrics);
             EndpointMetricsExtractor.Extract(entry.Buffer.Page, entry.Mapping, Kinds, entry.Lora, ref reading);
-            entry.State.PublishMetrics(reading.ToMetrics(_time.GetTimestamp()));
             if (reading.MalformedLines > 0)
             {
                 Metrics.RecordMalformedLines(reading.MalformedLines);
                 ScrapeLog.MalformedLines(_logger, entry.State.Endpoint, reading.MalformedLines);
             }
+
+            if (reading.Found == MetricKinds.None && Kinds != MetricKinds.None)
+            {
+                // Publishing would stamp the old (or zero) values as fresh: a server answering garbage
+                // would look idle and attract every request. Leave its metrics to go stale instead.
+                failure = ScrapeFailure.NoMetrics;
+                detail = $"none of the scraped metrics on the page ({reading.Samples} valid samples, {reading.MalformedLines} malformed lines)";
+                return;
+            }
+
+            entry.State.PublishMetrics(reading.ToMetrics(_time.GetTimestamp()));
         }
         catch (OperationCanceledException) when (entry.IsRemoved || _stopping.IsCancellationRequested)
         {

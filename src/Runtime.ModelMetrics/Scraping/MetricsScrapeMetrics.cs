@@ -16,6 +16,12 @@ internal enum ScrapeFailure
 
     /// <summary>Connection refused or reset, TLS failure, or another transport error.</summary>
     Transport,
+
+    /// <summary>
+    /// The page carried none of the metrics scraped (garbage, or not a model server's page): the
+    /// endpoint keeps its previous metrics and goes stale, as if it had not answered.
+    /// </summary>
+    NoMetrics,
 }
 
 /// <summary>
@@ -28,7 +34,7 @@ internal sealed class MetricsScrapeMetrics : IDisposable
     public const string MeterName = "Runtime.ModelMetrics";
 
     private readonly Meter _meter = new(MeterName);
-    private readonly long[] _failures = new long[4];
+    private readonly long[] _failures = new long[(int)ScrapeFailure.NoMetrics + 1];
     private long _scrapes;
     private long _malformedLines;
 
@@ -85,5 +91,6 @@ internal sealed class MetricsScrapeMetrics : IDisposable
         yield return new(FailuresOf(ScrapeFailure.Timeout), new KeyValuePair<string, object?>("reason", "timeout"));
         yield return new(FailuresOf(ScrapeFailure.PageTooLarge), new KeyValuePair<string, object?>("reason", "page_too_large"));
         yield return new(FailuresOf(ScrapeFailure.Transport), new KeyValuePair<string, object?>("reason", "transport"));
+        yield return new(FailuresOf(ScrapeFailure.NoMetrics), new KeyValuePair<string, object?>("reason", "no_metrics"));
     }
 }

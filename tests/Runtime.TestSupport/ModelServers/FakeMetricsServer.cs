@@ -84,6 +84,17 @@ public sealed class FakeMetricsServer : IAsyncDisposable
 
         var page = server.Page;
         context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+        if (server.Chunked)
+        {
+            // No Content-Length: the reader cannot tell the size up front and must stop at its own cap.
+            for (var offset = 0; offset < page.Length; offset += 64 * 1024)
+            {
+                await context.Response.Body.WriteAsync(page.AsMemory(offset, Math.Min(64 * 1024, page.Length - offset)), context.RequestAborted).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
         context.Response.ContentLength = page.Length;
         await context.Response.Body.WriteAsync(page, context.RequestAborted).ConfigureAwait(false);
     }
@@ -118,6 +129,9 @@ public sealed class FakeMetricsServer : IAsyncDisposable
             get => Volatile.Read(ref _hang) != 0;
             set => Volatile.Write(ref _hang, value ? 1 : 0);
         }
+
+        /// <summary>Send the page chunked, without Content-Length.</summary>
+        public bool Chunked { get; set; }
 
         internal void CountRequest() => Interlocked.Increment(ref _requests);
     }
