@@ -4,10 +4,11 @@ using System.Text.Json;
 namespace Runtime.BodyParsing;
 
 /// <summary>
-/// Finds the requested top-level properties of a JSON object body in one forward pass of
-/// <see cref="Utf8JsonReader"/>, without building a document: every other value (prompts,
-/// message lists) is skipped by the reader at memory speed. Works directly on the
-/// multi-segment sequence a body is accumulated into, whatever byte the chunks were split at.
+/// Finds the requested top-level properties of a JSON object body in one forward pass, without
+/// building a document: <see cref="Utf8JsonReader"/> reads the object's braces, commas and names,
+/// and <see cref="JsonValueSkipper"/> crosses each value (prompts, message lists) at memory speed,
+/// validating it as the reader would. Works directly on the multi-segment sequence a body is
+/// accumulated into, whatever byte the chunks were split at.
 /// </summary>
 /// <remarks>
 /// One scanner per request stream (pool it with the stream state): the per-field results live
@@ -29,6 +30,12 @@ public sealed partial class JsonBodyScanner
         AllowTrailingCommas = false,
         MaxDepth = MaxDepth,
     };
+
+    /// <summary>
+    /// A reader state "inside the top-level object, just past a member's value", for resuming
+    /// after the skipper: the next token must be ',' and a name, or the closing brace.
+    /// </summary>
+    private static readonly JsonReaderState s_afterMemberValue = AfterMemberValue();
 
     private readonly JsonFieldSet _fields;
     private readonly JsonField[] _results;
@@ -120,6 +127,7 @@ public sealed partial class JsonBodyScanner
             ObjectStart = reader.TokenStartIndex;
             var propertyIndex = 0;
             long previousValueEnd = -1;
+            long origin = 0; // where the current reader's input starts in the body
             var awaitingNext = -1; // the last matched field, whose NextNameStart is the next name
             while (true)
             {
@@ -130,39 +138,35 @@ public sealed partial class JsonBodyScanner
 
                 if (reader.TokenType == JsonTokenType.EndObject)
                 {
-                    ObjectEnd = reader.TokenStartIndex;
+                    ObjectEnd = origin + reader.TokenStartIndex;
                     break;
                 }
 
-                var nameStart = reader.TokenStartIndex;
+                var nameStart = origin + reader.TokenStartIndex;
                 if (awaitingNext >= 0)
                 {
                     _results[awaitingNext].NextNameStart = nameStart;
                     awaitingNext = -1;
                 }
 
+                // The reader has consumed the name and its colon; values (prompts, message lists)
+                // are crossed by the skipper at memory speed, and a fresh reader resumes after each.
                 var field = Match(ref reader);
-                if (!reader.Read())
+                if (!JsonValueSkipper.TrySkipValue(body, origin + reader.BytesConsumed, out var value))
                 {
                     return JsonBodyStatus.InvalidJson;
                 }
 
-                long valueEnd;
                 if (field >= 0)
                 {
-                    valueEnd = Record(ref reader, ref _results[field], propertyIndex, nameStart, previousValueEnd);
+                    Record(value, ref _results[field], propertyIndex, nameStart, previousValueEnd);
                     awaitingNext = field;
                 }
-                else
-                {
-                    // A no-op on scalars; on objects and arrays the reader skips to the matching end
-                    // without producing tokens for us (the fast path for prompts and messages).
-                    reader.Skip();
-                    valueEnd = reader.BytesConsumed;
-                }
 
-                previousValueEnd = valueEnd;
+                previousValueEnd = value.End;
                 propertyIndex++;
+                origin = value.End;
+                reader = new Utf8JsonReader(body.Slice(origin), isFinalBlock: true, s_afterMemberValue);
             }
 
             PropertyCount = propertyIndex;
@@ -175,6 +179,17 @@ public sealed partial class JsonBodyScanner
         {
             return JsonBodyStatus.InvalidJson;
         }
+    }
+
+    private static JsonReaderState AfterMemberValue()
+    {
+        var reader = new Utf8JsonReader("{\"a\":\"\""u8, isFinalBlock: false, new JsonReaderState(s_options));
+        while (reader.TokenType != JsonTokenType.String)
+        {
+            reader.Read();
+        }
+
+        return reader.CurrentState;
     }
 
     private int Match(ref Utf8JsonReader reader)
@@ -224,51 +239,20 @@ public sealed partial class JsonBodyScanner
         }
     }
 
-    private static long Record(ref Utf8JsonReader reader, ref JsonField result, int propertyIndex, long nameStart, long previousValueEnd)
-    {
-        var tokenType = reader.TokenType;
-        var valueStart = reader.TokenStartIndex;
-        var elementCount = 0;
-        var firstKind = JsonElementKinds.None;
-        var kinds = JsonElementKinds.None;
-        if (tokenType == JsonTokenType.StartArray)
-        {
-            // Walk the elements (skipping each nested one) to learn count and kinds; costs about
-            // what skipping the whole array would.
-            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-            {
-                var kind = reader.TokenType.ToKind();
-                if (elementCount == 0)
-                {
-                    firstKind = kind;
-                }
-
-                kinds |= kind;
-                elementCount++;
-                reader.Skip();
-            }
-        }
-        else
-        {
-            reader.Skip();
-        }
-
-        var valueEnd = reader.BytesConsumed;
+    private static void Record(in SkippedValue value, ref JsonField result, int propertyIndex, long nameStart, long previousValueEnd) =>
         result = new JsonField
         {
-            TokenType = tokenType,
+            TokenType = value.TokenType,
             PropertyIndex = propertyIndex,
             Occurrences = result.Occurrences + 1,
             NameStart = nameStart,
-            ValueStart = valueStart,
-            ValueEnd = valueEnd,
+            ValueStart = value.Start,
+            ValueEnd = value.End,
             PreviousValueEnd = previousValueEnd,
             NextNameStart = -1,
-            ElementCount = elementCount,
-            FirstElementKind = firstKind,
-            ElementKinds = kinds,
-            ValueIsEscaped = tokenType == JsonTokenType.String && reader.ValueIsEscaped,
+            ElementCount = value.ElementCount,
+            FirstElementKind = value.FirstElementKind,
+            ElementKinds = value.ElementKinds,
+            ValueIsEscaped = value.IsEscaped,
         };
-        return valueEnd;
-    }
 }

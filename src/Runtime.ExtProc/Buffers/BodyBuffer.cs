@@ -8,7 +8,7 @@ namespace Runtime.ExtProc.Buffers;
 /// <see cref="ReadOnlySequence{T}"/> without copying it again. Segments grow geometrically
 /// (16 KB up to 1 MB) so a 220 KB prompt needs a handful of rentals. <see cref="Reset"/>
 /// returns every array; segment objects are kept for the next body, so a pooled owner
-/// allocates nothing in steady state.
+/// allocates nothing in steady state. Each array is charged to <see cref="Budget"/> while held.
 /// </summary>
 internal sealed class BodyBuffer
 {
@@ -21,6 +21,9 @@ internal sealed class BodyBuffer
 
     public long Length => _length;
 
+    /// <summary>Where held arrays are charged (the stream sets the process's budget when it starts).</summary>
+    public BodyBufferBudget Budget { get; set; } = BodyBufferBudget.Unlimited;
+
     public bool IsEmpty => _length == 0;
 
     public void Append(in ReadOnlySequence<byte> data)
@@ -31,11 +34,35 @@ internal sealed class BodyBuffer
         }
     }
 
-    public void Append(ReadOnlySpan<byte> data)
+    /// <summary>
+    /// Appends unless the new arrays it needs would pass <see cref="Budget"/>'s limit; false then,
+    /// with part of <paramref name="data"/> possibly appended (the caller refuses the request).
+    /// </summary>
+    public bool TryAppend(in ReadOnlySequence<byte> data)
+    {
+        foreach (var memory in data)
+        {
+            if (!TryAppend(memory.Span, refusable: true))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    public void Append(ReadOnlySpan<byte> data) => TryAppend(data, refusable: false);
+
+    private bool TryAppend(ReadOnlySpan<byte> data, bool refusable)
     {
         while (!data.IsEmpty)
         {
-            var segment = CurrentWithRoom(data.Length);
+            var segment = CurrentWithRoom(data.Length, refusable);
+            if (segment is null)
+            {
+                return false;
+            }
+
             var room = segment.Array!.Length - segment.Count;
             var n = Math.Min(room, data.Length);
             data[..n].CopyTo(segment.Array.AsSpan(segment.Count));
@@ -43,6 +70,8 @@ internal sealed class BodyBuffer
             _length += n;
             data = data[n..];
         }
+
+        return true;
     }
 
     /// <summary>The bytes appended so far. Valid until the next <see cref="Append(ReadOnlySpan{byte})"/> or <see cref="Reset"/>.</summary>
@@ -76,14 +105,14 @@ internal sealed class BodyBuffer
     {
         for (var i = 0; i < _used; i++)
         {
-            _segments[i].Release();
+            Budget.Release(_segments[i].Release());
         }
 
         _used = 0;
         _length = 0;
     }
 
-    private Segment CurrentWithRoom(int wanted)
+    private Segment? CurrentWithRoom(int wanted, bool refusable)
     {
         if (_used > 0)
         {
@@ -95,8 +124,18 @@ internal sealed class BodyBuffer
         }
 
         var size = _used == 0
-            ? Math.Max(FirstSegmentSize, Math.Min(wanted, MaxSegmentSize))
+            ? (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Clamp(wanted, FirstSegmentSize, MaxSegmentSize))
             : Math.Min(_segments[_used - 1].Array!.Length * 2, MaxSegmentSize);
+        // Segment sizes are powers of two up to the pool's largest class: the charge is the array's length.
+        if (!refusable)
+        {
+            Budget.Reserve(size);
+        }
+        else if (!Budget.TryReserve(size))
+        {
+            return null;
+        }
+
         if (_used == _segments.Count)
         {
             _segments.Add(new Segment());
@@ -114,7 +153,7 @@ internal sealed class BodyBuffer
 
         public void Rent(int size)
         {
-            Array = PooledBuffers.Rent(size);
+            Array = PooledBuffers.RentMessage(size);
             Count = 0;
         }
 
@@ -125,13 +164,16 @@ internal sealed class BodyBuffer
             Next = next;
         }
 
-        public void Release()
+        /// <summary>Gives the array back; returns its length (what was charged for it).</summary>
+        public int Release()
         {
-            PooledBuffers.Return(Array!);
+            var length = Array!.Length;
+            PooledBuffers.ReturnMessage(Array);
             Array = null;
             Count = 0;
             Memory = default;
             Next = null;
+            return length;
         }
     }
 }

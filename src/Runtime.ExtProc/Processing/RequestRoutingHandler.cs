@@ -20,6 +20,8 @@ namespace Runtime.ExtProc.Processing;
 /// </summary>
 internal abstract class RequestRoutingHandler : ExtProcStreamHandler
 {
+    private static readonly ImmediateError BodyBudgetExceeded = new(429, "request body buffers are full (--max-buffered-body-bytes); retry later");
+
     /// <summary>Set once <see cref="OnRequestReadyAsync"/> ran for this request.</summary>
     protected bool Decided { get; private set; }
 
@@ -64,20 +66,18 @@ internal abstract class RequestRoutingHandler : ExtProcStreamHandler
             return DecideAsync(stream, stream.Message.Body, hasBody: true);
         }
 
-        if (!stream.Message.EndOfStream)
-        {
-            stream.RequestBody.Append(stream.Message.Body);
-            return ValueTask.CompletedTask;
-        }
-
-        if (stream.RequestBody.IsEmpty)
+        if (stream.Message.EndOfStream && stream.RequestBody.IsEmpty)
         {
             // The whole body came in one chunk: no copy.
             return DecideAsync(stream, stream.Message.Body, hasBody: true);
         }
 
-        stream.RequestBody.Append(stream.Message.Body);
-        return DecideAsync(stream, stream.RequestBody.AsSequence(), hasBody: true);
+        if (!stream.RequestBody.TryAppend(stream.Message.Body))
+        {
+            return RefuseBodyAsync(stream);
+        }
+
+        return stream.Message.EndOfStream ? DecideAsync(stream, stream.RequestBody.AsSequence(), hasBody: true) : ValueTask.CompletedTask;
     }
 
     public override async ValueTask OnRequestTrailersAsync(ExtProcStream stream)
@@ -126,6 +126,15 @@ internal abstract class RequestRoutingHandler : ExtProcStreamHandler
         stream.IsFinished || stream.Cancelled.IsCancellationRequested
             ? ValueTask.CompletedTask
             : stream.SendImmediateResponseAsync(error.HttpStatus, error.Body, error.Details);
+
+    /// <summary>The body would pass the process's buffered-bytes ceiling: 429, and its buffers go back now.</summary>
+    private ValueTask RefuseBodyAsync(ExtProcStream stream)
+    {
+        Decided = true;
+        stream.RequestBody.Budget.CountRejection();
+        stream.RequestBody.Reset();
+        return RejectAsync(stream, BodyBudgetExceeded);
+    }
 
     private static bool RepliesOnBody(ExtProcStream stream, bool hasBody) =>
         hasBody && stream.RequestBodyMode is BodySendMode.Buffered or BodySendMode.BufferedPartial;

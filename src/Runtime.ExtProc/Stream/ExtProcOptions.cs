@@ -1,3 +1,4 @@
+using Runtime.ExtProc.Buffers;
 using Runtime.ExtProc.Codec;
 
 namespace Runtime.ExtProc.Stream;
@@ -18,6 +19,9 @@ internal sealed record ExtProcOptions
 
     /// <summary>A <c>gateway.request</c> span per sampled request; null: no tracing (<c>--tracing=false</c>).</summary>
     public ExtProcTracing? Tracing { get; init; }
+
+    /// <summary>The process's ceiling on accumulated body bytes (<c>--max-buffered-body-bytes</c>).</summary>
+    public BodyBufferBudget BodyBudget { get; init; } = BodyBufferBudget.Unlimited;
 
     /// <summary>llm-d's ext_proc stream metrics (<c>--enable-grpc-stream-metrics</c>); null: not recorded.</summary>
     public ExtProcStreamMetrics? StreamMetrics { get; init; }

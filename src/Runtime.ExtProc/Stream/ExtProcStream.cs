@@ -72,6 +72,8 @@ internal sealed partial class ExtProcStream : IDisposable
         _options = options;
         RequestBodyMode = options.DefaultRequestBodyMode;
         ResponseBodyMode = options.DefaultResponseBodyMode;
+        RequestBody.Budget = options.BodyBudget;
+        ResponseBody.Budget = options.BodyBudget;
     }
 
     internal void Reset()

@@ -141,6 +141,7 @@ internal static class BbrCommand
         flags.Int("grpc-health-port", options.GrpcHealthPort, "The port used for gRPC liveness and readiness probes.", v => options = options with { GrpcHealthPort = v });
         flags.Int("metrics-port", options.MetricsPort, "The metrics port exposed by BBR.", v => options = options with { MetricsPort = v });
         CommonFlags.Observability(flags, v => options = options with { Tracing = v });
+        CommonFlags.BodyMemory(flags, v => options = options with { MaxBufferedBodyBytes = v }, v => options = options with { BufferPoolRetainBytes = v });
         CommonFlags.MetricsEndpointAuth(flags, ApiServerless, v => metricsAuth = v);
         flags.Bool("streaming", false, "Enables streaming support for Envoy full-duplex streaming mode.", v => streaming = v);
         flags.Bool("secure-serving", options.SecureServing, "Enables secure serving.", v => options = options with { SecureServing = v });

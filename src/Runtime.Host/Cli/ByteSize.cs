@@ -17,6 +17,13 @@ internal static class ByteSize
     /// <summary>The size in bytes, at most <see cref="int.MaxValue"/>; throws <see cref="FormatException"/> otherwise.</summary>
     public static int Parse(string text)
     {
+        var bytes = ParseLong(text);
+        return bytes <= int.MaxValue ? (int)bytes : throw new FormatException("larger than 2 GiB");
+    }
+
+    /// <summary>The size in bytes, for sizes that may pass 2 GiB (memory ceilings).</summary>
+    public static long ParseLong(string text)
+    {
         var value = text.Trim();
         if (value.EndsWith('B') || value.EndsWith('b'))
         {
@@ -40,6 +47,6 @@ internal static class ByteSize
         }
 
         var bytes = number * factor;
-        return bytes <= int.MaxValue ? (int)bytes : throw new FormatException("larger than 2 GiB");
+        return bytes <= long.MaxValue ? (long)bytes : throw new FormatException("too large");
     }
 }

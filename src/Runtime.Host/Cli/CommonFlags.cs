@@ -55,4 +55,18 @@ internal static class CommonFlags
     /// </summary>
     public static void MetricsEndpointAuth(FlagSet flags, string withoutApiServer, Action<bool> set) =>
         flags.Bool("metrics-endpoint-auth", true, $"Enables authentication and authorization of the metrics endpoint. Here: without an API server ({withoutApiServer}) the default is false and true is an error.", set);
+
+    /// <summary>
+    /// Ours, on both commands: how much memory request bodies may hold (<c>--max-buffered-body-bytes</c>,
+    /// past which requests get 429) and how much the buffer pool keeps between bursts.
+    /// </summary>
+    public static void BodyMemory(FlagSet flags, Action<long> maxBufferedBodyBytes, Action<long> poolRetainBytes)
+    {
+        flags.String("max-buffered-body-bytes", "auto", "Ceiling on body bytes held by all streams together (e.g. 512Mi); a request whose body would pass it gets 429 ResourceExhausted. auto: a quarter of the memory available to the process (the container limit when set), at least 64Mi", v =>
+        {
+            var bytes = v == "auto" ? 0 : ByteSize.ParseLong(v);
+            maxBufferedBodyBytes(v == "auto" ? 0 : bytes > 0 ? bytes : throw new FormatException("must be positive, or auto"));
+        });
+        flags.String("buffer-pool-retain-bytes", "64Mi", "Most idle message and body buffer memory kept for reuse between bursts; all of it is released after 10s without traffic", v => poolRetainBytes(ByteSize.ParseLong(v)));
+    }
 }

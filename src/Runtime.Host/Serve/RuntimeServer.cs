@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Runtime.ExtProc.Buffers;
 using Runtime.ExtProc.Codec;
 using Runtime.ExtProc.Stream;
 using Runtime.Primitives.Buffers;
@@ -91,6 +92,8 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
         var listeners = new List<GrpcListener>();
         var healths = new List<(HealthState Health, ReadinessGate? Readiness)>();
         var extProcs = new List<ExtProcService>();
+        var bodyBudget = new BodyBufferBudget(options.MaxBufferedBodyBytes > 0 ? options.MaxBufferedBodyBytes : BodyBufferBudget.DefaultLimit());
+        PooledBuffers.SetRetainCeiling(options.BufferPoolRetainBytes);
         foreach (var service in services)
         {
             var health = new HealthState(service.Health, options.LeaderElection);
@@ -108,6 +111,7 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
                 DefaultResponseBodyMode = service.ResponseBodyMode,
                 Tracing = service.Tracing,
                 StreamMetrics = service.StreamMetrics,
+                BodyBudget = bodyBudget,
             });
             extProcs.Add(extProc);
 
@@ -198,9 +202,18 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
         }
 
         // Registered here, not where buffers are rented, so the gauge is on the page from the first scrape.
-        var processMetrics = metrics?.AddCollector(PooledBuffers.OutstandingGaugeName, PooledBuffers.OutstandingGaugeHelp, PrometheusMetricType.Gauge, static w => w.Add(PooledBuffers.Outstanding));
+        var processMetrics = metrics is null ? null : RegisterMemoryMetrics(metrics, bodyBudget);
         return new RuntimeServer(app, certificate, metricsEndpoint, extProcs, processMetrics);
     }
+
+    private static ServedMetrics.Registrations RegisterMemoryMetrics(PrometheusExporter metrics, BodyBufferBudget budget) => new ServedMetrics.Registrations(
+    [
+        metrics.AddCollector(PooledBuffers.OutstandingGaugeName, PooledBuffers.OutstandingGaugeHelp, PrometheusMetricType.Gauge, static w => w.Add(PooledBuffers.Outstanding)),
+        metrics.AddCollector(PooledBuffers.RetainedGaugeName, PooledBuffers.RetainedGaugeHelp, PrometheusMetricType.Gauge, static w => w.Add(PooledBuffers.RetainedBytes)),
+        metrics.AddCollector(BodyBufferBudget.HeldGaugeName, BodyBufferBudget.HeldGaugeHelp, PrometheusMetricType.Gauge, w => w.Add(budget.Held)),
+        metrics.AddCollector(BodyBufferBudget.LimitGaugeName, BodyBufferBudget.LimitGaugeHelp, PrometheusMetricType.Gauge, w => w.Add(budget.Limit)),
+        metrics.AddCollector(BodyBufferBudget.RejectedCounterName, BodyBufferBudget.RejectedCounterHelp, PrometheusMetricType.Counter, w => w.Add(budget.Rejected)),
+    ]);
 
     /// <summary>Runs until SIGTERM/SIGINT, then drains open streams for the grace period.</summary>
     public Task RunAsync() => _app.RunAsync();

@@ -153,6 +153,12 @@ internal sealed record ServeOptions
     /// <summary><c>--enable-cert-reload</c>: watch <see cref="CertPath"/> and reload on change; otherwise loaded once.</summary>
     public bool EnableCertReload { get; init; }
 
+    /// <summary><c>--max-buffered-body-bytes</c>; 0: <see cref="Runtime.ExtProc.Buffers.BodyBufferBudget.DefaultLimit"/>.</summary>
+    public long MaxBufferedBodyBytes { get; init; }
+
+    /// <summary><c>--buffer-pool-retain-bytes</c>.</summary>
+    public long BufferPoolRetainBytes { get; init; } = Runtime.Primitives.Buffers.PooledBuffers.DefaultRetainCeiling;
+
     /// <summary><c>--tracing</c>: a span per ext_proc request, exported as <c>OTEL_*</c> says (Go's default: on).</summary>
     public bool Tracing { get; init; } = true;
 

@@ -162,7 +162,8 @@ internal static class ServedMetrics
         }
     }
 
-    private sealed class Registrations(List<IDisposable> registrations) : IDisposable
+    /// <summary>Metric families registered together and removed together.</summary>
+    internal sealed class Registrations(List<IDisposable> registrations) : IDisposable
     {
         public void Dispose()
         {

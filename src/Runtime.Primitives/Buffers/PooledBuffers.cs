@@ -25,9 +25,21 @@ internal static class PooledBuffers
     /// <summary>Received messages up to this size come from the message pool (see <see cref="RentMessage"/>).</summary>
     public const int MessagePoolMaxLength = 1024 * 1024;
 
-    public const int MessagePoolArraysPerSize = 256;
+    public const string RetainedGaugeName = "runtime_buffer_pool_retained_bytes";
 
-    private static readonly ArrayPool<byte> s_messages = ArrayPool<byte>.Create(MessagePoolMaxLength, MessagePoolArraysPerSize);
+    public const string RetainedGaugeHelp = "Bytes of idle message and body arrays the buffer pool keeps for reuse (at most --buffer-pool-retain-bytes; dropped after an idle interval).";
+
+    /// <summary>Default ceiling of <see cref="RetainedBytes"/>: what a few hundred 220 KB streams in flight reuse.</summary>
+    public const long DefaultRetainCeiling = 64L * 1024 * 1024;
+
+    /// <summary>How often the pool checks for idleness; an interval with no rental drops what it retains.</summary>
+    public static readonly TimeSpan TrimInterval = TimeSpan.FromSeconds(10);
+
+    /// <summary>Dropping at least this much asks the GC to give the memory back to the OS.</summary>
+    private const long CompactAfterDropping = 8L * 1024 * 1024;
+
+    private static readonly BoundedBytePool s_messages = new(MessagePoolMaxLength, DefaultRetainCeiling);
+    private static readonly Timer s_trimmer = new(static _ => TrimIfIdle(), null, TrimInterval, TrimInterval);
     private static readonly PaddedCount[] s_slots = new PaddedCount[(int)Math.Min(64, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Environment.ProcessorCount))];
 
     /// <summary>Arrays rented and not yet returned, over every renter in the process.</summary>
@@ -65,12 +77,12 @@ internal static class PooledBuffers
     }
 
     /// <summary>
-    /// Received messages: up to <see cref="MessagePoolMaxLength"/> bytes, from a pool that keeps up
-    /// to <see cref="MessagePoolArraysPerSize"/> arrays per size. Every stream in flight holds its
-    /// current message (a 220 KB body is held while its echo drains to a slow client), far more
-    /// than the shared pool keeps per core; a miss would allocate on the large object heap.
-    /// What it retains is bounded by the peak number of messages in flight, as Kestrel's own
-    /// block pool is. Larger messages are rented from the shared pool.
+    /// Received messages and accumulated body segments: up to <see cref="MessagePoolMaxLength"/>
+    /// bytes, from a <see cref="BoundedBytePool"/>. Every stream in flight holds its current message
+    /// (a 220 KB body is held while its echo drains to a slow client), far more than the shared pool
+    /// keeps per core; a miss would allocate on the large object heap. What the pool keeps between
+    /// bursts is capped (<see cref="SetRetainCeiling"/>) and dropped when idle. Larger messages are
+    /// rented from the shared pool.
     /// </summary>
     public static byte[] RentMessage(int minimumLength)
     {
@@ -89,6 +101,29 @@ internal static class PooledBuffers
         else
         {
             ArrayPool<byte>.Shared.Return(array);
+        }
+    }
+
+    /// <summary>Bytes of idle arrays kept for reuse (<see cref="RetainedGaugeName"/>).</summary>
+    public static long RetainedBytes => s_messages.Retained;
+
+    /// <summary><c>--buffer-pool-retain-bytes</c>: the most the message pool keeps between uses.</summary>
+    public static void SetRetainCeiling(long bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(bytes);
+        s_messages.RetainCeiling = bytes;
+        GC.KeepAlive(s_trimmer);
+    }
+
+    /// <summary>
+    /// Drops the pool's idle arrays after an interval without rentals and, when that was a lot,
+    /// has the GC compact and return the memory to the OS, so RSS falls back after a burst.
+    /// </summary>
+    internal static void TrimIfIdle()
+    {
+        if (s_messages.TrimIfIdle() >= CompactAfterDropping)
+        {
+            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         }
     }
 

@@ -99,6 +99,8 @@ public sealed partial class FlagCoverageTests
     [InlineData("--refresh-metrics-interval", "250ms")]
     [InlineData("--model-server-metrics-scheme", "https")]
     [InlineData("--model-server-metrics-https-insecure-skip-verify", "false")]
+    [InlineData("--max-buffered-body-bytes", "512Mi")]
+    [InlineData("--buffer-pool-retain-bytes", "8Mi")]
     public void OurServeTuningFlags_ReachTheComponentTheyConfigure(string flag, string value)
     {
         string[] given = value is "true" or "false" ? [$"{flag}={value}"] : [flag, value];
@@ -117,6 +119,8 @@ public sealed partial class FlagCoverageTests
             "--grpc-max-send-msg-size" => 10 * 1024 * 1024,
             "--emit-endpoint-scores" or "--disable-endpoint-subset-filter" or "--health-checking" or "--model-server-metrics-https-insecure-skip-verify" => bool.Parse(value),
             "--refresh-metrics-interval" => TimeSpan.FromMilliseconds(250),
+            "--max-buffered-body-bytes" => 512L * 1024 * 1024,
+            "--buffer-pool-retain-bytes" => 8L * 1024 * 1024,
             _ => int.Parse(value, System.Globalization.CultureInfo.InvariantCulture),
         };
         Assert.Equal(expected, actual);
@@ -138,7 +142,31 @@ public sealed partial class FlagCoverageTests
             "--refresh-metrics-interval" => o.RefreshMetricsInterval,
             "--model-server-metrics-scheme" => o.MetricsScheme,
             "--model-server-metrics-https-insecure-skip-verify" => o.MetricsInsecureSkipVerify,
+            "--max-buffered-body-bytes" => o.MaxBufferedBodyBytes,
+            "--buffer-pool-retain-bytes" => o.BufferPoolRetainBytes,
             _ => o.KubeRelistInterval,
         };
+    }
+
+    [Theory]
+    [InlineData("--max-buffered-body-bytes", "0")]
+    [InlineData("--max-buffered-body-bytes", "lots")]
+    [InlineData("--buffer-pool-retain-bytes", "-1")]
+    public void BodyMemoryFlags_RejectBadSizes_OnBothCommands(string flag, string value)
+    {
+        Assert.False(ServeCommand.TryParse(["--endpoints", "10.0.0.1:8000", $"{flag}={value}"], out _, out var serveErrors, out _));
+        Assert.Contains(serveErrors, e => e.Contains($"invalid value \"{value}\" for flag {flag[1..]}", StringComparison.Ordinal));
+        Assert.False(BbrCommand.TryParse([$"{flag}={value}"], out _, out var bbrErrors, out _, _ => null));
+        Assert.Contains(bbrErrors, e => e.Contains($"invalid value \"{value}\" for flag {flag[1..]}", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void MaxBufferedBodyBytes_Auto_IsAQuarterOfAvailableMemory_NotLessThan64Mi()
+    {
+        Assert.True(ServeCommand.TryParse(["--endpoints", "10.0.0.1:8000"], out var options, out _, out _));
+        Assert.Equal(0, options.MaxBufferedBodyBytes);
+        var limit = Runtime.ExtProc.Buffers.BodyBufferBudget.DefaultLimit();
+        Assert.True(limit >= 64L * 1024 * 1024);
+        Assert.True(limit <= Math.Max(64L * 1024 * 1024, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4));
     }
 }
