@@ -37,8 +37,8 @@ internal sealed record EndpointPickerContext(
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
-    /// <summary>How request bodies are read: the configured parser plugin.</summary>
-    public RequestParsing Parsing { get; init; } = RequestParsing.OpenAI;
+    /// <summary>How request bodies are read: the configured parser(s), chosen per request by path.</summary>
+    public RequestParserSet Parsers { get; init; } = RequestParserSet.Single(RequestParsing.OpenAI);
 
     /// <summary>A <c>destination-endpoint-served-verifier</c> is configured: echo the served endpoint in a response header.</summary>
     public bool VerifyServedEndpoint { get; init; }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Runtime.BodyParsing;
+using Runtime.EndpointPicker.Plugins;
 using Runtime.EndpointPicker.Requests;
 using Runtime.EndpointPicker.Responses;
 using Runtime.Endpoints;
@@ -33,6 +34,9 @@ internal sealed partial class EndpointPickerHandler : RequestRoutingHandler, IDi
     private readonly TokenUsageReader _usage = new();
     private readonly RequestHeaders _requestHeaders = new();
     private readonly VllmGrpcRequestParser _grpcParser = new();
+    private readonly AnthropicRequestParser _anthropicParser = new();
+    private readonly VllmHttpRequestParser _vllmHttpParser = new();
+    private RequestParsing _parsing;
     private EndpointState[] _candidates = new EndpointState[16];
     private byte[] _destination = new byte[256];
     private byte[] _scores = [];

@@ -91,7 +91,20 @@ internal static class ConfigDefaults
 
         var parserRef = config.RequestHandler?.Parsers is { Count: > 0 } parsers ? parsers[0].PluginRef : config.Parser?.PluginRef;
         var parser = parserRef is { Length: > 0 } ? parserRef : ConfigDefaultNames.Parser;
-        if (!kinds.ContainsKey(parser))
+        var requestHandler = config.RequestHandler;
+        if (config.ApiVersion == EndpointPickerConfig.LlmDApiVersion)
+        {
+            // llm-d: the parser list, else the top-level parser copied in, else its default list (passthrough appended).
+            var list = LlmDParsers.Effective(config);
+            foreach (var (name, type) in list.Where(p => p.Type is not null))
+            {
+                EnsureDeclared(name, type!);
+            }
+
+            requestHandler = new RequestHandlerConfig([.. list.Select(p => new ParserConfig { PluginRef = p.Name })]);
+            parser = list[0].Name;
+        }
+        else if (!kinds.ContainsKey(parser))
         {
             parser = Inject(parser, BuiltInPlugins.OpenAIParser);
         }
@@ -142,6 +155,7 @@ internal static class ConfigDefaults
             Plugins = plugins,
             SchedulingProfiles = profiles,
             Parser = new ParserConfig { PluginRef = parser },
+            RequestHandler = requestHandler,
             SaturationDetector = new SaturationDetectorConfig { PluginRef = detector },
             FlowControl = flowControl,
             DataLayer = dataLayer,

@@ -172,10 +172,10 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
         }
 
         var metrics = new EndpointPickerMetrics(MetricsPoolName(options), options.UsesControlPlane ? EndpointNamespace(options) : string.Empty);
-        var parser = config.Parser?.PluginRef is { } parserRef && plugins.TryGetValue(parserRef, out var parserPlugin) && parserPlugin is RequestParserPlugin configured ? configured.Parsing : RequestParsing.OpenAI;
+        var parser = RequestParsers.From(config, plugins, logger);
         var context = new EndpointPickerContext(store, scheduler.Scheduler, new RequestAdmission(detector.Detector, flowControl, metrics), objectives, rewrites, metrics, logger)
         {
-            Parsing = parser,
+            Parsers = parser,
             VerifyServedEndpoint = plugins.Values.OfType<DestinationEndpointServedVerifier>().Any(),
             Reporters = plugins.Values.OfType<RequestAttributeReporter>().ToArray(),
             StalenessThreshold = options.MetricsStalenessThreshold,
