@@ -129,6 +129,19 @@ internal sealed partial class EndpointPickerHandler
 
         var priority = _context.Objectives.GetPriority(Header(headers, EndpointPickerHeaders.Objective, EndpointPickerHeaders.ObjectiveLlmD));
         var fairness = Header(headers, EndpointPickerHeaders.FairnessId, EndpointPickerHeaders.FairnessIdLlmD);
+        if (fairness.IsEmpty && _context.AgentIdentity is { } agent)
+        {
+            // agent-identity: an explicit fairness header wins; else the first session header present.
+            foreach (var name in agent.SessionHeadersUtf8)
+            {
+                if (headers.TryGetValue(name, out var session) && !session.IsEmpty)
+                {
+                    fairness = session;
+                    break;
+                }
+            }
+        }
+
         var fairnessId = fairness.IsEmpty ? EndpointPickerHeaders.DefaultFairnessId : _owner.FairnessIds.Get(fairness);
         _labels = new RequestMetricLabels(clientModel, targetModel, fairnessId, MetricLabels.Priority(priority));
         stream.CurrentSpan?.SetTag("target_model", targetModel).SetTag("request_prio", priority);

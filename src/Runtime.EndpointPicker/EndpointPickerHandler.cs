@@ -116,6 +116,14 @@ internal sealed partial class EndpointPickerHandler : RequestRoutingHandler, IDi
         // llm-d: TTFT is the first response byte for a streamed response, the whole exchange otherwise.
         var firstToken = _firstChunkAt == 0 ? -1 : _eventStream ? Stopwatch.GetElapsedTime(_receivedAt, _firstChunkAt).TotalSeconds : seconds;
         _context.Metrics.Completed(_labels, new CompletedRequest(seconds, firstToken, _responseBytes, _tokenUsage, _eventStream));
+        if (_tokenUsage is { } usage)
+        {
+            // program-aware-fairness: a program's attained service is what its requests consumed.
+            foreach (var program in _context.ProgramFairness)
+            {
+                program.RecordCompletion(_labels.FairnessId, usage.PromptTokens, usage.CompletionTokens);
+            }
+        }
         if (_responseHeadersAt != 0)
         {
             _context.Metrics.ResponseProcessed(_eventStream

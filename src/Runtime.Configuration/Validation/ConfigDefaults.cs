@@ -92,7 +92,7 @@ internal static class ConfigDefaults
         var parserRef = config.RequestHandler?.Parsers is { Count: > 0 } parsers ? parsers[0].PluginRef : config.Parser?.PluginRef;
         var parser = parserRef is { Length: > 0 } ? parserRef : ConfigDefaultNames.Parser;
         var requestHandler = config.RequestHandler;
-        if (config.ApiVersion == EndpointPickerConfig.LlmDApiVersion)
+        if (config.Dialect == ConfigDialect.LlmD)
         {
             // llm-d: the parser list, else the top-level parser copied in, else its default list (passthrough appended).
             var list = LlmDParsers.Effective(config);
@@ -131,7 +131,7 @@ internal static class ConfigDefaults
         var dataLayer = config.DataLayer;
         if (!gates.IsEnabled(BuiltInPlugins.EnableLegacyMetricsGate))
         {
-            var additive = dataLayer is not null && config.ApiVersion == EndpointPickerConfig.LlmDApiVersion && dataLayer.InjectDefaults != false
+            var additive = dataLayer is not null && config.Dialect == ConfigDialect.LlmD && dataLayer.InjectDefaults != false
                 && !dataLayer.Sources.Any(source => source.PluginRef == ConfigDefaultNames.MetricsSource);
             if (dataLayer is null || additive)
             {

@@ -363,7 +363,7 @@ internal sealed class ConfigValidator(PluginRegistry registry, bool allowExperim
     private static void CheckParser(EndpointPickerConfig config, References references, ValidationErrors errors)
     {
         var parsers = config.RequestHandler?.Parsers ?? [];
-        var llmD = config.ApiVersion == EndpointPickerConfig.LlmDApiVersion;
+        var llmD = config.Dialect == ConfigDialect.LlmD;
         for (var i = 0; i < parsers.Count; i++)
         {
             var at = $"requestHandler.parsers[{i}].pluginRef";

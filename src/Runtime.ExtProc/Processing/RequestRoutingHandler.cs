@@ -125,7 +125,7 @@ internal abstract class RequestRoutingHandler : ExtProcStreamHandler
     protected static ValueTask RejectAsync(ExtProcStream stream, ImmediateError error) =>
         stream.IsFinished || stream.Cancelled.IsCancellationRequested
             ? ValueTask.CompletedTask
-            : stream.SendImmediateResponseAsync(error.HttpStatus, error.Body, error.Details);
+            : stream.SendImmediateResponseAsync(error.HttpStatus, error.Body, error.Details, error.HeaderName, error.HeaderValue);
 
     private static bool RepliesOnBody(ExtProcStream stream, bool hasBody) =>
         hasBody && stream.RequestBodyMode is BodySendMode.Buffered or BodySendMode.BufferedPartial;

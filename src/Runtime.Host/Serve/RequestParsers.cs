@@ -17,7 +17,7 @@ internal static partial class RequestParsers
     {
         RequestParsing? Of(string? name) => name is not null && plugins.TryGetValue(name, out var plugin) && plugin is RequestParserPlugin parser ? parser.Parsing : null;
 
-        if (config.ApiVersion != EndpointPickerConfig.LlmDApiVersion || config.RequestHandler?.Parsers is not { Count: > 0 } list)
+        if (config.Dialect != ConfigDialect.LlmD || config.RequestHandler?.Parsers is not { Count: > 0 } list)
         {
             return RequestParserSet.Single(Of(config.Parser?.PluginRef) ?? RequestParsing.OpenAI);
         }

@@ -1,4 +1,4 @@
-using Runtime.Plugins.Lifecycle;
+using Runtime.Plugins.BuiltIn.Parameters;
 using Runtime.Plugins.Registry;
 
 namespace Runtime.Plugins.BuiltIn;
@@ -27,6 +27,11 @@ internal static partial class BuiltInPlugins
     [
         Beta(AnthropicParser, PluginKinds.Parser, "Parses the Anthropic Messages API (/v1/messages): model, stream, and system + messages as the prompt for prefix affinity; /v1/messages/count_tokens passes unread. In an llm-d config the parsers are chosen by path."),
         Beta(VllmHttpParser, PluginKinds.Parser, "Parses vLLM's token-in HTTP API (/inference/v1/generate): non-empty token_ids (the prompt), optional model, stream."),
+
+        Beta(ProbabilisticAdmitter, PluginKinds.Admission, "Sheds sheddable requests (priority < 0) before scheduling with probability min(saturation^power * k, 1), saturation = mean over endpoints of max(queue / queueDepthThreshold, KV use / kvCacheUtilThreshold); others always pass (429 when shed).", AdmissionParameterBinders.ProbabilisticAdmitter),
+        Beta(ProgramAwareFairness, PluginKinds.FairnessPolicy, "Serves a band's flows (programs = fairness ids) by least attained service: tokens their completed requests used (input + 2 x output), decayed while idle, with head-of-queue wait as tie-breaker.", AdmissionParameterBinders.ProgramAwareFairness),
+        Alpha(SoftReflectiveCeilingPolicy, PluginKinds.UsageLimitPolicy, "Gates lower-priority bands first as saturation rises: band i of N may dispatch below 1 - i*saturation/(N-1), then on a duty cycle of 1 in round(s/(1-s)); the highest band is never gated."),
+        Alpha(AgentIdentity, PluginKinds.Admission, "Takes a request's fairness id (flow-control queue) from agent session headers (additionalSessionHeaders, then x-claude-code-session-id, x-session-affinity, session-id, session_id) when x-llm-d-inference-fairness-id is absent.", AdmissionParameterBinders.AgentIdentity),
 
         Unavailable("precise-prefix-cache-scorer", PluginKinds.Scorer, "llm-d: scores endpoints by the prompt blocks their KV-cache events report.", PrecisePrefixUnavailable),
         Unavailable("precise-prefix-cache-producer", PluginKinds.DataProducer, "llm-d: indexes the model servers' KV-cache events for precise-prefix-cache-scorer.", PrecisePrefixUnavailable),
