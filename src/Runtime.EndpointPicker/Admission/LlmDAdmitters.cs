@@ -56,6 +56,9 @@ internal sealed class ProbabilisticAdmitter(string name, ProbabilisticAdmitterPa
         return Random() < probability ? Rejection : null;
     }
 
+    /// <summary>The endpoints of the pool it is attached to (none before <see cref="Attach"/>).</summary>
+    internal EndpointState[] AttachedEndpoints() => _endpoints?.Current.Endpoints ?? [];
+
     /// <summary><c>min(saturation^power · k, 1)</c>.</summary>
     public double RejectProbability(double saturation) => Math.Min(Math.Pow(saturation, Parameters.Power) * Parameters.K, 1.0);
 
