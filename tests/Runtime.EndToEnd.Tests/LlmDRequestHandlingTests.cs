@@ -77,7 +77,7 @@ public sealed class LlmDRequestHandlingTests : IAsyncLifetime
 
         Assert.NotNull(result.ImmediateResponse);
         Assert.Equal(400, (int)result.ImmediateResponse.Status.Code);
-        Assert.Equal("inference error: BadRequest - invalid messages request: must have at least one message", result.ImmediateResponse.Body.ToStringUtf8());
+        Assert.Equal("inference error: BadRequest - invalid messages request: must have at least one message", result.ImmediateResponse.Body);
     }
 
     [Fact]
