@@ -37,8 +37,14 @@ internal sealed record EndpointPickerContext(
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
-    /// <summary>How request bodies are read: the configured parser plugin.</summary>
-    public RequestParsing Parsing { get; init; } = RequestParsing.OpenAI;
+    /// <summary>How request bodies are read: the configured parser(s), chosen per request by path.</summary>
+    public RequestParserSet Parsers { get; init; } = RequestParserSet.Single(RequestParsing.OpenAI);
+
+    /// <summary><c>program-aware-fairness</c> policies in use: told each completed request's token usage per fairness id.</summary>
+    public IReadOnlyList<FlowControl.Policies.ProgramAwareFairnessPolicy> ProgramFairness { get; init; } = [];
+
+    /// <summary>An <c>agent-identity</c> plugin: the fairness id of a request without the fairness header comes from its session headers.</summary>
+    public AgentIdentity? AgentIdentity { get; init; }
 
     /// <summary>A <c>destination-endpoint-served-verifier</c> is configured: echo the served endpoint in a response header.</summary>
     public bool VerifyServedEndpoint { get; init; }

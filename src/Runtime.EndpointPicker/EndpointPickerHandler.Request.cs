@@ -58,10 +58,28 @@ internal sealed partial class EndpointPickerHandler
         var api = InferenceApi.Other;
         string clientModel = string.Empty, targetModel = string.Empty;
 
+        // The parser is chosen per request by path (llm-d's ParserRegistry; a GIE config has one for all paths).
         // passthrough-parser: the body is forwarded unread, so there is no model or prompt to route on.
         // vllmgrpc-parser: a gRPC frame with a prompt but no model field.
-        var parse = hasBody && _context.Parsing == RequestParsing.OpenAI;
-        var grpc = hasBody && _context.Parsing == RequestParsing.VllmGrpc;
+        _parsing = RequestParsing.Passthrough;
+        if (hasBody)
+        {
+            headers.TryGetValue(EndpointPickerHeaders.Path, out var requestPath);
+            if (!_context.Parsers.TryResolve(requestPath, out _parsing))
+            {
+                await RefuseAsync(stream, new ImmediateError(400, "no parser registered matching path suffix for: " + Encoding.UTF8.GetString(requestPath))).ConfigureAwait(false);
+                return;
+            }
+
+            if (_parsing == RequestParsing.Anthropic && AnthropicRequestParser.IsCountTokens(requestPath))
+            {
+                _parsing = RequestParsing.Passthrough;
+            }
+        }
+
+        var parse = _parsing == RequestParsing.OpenAI;
+        var grpc = _parsing == RequestParsing.VllmGrpc;
+        JsonBodyScanner? modelScanner = null;
         if (grpc)
         {
             headers.TryGetValue(EndpointPickerHeaders.Path, out var grpcPath);
@@ -82,12 +100,50 @@ internal sealed partial class EndpointPickerHandler
                 return;
             }
 
-            clientModel = ModelString(_parser.Scanner);
+            modelScanner = _parser.Scanner;
+        }
+        else if (_parsing == RequestParsing.Anthropic)
+        {
+            if (!_anthropicParser.TryParse(body, out var parseError))
+            {
+                await RefuseAsync(stream, new ImmediateError(400, parseError)).ConfigureAwait(false);
+                return;
+            }
+
+            modelScanner = _anthropicParser.HasModel ? _anthropicParser.Scanner : null;
+        }
+        else if (_parsing == RequestParsing.VllmHttp)
+        {
+            if (!_vllmHttpParser.TryParse(body, out var parseError))
+            {
+                await RefuseAsync(stream, new ImmediateError(400, parseError)).ConfigureAwait(false);
+                return;
+            }
+
+            modelScanner = _vllmHttpParser.HasModel ? _vllmHttpParser.Scanner : null;
+        }
+
+        if (modelScanner is not null)
+        {
+            clientModel = ModelString(modelScanner);
             targetModel = RewriteModel(headers, clientModel);
         }
 
         var priority = _context.Objectives.GetPriority(Header(headers, EndpointPickerHeaders.Objective, EndpointPickerHeaders.ObjectiveLlmD));
         var fairness = Header(headers, EndpointPickerHeaders.FairnessId, EndpointPickerHeaders.FairnessIdLlmD);
+        if (fairness.IsEmpty && _context.AgentIdentity is { } agent)
+        {
+            // agent-identity: an explicit fairness header wins; else the first session header present.
+            foreach (var name in agent.SessionHeadersUtf8)
+            {
+                if (headers.TryGetValue(name, out var session) && !session.IsEmpty)
+                {
+                    fairness = session;
+                    break;
+                }
+            }
+        }
+
         var fairnessId = fairness.IsEmpty ? EndpointPickerHeaders.DefaultFairnessId : _owner.FairnessIds.Get(fairness);
         _labels = new RequestMetricLabels(clientModel, targetModel, fairnessId, MetricLabels.Priority(priority));
         stream.CurrentSpan?.SetTag("target_model", targetModel).SetTag("request_prio", priority);
@@ -107,8 +163,22 @@ internal sealed partial class EndpointPickerHandler
         _request.TargetModel = targetModel;
         _request.Priority = effectivePriority;
         _request.BodyBytes = body.Length;
-        _request.Streaming = parse ? _parser.IsStreaming : grpc && _grpcParser.IsStreaming;
-        _request.Prompt = parse ? _parser.PromptBytes(api) : grpc ? _grpcParser.Prompt : default;
+        _request.Streaming = _parsing switch
+        {
+            RequestParsing.OpenAI => _parser.IsStreaming,
+            RequestParsing.VllmGrpc => _grpcParser.IsStreaming,
+            RequestParsing.Anthropic => _anthropicParser.IsStreaming,
+            RequestParsing.VllmHttp => _vllmHttpParser.IsStreaming,
+            _ => false,
+        };
+        _request.Prompt = _parsing switch
+        {
+            RequestParsing.OpenAI => _parser.PromptBytes(api),
+            RequestParsing.VllmGrpc => _grpcParser.Prompt,
+            RequestParsing.Anthropic => _anthropicParser.PromptBytes(),
+            RequestParsing.VllmHttp => _vllmHttpParser.PromptBytes(),
+            _ => default,
+        };
         _request.CacheSalt = parse ? _parser.CacheSaltBytes() : default;
         _requestHeaders.List = headers;
         _request.Headers = _requestHeaders;
@@ -131,10 +201,10 @@ internal sealed partial class EndpointPickerHandler
         _context.Metrics.Picked(_labels, body.Length);
 
         var outgoing = body;
-        var rewritten = parse && !ReferenceEquals(clientModel, targetModel) && clientModel != targetModel;
+        var rewritten = modelScanner is not null && !ReferenceEquals(clientModel, targetModel) && clientModel != targetModel;
         if (rewritten)
         {
-            outgoing = RewriteBodyModel(targetModel);
+            outgoing = RewriteBodyModel(modelScanner!, targetModel);
             _restorer.Begin(clientModel, targetModel);
         }
 
@@ -283,11 +353,11 @@ internal sealed partial class EndpointPickerHandler
         return target;
     }
 
-    private ReadOnlySequence<byte> RewriteBodyModel(string targetModel)
+    private ReadOnlySequence<byte> RewriteBodyModel(JsonBodyScanner scanner, string targetModel)
     {
         Span<byte> utf8 = stackalloc byte[512];
         var bytes = Encoding.UTF8.GetByteCount(targetModel) <= utf8.Length ? utf8[..Encoding.UTF8.GetBytes(targetModel, utf8)] : Encoding.UTF8.GetBytes(targetModel);
-        _rewriter.Begin(_parser.Scanner);
+        _rewriter.Begin(scanner);
         _rewriter.ReplaceWithString(InferenceRequestParser.Model, bytes);
         var length = checked((int)_rewriter.OutputLength);
         _rewrittenBody = PooledBuffers.Rent(Math.Max(1, length));

@@ -216,7 +216,7 @@ internal sealed partial class EndpointPickerHandler
     private TokenUsage ReadUsage(in ReadOnlySequence<byte> json)
     {
         TokenUsage usage = default;
-        var read = _context.Parsing == RequestParsing.VllmGrpc
+        var read = _parsing == RequestParsing.VllmGrpc
             ? VllmGrpcRequestParser.TryReadUsage(json, _grpcParser.IsEmbed, out usage)
             : _usage.TryRead(json, out usage);
         if (!read)

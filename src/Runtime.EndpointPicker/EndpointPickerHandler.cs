@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Runtime.BodyParsing;
+using Runtime.EndpointPicker.Plugins;
 using Runtime.EndpointPicker.Requests;
 using Runtime.EndpointPicker.Responses;
 using Runtime.Endpoints;
@@ -35,6 +36,9 @@ internal sealed partial class EndpointPickerHandler : RequestRoutingHandler, IDi
     private readonly TokenUsageReader _usage = new();
     private readonly RequestHeaders _requestHeaders = new();
     private readonly VllmGrpcRequestParser _grpcParser = new();
+    private readonly AnthropicRequestParser _anthropicParser = new();
+    private readonly VllmHttpRequestParser _vllmHttpParser = new();
+    private RequestParsing _parsing;
     private EndpointState[] _candidates = new EndpointState[16];
     private byte[] _destination = new byte[256];
     private byte[] _scores = [];
@@ -114,6 +118,14 @@ internal sealed partial class EndpointPickerHandler : RequestRoutingHandler, IDi
         // llm-d: TTFT is the first response byte for a streamed response, the whole exchange otherwise.
         var firstToken = _firstChunkAt == 0 ? -1 : _eventStream ? Stopwatch.GetElapsedTime(_receivedAt, _firstChunkAt).TotalSeconds : seconds;
         _context.Metrics.Completed(_labels, new CompletedRequest(seconds, firstToken, _responseBytes, _tokenUsage, _eventStream));
+        if (_tokenUsage is { } usage)
+        {
+            // program-aware-fairness: a program's attained service is what its requests consumed.
+            foreach (var program in _context.ProgramFairness)
+            {
+                program.RecordCompletion(_labels.FairnessId, usage.PromptTokens, usage.CompletionTokens);
+            }
+        }
         if (_responseHeadersAt != 0)
         {
             _context.Metrics.ResponseProcessed(_eventStream

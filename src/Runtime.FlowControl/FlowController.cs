@@ -372,11 +372,17 @@ internal sealed class FlowController : IAsyncDisposable
         }
     }
 
-    internal bool IsGateOpen(int priority)
+    internal bool IsGateOpen(int priority) => IsGateOpen(priority, 0, 1);
+
+    /// <summary>Whether the band of <paramref name="priority"/>, <paramref name="rank"/>-th of <paramref name="bandCount"/> bands (highest first), may dispatch now.</summary>
+    internal bool IsGateOpen(int priority, int rank, int bandCount)
     {
         double saturation = Detector.GetSaturation();
         Volatile.Write(ref _lastSaturationBits, BitConverter.DoubleToInt64Bits(saturation));
-        return saturation < _options.UsageLimitPolicy.GetLimit(priority);
+        double limit = _options.UsageLimitPolicy is IRankedUsageLimitPolicy ranked
+            ? ranked.GetLimit(rank, bandCount, saturation)
+            : _options.UsageLimitPolicy.GetLimit(priority);
+        return saturation < limit;
     }
 
     /// <summary>Releases the item's capacity, records its outcome, completes its waiter (after a won <see cref="FlowItem.TryFinish"/>).</summary>

@@ -24,6 +24,14 @@ public sealed record EndpointPickerConfig(IReadOnlyList<PluginSpec>? Plugins = n
     [JsonPropertyName("kind")]
     public string? Kind { get; init; }
 
+    /// <summary>
+    /// Whose semantics the file asks for, by its apiVersion: an llm-d file (<c>llm-d.ai/...</c>) gets llm-d
+    /// v0.10's (parsers chosen by path, bounded flow-control defaults, its rejection codes and header);
+    /// anything else GIE v1.5.0's. The one place the dialect is decided.
+    /// </summary>
+    [JsonIgnore]
+    public ConfigDialect Dialect => ApiVersion is { } version && version.StartsWith("llm-d.ai/", StringComparison.Ordinal) ? ConfigDialect.LlmD : ConfigDialect.Gie;
+
     /// <summary>Feature gates, in GIE's list form (<c>[flowControl]</c>) or a map (<c>{flowControl: true}</c>).</summary>
     [JsonPropertyName("featureGates")]
     public FeatureGatesConfig? FeatureGates { get; init; }

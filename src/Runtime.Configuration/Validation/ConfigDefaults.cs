@@ -91,7 +91,20 @@ internal static class ConfigDefaults
 
         var parserRef = config.RequestHandler?.Parsers is { Count: > 0 } parsers ? parsers[0].PluginRef : config.Parser?.PluginRef;
         var parser = parserRef is { Length: > 0 } ? parserRef : ConfigDefaultNames.Parser;
-        if (!kinds.ContainsKey(parser))
+        var requestHandler = config.RequestHandler;
+        if (config.Dialect == ConfigDialect.LlmD)
+        {
+            // llm-d: the parser list, else the top-level parser copied in, else its default list (passthrough appended).
+            var list = LlmDParsers.Effective(config);
+            foreach (var (name, type) in list.Where(p => p.Type is not null))
+            {
+                EnsureDeclared(name, type!);
+            }
+
+            requestHandler = new RequestHandlerConfig([.. list.Select(p => new ParserConfig { PluginRef = p.Name })]);
+            parser = list[0].Name;
+        }
+        else if (!kinds.ContainsKey(parser))
         {
             parser = Inject(parser, BuiltInPlugins.OpenAIParser);
         }
@@ -118,7 +131,7 @@ internal static class ConfigDefaults
         var dataLayer = config.DataLayer;
         if (!gates.IsEnabled(BuiltInPlugins.EnableLegacyMetricsGate))
         {
-            var additive = dataLayer is not null && config.ApiVersion == EndpointPickerConfig.LlmDApiVersion && dataLayer.InjectDefaults != false
+            var additive = dataLayer is not null && config.Dialect == ConfigDialect.LlmD && dataLayer.InjectDefaults != false
                 && !dataLayer.Sources.Any(source => source.PluginRef == ConfigDefaultNames.MetricsSource);
             if (dataLayer is null || additive)
             {
@@ -142,6 +155,7 @@ internal static class ConfigDefaults
             Plugins = plugins,
             SchedulingProfiles = profiles,
             Parser = new ParserConfig { PluginRef = parser },
+            RequestHandler = requestHandler,
             SaturationDetector = new SaturationDetectorConfig { PluginRef = detector },
             FlowControl = flowControl,
             DataLayer = dataLayer,

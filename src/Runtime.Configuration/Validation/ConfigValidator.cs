@@ -363,19 +363,38 @@ internal sealed class ConfigValidator(PluginRegistry registry, bool allowExperim
     private static void CheckParser(EndpointPickerConfig config, References references, ValidationErrors errors)
     {
         var parsers = config.RequestHandler?.Parsers ?? [];
+        var llmD = config.Dialect == ConfigDialect.LlmD;
         for (var i = 0; i < parsers.Count; i++)
         {
-            references.Resolve(parsers[i].PluginRef, $"requestHandler.parsers[{i}].pluginRef", PluginKinds.Parser, "requestHandler.parsers must name parsers", ConfigDefaultNames.Parser);
+            var at = $"requestHandler.parsers[{i}].pluginRef";
+            var name = parsers[i].PluginRef;
+            if (string.IsNullOrEmpty(name))
+            {
+                errors.Report(at, "is required");
+            }
+            else if (!references.TryGet(name, out var plugin))
+            {
+                // llm-d's texts.
+                errors.Report(at, $"parser references undefined plugin '{name}'");
+            }
+            else if (plugin.Registration is { } registration && (registration.Kinds & PluginKinds.Parser) == 0)
+            {
+                errors.Report(at, $"the plugin \"{name}\" is not a parser plugin");
+            }
         }
 
-        if (parsers.Count > 1)
+        if (parsers.Count > 1 && !llmD)
         {
-            errors.Warn("requestHandler.parsers", $"this build reads every request with one parser: the first, \"{parsers[0].PluginRef}\"; the others are not used");
+            errors.Warn("requestHandler.parsers", $"this build reads every request of a GIE configuration with one parser: the first, \"{parsers[0].PluginRef}\"; the others are not used (an llm-d configuration chooses among them by path)");
         }
 
         if (config.Parser is { } parser)
         {
-            if (parsers.Count > 0)
+            if (llmD)
+            {
+                errors.Warn("parser", LlmDParsers.TopLevelParserDeprecation);
+            }
+            else if (parsers.Count > 0)
             {
                 errors.Warn("parser", "ignored: requestHandler.parsers is set and takes precedence (llm-d v0.10 deprecates the top-level parser)");
             }
@@ -523,6 +542,8 @@ internal sealed class ConfigValidator(PluginRegistry registry, bool allowExperim
     /// <summary>Resolves references to plugin instances by name and checks they are of the kind the referring field needs.</summary>
     private sealed class References(Dictionary<string, DeclaredPlugin> plugins, ValidationErrors errors)
     {
+        public bool TryGet(string name, out DeclaredPlugin plugin) => plugins.TryGetValue(name, out plugin!);
+
         public DeclaredPlugin? Resolve(string? name, string path, PluginKinds wanted, string requirement, string? injectedDefault = null)
         {
             if (string.IsNullOrEmpty(name))

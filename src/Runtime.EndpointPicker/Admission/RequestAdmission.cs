@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Runtime.Configuration.Model;
 using Runtime.FlowControl;
 using Runtime.ExtProc.Processing;
 using Runtime.Plugins.Saturation;
@@ -19,6 +20,15 @@ namespace Runtime.EndpointPicker.Admission;
 /// </remarks>
 internal sealed class RequestAdmission(ISaturationDetector detector, FlowController? flowControl, EndpointPickerMetrics? metrics = null)
 {
+    /// <summary>Whose status codes and messages flow-control outcomes get (llm-d adds its rejection header).</summary>
+    public ConfigDialect Dialect { get; init; } = ConfigDialect.Gie;
+
+    /// <summary>Whether the pool has any endpoint (llm-d answers a TTL expiry 503 instead of 429 when it has none).</summary>
+    public Func<bool> HasEndpoints { get; init; } = static () => true;
+
+    /// <summary>Admitters (<c>probabilistic-admitter</c>) asked before flow control; the first refusal wins.</summary>
+    public IReadOnlyList<IRequestAdmitter> Admitters { get; init; } = [];
+
     public FlowController? FlowControl => flowControl;
 
     public ISaturationDetector Detector => detector;
@@ -30,6 +40,14 @@ internal sealed class RequestAdmission(ISaturationDetector detector, FlowControl
     /// <summary>As the other overload, with the request's metric labels (its fairness id among them).</summary>
     public async ValueTask<(ImmediateError? Error, int Priority)> AdmitAsync(RequestMetricLabels request, int priority, long bodyBytes, CancellationToken cancellationToken, TimeSpan sloTtft = default)
     {
+        foreach (var admitter in Admitters)
+        {
+            if (admitter.Admit(priority) is { } refused)
+            {
+                return (refused, priority);
+            }
+        }
+
         if (flowControl is null)
         {
             return priority < 0 && detector.GetSaturation() >= 1.0 ? (EndpointPickerErrors.Shed, priority) : (null, priority);
@@ -61,6 +79,11 @@ internal sealed class RequestAdmission(ISaturationDetector detector, FlowControl
         }
 
         metrics?.FlowControlFinished(request, OutcomeName(result.Outcome), result.QueueTime.TotalSeconds);
+        if (Dialect == ConfigDialect.LlmD)
+        {
+            return (LlmDErrors.Translate(result.Outcome, HasEndpoints), result.EffectivePriority);
+        }
+
         return result.Outcome switch
         {
             FlowControlOutcome.Dispatched => (null, result.EffectivePriority),

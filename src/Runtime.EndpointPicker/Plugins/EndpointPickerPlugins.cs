@@ -21,6 +21,12 @@ internal enum RequestParsing
 
     /// <summary><c>vllmgrpc-parser</c>: vLLM's gRPC Generate/Embed requests (a gRPC frame; prompt, stream, no model).</summary>
     VllmGrpc,
+
+    /// <summary><c>anthropic-parser</c>: the Anthropic Messages API (model, system + messages, stream).</summary>
+    Anthropic,
+
+    /// <summary><c>vllmhttp-parser</c>: vLLM's <c>/inference/v1/generate</c> (token_ids, optional model, stream).</summary>
+    VllmHttp,
 }
 
 /// <summary>A configured parser (<c>openai-parser</c>, <c>passthrough-parser</c>): the one the configuration's parser reference names is used.</summary>
@@ -118,6 +124,8 @@ internal static class EndpointPickerPlugins
         .UseFactory(BuiltInPlugins.OpenAIParser, static (name, _, _) => PluginResult.Success(new RequestParserPlugin(BuiltInPlugins.OpenAIParser, name, RequestParsing.OpenAI)))
         .UseFactory(BuiltInPlugins.PassthroughParser, static (name, _, _) => PluginResult.Success(new RequestParserPlugin(BuiltInPlugins.PassthroughParser, name, RequestParsing.Passthrough)))
         .UseFactory(BuiltInPlugins.VllmGrpcParser, static (name, _, _) => PluginResult.Success(new RequestParserPlugin(BuiltInPlugins.VllmGrpcParser, name, RequestParsing.VllmGrpc)))
+        .UseFactory(BuiltInPlugins.AnthropicParser, static (name, _, _) => PluginResult.Success(new RequestParserPlugin(BuiltInPlugins.AnthropicParser, name, RequestParsing.Anthropic)))
+        .UseFactory(BuiltInPlugins.VllmHttpParser, static (name, _, _) => PluginResult.Success(new RequestParserPlugin(BuiltInPlugins.VllmHttpParser, name, RequestParsing.VllmHttp)))
         .UseFactory(BuiltInPlugins.DestinationEndpointServedVerifier, static (name, _, _) => PluginResult.Success(new DestinationEndpointServedVerifier(name)))
         .UseFactory(BuiltInPlugins.RequestAttributeReporter, CreateReporter);
 

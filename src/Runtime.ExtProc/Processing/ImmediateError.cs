@@ -8,13 +8,20 @@ namespace Runtime.ExtProc.Processing;
 /// </summary>
 internal sealed class ImmediateError
 {
-    public ImmediateError(int httpStatus, string message)
+    public ImmediateError(int httpStatus, string message, string? headerName = null, string? headerValue = null)
     {
         HttpStatus = httpStatus;
         Message = message;
         Body = Encoding.UTF8.GetBytes($"inference error: {CodeName(httpStatus)} - {message}");
         Details = Encoding.UTF8.GetBytes(message);
+        HeaderName = headerName is null ? [] : Encoding.ASCII.GetBytes(headerName);
+        HeaderValue = headerValue is null ? [] : Encoding.ASCII.GetBytes(headerValue);
     }
+
+    /// <summary>A response header sent with the refusal (llm-d's <c>x-llm-d-request-dropped-reason</c>), or empty.</summary>
+    public byte[] HeaderName { get; }
+
+    public byte[] HeaderValue { get; }
 
     public int HttpStatus { get; }
 

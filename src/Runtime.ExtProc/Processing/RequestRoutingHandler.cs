@@ -125,7 +125,7 @@ internal abstract class RequestRoutingHandler : ExtProcStreamHandler
     protected static ValueTask RejectAsync(ExtProcStream stream, ImmediateError error) =>
         stream.IsFinished || stream.Cancelled.IsCancellationRequested
             ? ValueTask.CompletedTask
-            : stream.SendImmediateResponseAsync(error.HttpStatus, error.Body, error.Details);
+            : stream.SendImmediateResponseAsync(error.HttpStatus, error.Body, error.Details, error.HeaderName, error.HeaderValue);
 
     /// <summary>The body would pass the process's buffered-bytes ceiling: 429, and its buffers go back now.</summary>
     private ValueTask RefuseBodyAsync(ExtProcStream stream)

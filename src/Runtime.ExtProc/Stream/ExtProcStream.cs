@@ -328,10 +328,15 @@ internal sealed partial class ExtProcStream : IDisposable
     }
 
     /// <summary>Ends the HTTP request with a local reply (GIE: <c>inference error: …</c> bodies).</summary>
-    public ValueTask SendImmediateResponseAsync(int httpStatus, ReadOnlySpan<byte> body, ReadOnlySpan<byte> details)
+    public ValueTask SendImmediateResponseAsync(int httpStatus, ReadOnlySpan<byte> body, ReadOnlySpan<byte> details, ReadOnlySpan<byte> headerName = default, ReadOnlySpan<byte> headerValue = default)
     {
         Response.Reset(ProcessingResponseKind.ImmediateResponse);
         Response.SetImmediateResponse(httpStatus, body, details);
+        if (!headerName.IsEmpty)
+        {
+            Response.SetHeader(headerName, headerValue);
+        }
+
         if (_span is not null)
         {
             NoteImmediateResponse(body, details);

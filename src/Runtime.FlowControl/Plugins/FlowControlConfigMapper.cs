@@ -15,24 +15,33 @@ internal static class FlowControlConfigMapper
 {
     public const string SectionPath = "flowControl";
 
-    public static FlowControlOptions Map(FlowControlConfig? config, IReadOnlyDictionary<string, IPlugin> plugins, ValidationErrors errors)
+    /// <summary>llm-d v0.10's default request TTL (an explicit 0 disables it); GIE v1.5.0 has none.</summary>
+    public static readonly TimeSpan LlmDDefaultRequestTtl = TimeSpan.FromSeconds(60);
+
+    /// <summary>llm-d v0.10's per-band request bound (0 or omitted means this); GIE v1.5.0's bands are unbounded in count.</summary>
+    public const long LlmDDefaultBandMaxRequests = 5000;
+
+    public static FlowControlOptions Map(FlowControlConfig? config, IReadOnlyDictionary<string, IPlugin> plugins, ValidationErrors errors, ConfigDialect dialect = ConfigDialect.Gie)
     {
+        var llmD = dialect == ConfigDialect.LlmD;
         if (config is null)
         {
-            return new FlowControlOptions();
+            return llmD
+                ? new FlowControlOptions { DefaultRequestTtl = LlmDDefaultRequestTtl, DefaultPriorityBand = new PriorityBandOptions { MaxRequests = LlmDDefaultBandMaxRequests } }
+                : new FlowControlOptions();
         }
 
         var options = new FlowControlOptions
         {
             MaxBytes = config.MaxBytes?.Value ?? 0,
             MaxRequests = config.MaxRequests?.Value ?? 0,
-            DefaultRequestTtl = config.DefaultRequestTtl?.Value ?? TimeSpan.Zero,
+            DefaultRequestTtl = config.DefaultRequestTtl?.Value ?? (llmD ? LlmDDefaultRequestTtl : TimeSpan.Zero),
             UnprovisionedPriority = MapUnprovisioned(config.UnprovisionedPriorityPolicy, errors),
             ShardCount = config.ShardCount ?? 1,
             FlowIdleTimeout = config.FlowIdleTimeout?.Value ?? FlowControlOptions.DefaultFlowIdleTimeout,
             UsageLimitPolicy = Resolve<IUsageLimitPolicy>(config.UsageLimitPolicyPluginRef, $"{SectionPath}.usageLimitPolicyPluginRef", plugins, errors)
                 ?? StaticUsageLimitPolicy.Default,
-            DefaultPriorityBand = MapBand(config.DefaultPriorityBand, $"{SectionPath}.defaultPriorityBand", plugins, errors, priority: 0),
+            DefaultPriorityBand = MapBand(config.DefaultPriorityBand, $"{SectionPath}.defaultPriorityBand", plugins, errors, priority: 0, llmD),
             PriorityBands = config.PriorityBands
                 .Select((band, i) =>
                 {
@@ -42,7 +51,7 @@ internal static class FlowControlConfigMapper
                         errors.Report($"{path}.priority", "required");
                     }
 
-                    return MapBand(band, path, plugins, errors, band.Priority ?? 0);
+                    return MapBand(band, path, plugins, errors, band.Priority ?? 0, llmD);
                 })
                 .ToArray(),
         };
@@ -70,18 +79,25 @@ internal static class FlowControlConfigMapper
         }
     }
 
-    private static PriorityBandOptions MapBand(PriorityBandConfig? band, string path, IReadOnlyDictionary<string, IPlugin> plugins, ValidationErrors errors, int priority)
+    private static PriorityBandOptions MapBand(PriorityBandConfig? band, string path, IReadOnlyDictionary<string, IPlugin> plugins, ValidationErrors errors, int priority, bool llmD)
     {
+        // llm-d: a band's request count is always bounded; 0 or omitted is its default.
+        var maxRequests = band?.MaxRequests?.Value ?? 0;
+        if (llmD && maxRequests == 0)
+        {
+            maxRequests = LlmDDefaultBandMaxRequests;
+        }
+
         if (band is null)
         {
-            return new PriorityBandOptions { Priority = priority };
+            return new PriorityBandOptions { Priority = priority, MaxRequests = maxRequests };
         }
 
         return new PriorityBandOptions
         {
             Priority = priority,
             MaxBytes = band.MaxBytes?.Value ?? PriorityBandOptions.DefaultMaxBytes,
-            MaxRequests = band.MaxRequests?.Value ?? 0,
+            MaxRequests = maxRequests,
             OrderingPolicy = Resolve<IOrderingPolicy>(band.OrderingPolicyRef, $"{path}.orderingPolicyRef", plugins, errors) ?? FcfsOrderingPolicy.Instance,
             FairnessPolicy = Resolve<IFairnessPolicy>(band.FairnessPolicyRef, $"{path}.fairnessPolicyRef", plugins, errors) ?? GlobalStrictFairnessPolicy.Instance,
         };

@@ -258,9 +258,10 @@ internal sealed class Shard : IDisposable
         while (true)
         {
             ShardBand? top = null;
-            foreach (PriorityBand band in bands)
+            int rank = 0;
+            for (; rank < bands.Length; rank++)
             {
-                ShardBand candidate = band.PerShard[Index];
+                ShardBand candidate = bands[rank].PerShard[Index];
                 if (candidate.Count > 0)
                 {
                     top = candidate;
@@ -269,7 +270,7 @@ internal sealed class Shard : IDisposable
             }
 
             // Strict priority: if the highest band with work may not go, nothing lower goes either.
-            if (top is null || !_owner.IsGateOpen(top.Band.Priority))
+            if (top is null || !_owner.IsGateOpen(top.Band.Priority, rank, bands.Length))
             {
                 return dispatched;
             }

@@ -21,5 +21,7 @@ internal static class HostPlugins
         .UseSchedulingFactories()
         .UseModelMetricsFactories()
         .UseEndpointPickerFactories()
+        .UseLlmDFlowControlFactories()
+        .UseAdmissionFactories()
         .Build();
 }

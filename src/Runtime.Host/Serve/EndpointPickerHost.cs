@@ -1,3 +1,4 @@
+using Runtime.FlowControl.Policies;
 using Microsoft.Extensions.Logging;
 using Runtime.Bbr.Mappings;
 using Runtime.Configuration.Loading;
@@ -139,7 +140,7 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
         if (loaded.FeatureGates?.IsEnabled(BuiltInPlugins.FlowControlGate) == true && detector.Detector is not null)
         {
             var mapErrors = new ValidationErrors();
-            var flowOptions = FlowControlConfigMapper.Map(config.FlowControl, plugins, mapErrors);
+            var flowOptions = FlowControlConfigMapper.Map(config.FlowControl, plugins, mapErrors, config.Dialect);
             errors.AddRange(mapErrors.Errors.Select(e => $"{loaded.Source}: {e}"));
             if (mapErrors.Errors.Count == 0)
             {
@@ -194,10 +195,18 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
         }
 
         var metrics = new EndpointPickerMetrics(MetricsPoolName(options), options.UsesControlPlane ? EndpointNamespace(options) : string.Empty);
-        var parser = config.Parser?.PluginRef is { } parserRef && plugins.TryGetValue(parserRef, out var parserPlugin) && parserPlugin is RequestParserPlugin configured ? configured.Parsing : RequestParsing.OpenAI;
-        var context = new EndpointPickerContext(store, scheduler.Scheduler, new RequestAdmission(detector.Detector, flowControl, metrics), objectives, rewrites, metrics, logger)
+        var parser = RequestParsers.From(config, plugins, logger);
+        var admission = new RequestAdmission(detector.Detector, flowControl, metrics)
         {
-            Parsing = parser,
+            Dialect = config.Dialect,
+            HasEndpoints = () => store.Current.Count > 0,
+            Admitters = [.. plugins.Values.OfType<ProbabilisticAdmitter>().Select(a => a.Attach(store))],
+        };
+        var context = new EndpointPickerContext(store, scheduler.Scheduler, admission, objectives, rewrites, metrics, logger)
+        {
+            Parsers = parser,
+            AgentIdentity = plugins.Values.OfType<AgentIdentity>().FirstOrDefault(),
+            ProgramFairness = [.. plugins.Values.OfType<FlowControlPolicyPlugin>().Select(p => p.Policy).OfType<ProgramAwareFairnessPolicy>()],
             VerifyServedEndpoint = plugins.Values.OfType<DestinationEndpointServedVerifier>().Any(),
             Reporters = plugins.Values.OfType<RequestAttributeReporter>().ToArray(),
             StalenessThreshold = options.MetricsStalenessThreshold,
