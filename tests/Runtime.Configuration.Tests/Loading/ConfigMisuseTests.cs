@@ -446,7 +446,7 @@ public class ConfigMisuseTests
               plugins: [{pluginRef: queue-scorer}]
             """);
 
-        Assert.Equal("test.yaml:5:1: schedulingProfiles: 2 scheduling profiles need a profile handler that runs several; single-profile-handler (injected only for a single profile) runs one, and this build has no multi-profile handler", error);
+        Assert.Equal("test.yaml:5:1: schedulingProfiles: 2 scheduling profiles need a profile handler that runs several; single-profile-handler (injected only for a single profile) runs one; declare a multi-profile handler such as disagg-profile-handler", error);
     }
 
     [Fact]
