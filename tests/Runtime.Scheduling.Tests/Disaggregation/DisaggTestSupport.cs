@@ -73,7 +73,7 @@ internal sealed class DisaggTestSupport
         var specs = config.Plugins.Select((p, i) => new PluginInstanceSpec(p.Name!, p.Type!, p.Parameters ?? default, $"plugins[{i}]"));
         var activation = PluginActivator.Activate(Registry, specs, new PluginServices { TimeProvider = _time }.Add(_store));
         Assert.Empty(activation.Errors);
-        return (Scheduler.Create(config, activation.Plugins), activation.Plugins);
+        return (Runtime.Scheduling.Scheduler.Create(config, activation.Plugins), activation.Plugins);
     }
 
     public IScheduler Scheduler(string yaml)
