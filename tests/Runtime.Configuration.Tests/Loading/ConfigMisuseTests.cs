@@ -56,7 +56,7 @@ public class ConfigMisuseTests
     }
 
     [Fact]
-    public void Load_PdProfileHandler_FailsAsNotAvailable()
+    public void Load_PdProfileHandler_WithoutItsDefaultDecider_IsRefusedAsInLlmD()
     {
         var error = TestConfigs.SingleError(TestConfigs.Header + """
             plugins:
@@ -66,7 +66,7 @@ public class ConfigMisuseTests
             - name: decode
             """);
 
-        Assert.StartsWith("test.yaml:4:3: plugins[0].type: plugin type \"pd-profile-handler\" is not available in this build: prefill/decode disaggregation", error, StringComparison.Ordinal);
+        Assert.EndsWith("plugins[0].parameters.deciderPluginName: invalid decider plugin type: prefix-based-pd-decider", error, StringComparison.Ordinal);
     }
 
     [Fact]
