@@ -25,9 +25,9 @@ internal static class Program
           --data-parallel-size N data-parallel ranks per server, rank i on the server's port + i (default 1)
           --help                 show this text
 
-        Prints "simulator <name> listening on 127.0.0.1:<port>" per server (per rank), then its
-        endpoint entry for the endpoint picker's --endpoints (with the role label), then runs until
-        SIGTERM or Ctrl-C.
+        Prints "simulator <name> listening on 127.0.0.1:<port>" per server (per rank), with --role
+        followed by "  endpoint: <entry>" for the endpoint picker's --endpoints (the address and the
+        llm-d.ai/role label), then runs until SIGTERM or Ctrl-C.
         """;
 
     public static async Task<int> Main(string[] args)
@@ -72,7 +72,10 @@ internal static class Program
         foreach (var server in farm.Servers)
         {
             Console.WriteLine($"simulator {server.Name} listening on {server.Address}");
-            Console.WriteLine($"  endpoint: {server.EndpointEntry}");
+            if (server.Options.Role is not null)
+            {
+                Console.WriteLine($"  endpoint: {server.EndpointEntry}");
+            }
         }
 
         await stop.Task;
