@@ -62,11 +62,11 @@ public sealed class DisaggregationTests
         $$"""{"model":"meta-llama/Llama-3.1-8B-Instruct","messages":[{"role":"user","content":"{{content}}"}]}""");
 
     /// <summary>
-    /// Content that makes the prompt (the raw <c>messages</c> value, 30 bytes around the content) exactly 30 blocks
-    /// of 64 bytes (16 tokens of 4 bytes), so a repeat is cached to the last token and the decision never sits on a
-    /// block boundary.
+    /// Content that makes the prompt (about 30 bytes of <c>messages</c> JSON around the content) 30 blocks of 64 bytes
+    /// (16 tokens of 4 bytes) and half a block, so a repeat with a short tail leaves about 10 tokens uncached, well
+    /// away from the 16-token threshold and from a block boundary.
     /// </summary>
-    private static string LongText(int seed) => string.Concat(Enumerable.Range(0, 400).Select(i => $"w{seed}x{i} "))[..((30 * 64) - 30)];
+    private static string LongText(int seed) => string.Concat(Enumerable.Range(0, 400).Select(i => $"w{seed}x{i} "))[..((30 * 64) - 30 + 32)];
 
     private static async Task<(string Destination, Dictionary<string, string> Set, List<string> Removed)> PickAsync(EnvoyExtProcClient client, byte[] body)
     {
