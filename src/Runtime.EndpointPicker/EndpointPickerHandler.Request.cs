@@ -368,10 +368,11 @@ internal sealed partial class EndpointPickerHandler
     private void WriteDestination(ProcessingResponseBuilder reply, HeaderList headers, long newContentLength)
     {
         var picked = _result.Picked;
+        var port = _result.DestinationPort;
         var needed = 0;
         foreach (var endpoint in picked)
         {
-            needed += endpoint.Endpoint.HostPortUtf8.Length + 1;
+            needed += endpoint.Endpoint.HostPortUtf8.Length + 1 + (port > 0 ? 6 : 0);
         }
 
         if (_destination.Length < needed)
@@ -387,8 +388,7 @@ internal sealed partial class EndpointPickerHandler
                 _destination[length++] = (byte)',';
             }
 
-            endpoint.Endpoint.HostPortUtf8.Span.CopyTo(_destination.AsSpan(length));
-            length += endpoint.Endpoint.HostPortUtf8.Length;
+            length += WriteHostPort(endpoint.Endpoint.HostPortUtf8.Span, port, _destination.AsSpan(length));
         }
 
         _destinationLength = length;
@@ -403,6 +403,19 @@ internal sealed partial class EndpointPickerHandler
         if (_result.ScoredCandidates.Length > 0)
         {
             WriteScores(reply);
+        }
+
+        // Headers the profile handler chose (llm-d's x-prefiller-host-port, x-data-parallel-host-port).
+        foreach (var header in _result.Headers)
+        {
+            if (header.Remove)
+            {
+                reply.RemoveHeader(header.Name.Span);
+            }
+            else
+            {
+                reply.SetHeader(header.Name.Span, header.Value.Span);
+            }
         }
 
         if (!headers.TryGetValue(EndpointPickerHeaders.RequestId, out var id) || id.IsEmpty)
@@ -422,6 +435,22 @@ internal sealed partial class EndpointPickerHandler
         reply.ClearRouteCache = true;
     }
 
+
+    /// <summary>Writes <paramref name="hostPort"/>, or its host with <paramref name="port"/> when that is not 0 (llm-d's data-parallel primary port).</summary>
+    private static int WriteHostPort(ReadOnlySpan<byte> hostPort, int port, Span<byte> destination)
+    {
+        if (port <= 0)
+        {
+            hostPort.CopyTo(destination);
+            return hostPort.Length;
+        }
+
+        var host = hostPort[..hostPort.LastIndexOf((byte)':')];
+        host.CopyTo(destination);
+        destination[host.Length] = (byte)':';
+        port.TryFormat(destination[(host.Length + 1)..], out var digits, default, System.Globalization.CultureInfo.InvariantCulture);
+        return host.Length + 1 + digits;
+    }
 
     /// <summary>llm-d's <c>x-gateway-destination-endpoint-scores</c>: <c>{"host:port": weighted score}</c> for every scored candidate.</summary>
     private void WriteScores(ProcessingResponseBuilder reply)

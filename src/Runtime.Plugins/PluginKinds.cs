@@ -28,6 +28,9 @@ public enum PluginKinds
     /// <summary>Admits or rejects a request before it is queued or scheduled.</summary>
     Admission = 1 << 15,
 
+    /// <summary>Decides whether a request gets a separate stage (llm-d's prefill/decode deciders), referenced by a profile handler.</summary>
+    Decider = 1 << 24,
+
     /// <summary>What a scheduling profile's plugin list may hold.</summary>
     SchedulingProfilePlugins = Filter | Scorer | Picker,
 
@@ -56,6 +59,7 @@ public static class PluginKindNames
         (PluginKinds.DataProducer, "data-producer", "a"),
         (PluginKinds.ResponseHook, "response-hook", "a"),
         (PluginKinds.Admission, "admission", "an"),
+        (PluginKinds.Decider, "decider", "a"),
     ];
 
     public static IReadOnlyList<string> Of(PluginKinds kinds) =>

@@ -3,6 +3,7 @@ using Runtime.Configuration.Model;
 using Runtime.Endpoints;
 using Runtime.Plugins;
 using Runtime.Plugins.BuiltIn;
+using Runtime.Scheduling.Disaggregation;
 using Runtime.Scheduling.Framework;
 using Runtime.Scheduling.Pickers;
 using Runtime.Scheduling.Prefix;
@@ -112,8 +113,17 @@ internal sealed class Scheduler : IScheduler
             errors.Add($"plugins: profile handler \"{handler.Name}\" ({handler.TypeName}) {problem}");
         }
 
-        var producers = WirePrefixProducers(plugins, errors);
-        return errors.Count == 0 ? new SchedulerBuildResult(new Scheduler(handler!, profiles, producers), errors) : new SchedulerBuildResult(null, errors);
+        var producers = WirePrefixProducers(plugins, errors).ToList();
+
+        // Cross-plugin references (a handler's decider, a decider's producer): handlers first, so their named choices win.
+        var wiring = new SchedulerWiringContext(plugins, producers, errors);
+        foreach (var plugin in plugins.Values.OfType<ISchedulerWiring>().OrderBy(p => p is IProfileHandler ? 0 : 1))
+        {
+            plugin.Wire(wiring);
+        }
+
+        var hooks = producers.Cast<IPlugin>().Concat(plugins.Values.OfType<DisaggHeadersHandler>());
+        return errors.Count == 0 ? new SchedulerBuildResult(new Scheduler(handler!, profiles, hooks), errors) : new SchedulerBuildResult(null, errors);
     }
 
     /// <summary>

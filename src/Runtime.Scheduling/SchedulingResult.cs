@@ -15,9 +15,16 @@ public enum SchedulingStatus
     AllFiltered,
 }
 
+/// <summary>
+/// A request header a profile handler sets (or, with an empty <paramref name="Value"/> and <paramref name="Remove"/>,
+/// removes) on the way to the picked endpoint, e.g. llm-d's <c>x-prefiller-host-port</c>.
+/// </summary>
+public readonly record struct SchedulingHeader(ReadOnlyMemory<byte> Name, ReadOnlyMemory<byte> Value, bool Remove = false);
+
 /// <summary>The endpoints picked for one request, primary first. Reused per stream: <see cref="Reset"/> between requests.</summary>
 public sealed class SchedulingResult
 {
+    private SchedulingHeader[] _headers = new SchedulingHeader[2];
     private EndpointState[] _picked = new EndpointState[4];
     private EndpointState[] _scored = [];
     private double[] _scores = [];
@@ -57,6 +64,42 @@ public sealed class SchedulingResult
         ScoredCount = candidates.Length;
     }
 
+    /// <summary>The endpoint a separate prefill stage picked (llm-d's prefill profile), or null when the request was not disaggregated.</summary>
+    public EndpointState? Prefill { get; set; }
+
+    /// <summary>When not 0, the request goes to this port on each picked endpoint's host (llm-d's data-parallel <c>primaryPort</c>).</summary>
+    public int DestinationPort { get; set; }
+
+    /// <summary>Headers to set or remove on the request, in order.</summary>
+    public ReadOnlySpan<SchedulingHeader> Headers => _headers.AsSpan(0, HeaderCount);
+
+    private int HeaderCount { get; set; }
+
+    /// <summary>Sets <paramref name="name"/> (lower-case) to <paramref name="value"/>, replacing an earlier entry for it.</summary>
+    public void SetHeader(ReadOnlyMemory<byte> name, ReadOnlyMemory<byte> value) => PutHeader(new SchedulingHeader(name, value));
+
+    /// <summary>Removes <paramref name="name"/> from the request (e.g. a client's own <c>x-prefiller-host-port</c>), replacing an earlier entry for it.</summary>
+    public void RemoveHeader(ReadOnlyMemory<byte> name) => PutHeader(new SchedulingHeader(name, default, Remove: true));
+
+    private void PutHeader(SchedulingHeader header)
+    {
+        for (var i = 0; i < HeaderCount; i++)
+        {
+            if (_headers[i].Name.Span.SequenceEqual(header.Name.Span))
+            {
+                _headers[i] = header;
+                return;
+            }
+        }
+
+        if (HeaderCount == _headers.Length)
+        {
+            Array.Resize(ref _headers, _headers.Length * 2);
+        }
+
+        _headers[HeaderCount++] = header;
+    }
+
     public void Add(EndpointState endpoint)
     {
         if (Count == _picked.Length)
@@ -71,8 +114,12 @@ public sealed class SchedulingResult
     {
         Array.Clear(_picked, 0, Count);
         Array.Clear(_scored, 0, ScoredCount);
+        Array.Clear(_headers, 0, HeaderCount);
         Count = 0;
         ScoredCount = 0;
+        HeaderCount = 0;
+        Prefill = null;
+        DestinationPort = 0;
         Status = SchedulingStatus.NoEndpoints;
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -28,6 +29,7 @@ public sealed class ModelServerSimulator : IAsyncDisposable
     private long _finishedStop;
     private long _finishedLength;
     private int _stopped;
+    private readonly ConcurrentQueue<ReceivedRouting> _received = new();
 
     internal ModelServerSimulator(SimulatorOptions options, SimulatorFarm farm, bool ownsFarm)
     {
@@ -45,6 +47,17 @@ public sealed class ModelServerSimulator : IAsyncDisposable
 
     /// <summary>The bound port (the ephemeral one when <see cref="SimulatorOptions.Port"/> was 0).</summary>
     public int Port { get; private set; }
+
+    /// <summary>The line for an endpoint picker's <c>--endpoints</c> / <c>--endpoints-file</c>: the address and, with a role, <c>llm-d.ai/role=&lt;role&gt;</c>.</summary>
+    public string EndpointEntry => Options.Role is { } role ? $"{Address} {RoleLabel}={role}" : Address;
+
+    public const string RoleLabel = "llm-d.ai/role";
+
+    /// <summary>
+    /// The routing headers of every inference request received, in order: llm-d's <c>x-prefiller-host-port</c>
+    /// (the prefill pod a decode sidecar would call) and <c>x-data-parallel-host-port</c> (the rank); null when absent.
+    /// </summary>
+    public IReadOnlyList<ReceivedRouting> ReceivedRouting => [.. _received];
 
     /// <summary><c>127.0.0.1:&lt;port&gt;</c>, the form endpoint pickers use.</summary>
     public string Address => string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{Port}");
@@ -178,6 +191,11 @@ public sealed class ModelServerSimulator : IAsyncDisposable
 
         context.Response.Headers["x-simulator-id"] = Name;
         var request = context.Request;
+        if (HttpMethods.IsPost(request.Method) && request.Path.StartsWithSegments("/v1", StringComparison.Ordinal))
+        {
+            _received.Enqueue(new ReceivedRouting(request.Path.Value!, Header(request, "x-prefiller-host-port"), Header(request, "x-data-parallel-host-port")));
+        }
+
         var isGet = HttpMethods.IsGet(request.Method);
         var isPost = HttpMethods.IsPost(request.Method);
         return request.Path.Value switch
@@ -193,6 +211,8 @@ public sealed class ModelServerSimulator : IAsyncDisposable
             _ => OpenAiEndpoints.WriteErrorAsync(context, StatusCodes.Status404NotFound, "NotFoundError", null, $"No route for {request.Method} {request.Path}"),
         };
     }
+
+    private static string? Header(HttpRequest request, string name) => request.Headers.TryGetValue(name, out var value) ? value.ToString() : null;
 
     private async Task ServeMetricsAsync(HttpContext context)
     {
@@ -326,6 +346,15 @@ public sealed class ModelServerSimulator : IAsyncDisposable
             json.WriteString("name", Name);
             json.WriteString("address", Address);
             json.WriteString("model", Options.Model);
+            if (Options.Role is { } role)
+            {
+                json.WriteString("role", role);
+            }
+
+            json.WriteNumber("rank", Options.Rank);
+            var last = _received.LastOrDefault();
+            json.WriteString("lastPrefillerHostPort", last?.PrefillerHostPort);
+            json.WriteString("lastDataParallelHostPort", last?.DataParallelHostPort);
             OpenAiEndpoints.WriteStrings(json, "loraAdapters", Options.LoraAdapters);
             json.WriteNumber("requestsServed", RequestsServed);
             json.WriteNumber("metricsRequests", MetricsRequests);
@@ -356,3 +385,6 @@ public sealed class ModelServerSimulator : IAsyncDisposable
 
     private static string[] ReadStrings(JsonElement array) => [.. array.EnumerateArray().Select(item => item.GetString()!)];
 }
+
+/// <summary>What routing headers one inference request carried (see <see cref="ModelServerSimulator.ReceivedRouting"/>).</summary>
+public sealed record ReceivedRouting(string Path, string? PrefillerHostPort, string? DataParallelHostPort);

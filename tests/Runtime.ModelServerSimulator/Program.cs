@@ -21,10 +21,13 @@ internal static class Program
           --time-per-token-ms N  delay per output token in milliseconds (default 0)
           --kv-blocks N          KV-cache capacity in 16-token blocks (default 2048)
           --metrics-series N     pad each /metrics page to at least N series (default 0)
+          --role R               llm-d.ai/role of every server: prefill, decode, both, ... (default none)
+          --data-parallel-size N data-parallel ranks per server, rank i on the server's port + i (default 1)
           --help                 show this text
 
-        Prints "simulator <name> listening on 127.0.0.1:<port>" per server, then runs until
-        SIGTERM or Ctrl-C.
+        Prints "simulator <name> listening on 127.0.0.1:<port>" per server (per rank), with --role
+        followed by "  endpoint: <entry>" for the endpoint picker's --endpoints (the address and the
+        llm-d.ai/role label), then runs until SIGTERM or Ctrl-C.
         """;
 
     public static async Task<int> Main(string[] args)
@@ -69,6 +72,10 @@ internal static class Program
         foreach (var server in farm.Servers)
         {
             Console.WriteLine($"simulator {server.Name} listening on {server.Address}");
+            if (server.Options.Role is not null)
+            {
+                Console.WriteLine($"  endpoint: {server.EndpointEntry}");
+            }
         }
 
         await stop.Task;
@@ -110,11 +117,13 @@ internal static class Program
                 "--time-per-token-ms" => options with { TimePerOutputToken = TimeSpan.FromMilliseconds(ParseInt(name, value)) },
                 "--kv-blocks" => options with { NumGpuBlocks = ParseInt(name, value) },
                 "--metrics-series" => options with { MetricsSeries = ParseInt(name, value) },
+                "--role" => options with { Role = value },
+                "--data-parallel-size" => options with { DataParallelSize = ParseInt(name, value) },
                 _ => throw new ArgumentException($"Unknown option {name}."),
             };
         }
 
-        if (count < 1 || (options.Port != 0 && options.Port + count - 1 > 65535))
+        if (count < 1 || (options.Port != 0 && options.Port + (count * options.DataParallelSize) - 1 > 65535))
         {
             throw new ArgumentException($"--count {count} does not fit from --port {options.Port}.");
         }

@@ -108,7 +108,7 @@ public sealed class SimulatorFarm : IAsyncDisposable
         var options = Enumerable.Range(0, count)
             .Select(i => template with
             {
-                Port = template.Port == 0 ? 0 : template.Port + i,
+                Port = template.Port == 0 ? 0 : template.Port + (i * template.DataParallelSize),
                 Name = template.Name is null ? null : $"{template.Name}-{i}",
             })
             .ToArray();
@@ -142,6 +142,8 @@ public sealed class SimulatorFarm : IAsyncDisposable
             throw new ArgumentException("At least one server is needed.", nameof(options));
         }
 
+        options = [.. options.SelectMany(Ranks)];
+
         foreach (var option in options)
         {
             option.Validate();
@@ -169,6 +171,17 @@ public sealed class SimulatorFarm : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>A data-parallel server becomes one server per rank: ports Port + i (ephemeral when 0), names <c>name-rank-i</c>.</summary>
+    private static IEnumerable<SimulatorOptions> Ranks(SimulatorOptions options) =>
+        options.DataParallelSize <= 1
+            ? [options]
+            : Enumerable.Range(0, options.DataParallelSize).Select(i => options with
+            {
+                Rank = i,
+                Port = options.Port == 0 ? 0 : options.Port + i,
+                Name = options.Name is null ? null : $"{options.Name}-rank-{i}",
+            });
 
     internal ValueTask StopListenerAsync(int port) => _listeners.StopAsync(port);
 

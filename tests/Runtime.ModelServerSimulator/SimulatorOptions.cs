@@ -38,6 +38,18 @@ public sealed record SimulatorOptions
     /// <summary>Delay per output token; zero makes requests complete at once.</summary>
     public TimeSpan TimePerOutputToken { get; init; }
 
+    /// <summary>llm-d's <c>llm-d.ai/role</c> label value (prefill, decode, both, ...); null for a plain server.</summary>
+    public string? Role { get; init; }
+
+    /// <summary>
+    /// Data-parallel ranks, as llm-d's simulator runs them: rank i listens on <see cref="Port"/> + i (each an
+    /// ephemeral port when <see cref="Port"/> is 0) and is a server of its own in the farm.
+    /// </summary>
+    public int DataParallelSize { get; init; } = 1;
+
+    /// <summary>This server's data-parallel rank (set by the farm).</summary>
+    public int Rank { get; init; }
+
     /// <summary>Pads the /metrics page with filler series until it has at least this many samples.</summary>
     public int MetricsSeries { get; init; }
 
@@ -78,6 +90,16 @@ public sealed record SimulatorOptions
         if (TimeToFirstToken < TimeSpan.Zero || TimePerOutputToken < TimeSpan.Zero)
         {
             errors.Add("TimeToFirstToken and TimePerOutputToken must not be negative");
+        }
+
+        if (DataParallelSize < 1 || (Port != 0 && Port + DataParallelSize - 1 > 65535))
+        {
+            errors.Add($"DataParallelSize {DataParallelSize} must be at least 1 and fit from port {Port}");
+        }
+
+        if (Role is { } role && string.IsNullOrWhiteSpace(role))
+        {
+            errors.Add("Role is blank");
         }
 
         if (errors.Count > 0)

@@ -28,6 +28,7 @@ internal sealed class ConfigValidator(PluginRegistry registry, bool allowExperim
         var context = new References(plugins, errors);
         CheckProfiles(config, plugins, context, errors);
         CheckPrefixProducerReferences(config, plugins, errors);
+        PluginReferenceCheck.Check(config, plugins, errors);
         CheckSaturationDetector(config, context, errors);
         CheckParser(config, context, errors);
         CheckDataLayer(config, gates, context, errors);
@@ -235,7 +236,7 @@ internal sealed class ConfigValidator(PluginRegistry registry, bool allowExperim
 
         if (handlers.Length == 0)
         {
-            errors.Report("schedulingProfiles", $"{profileCount} scheduling profiles need a profile handler that runs several; {BuiltInPlugins.SingleProfileHandler} (injected only for a single profile) runs one, and this build has no multi-profile handler");
+            errors.Report("schedulingProfiles", $"{profileCount} scheduling profiles need a profile handler that runs several; {BuiltInPlugins.SingleProfileHandler} (injected only for a single profile) runs one; declare a multi-profile handler such as disagg-profile-handler");
         }
         else if (handlers[0].Registration?.TypeName == BuiltInPlugins.SingleProfileHandler)
         {

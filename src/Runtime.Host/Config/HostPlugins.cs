@@ -2,6 +2,7 @@ using Runtime.Bbr;
 using Runtime.EndpointPicker.Plugins;
 using Runtime.FlowControl.Plugins;
 using Runtime.ModelMetrics.Plugins;
+using Runtime.Scheduling.Disaggregation;
 using Runtime.Scheduling.Plugins;
 using Runtime.Plugins.BuiltIn;
 using Runtime.Plugins.Registry;
@@ -19,6 +20,7 @@ internal static class HostPlugins
         .AddFactories()
         .UseFlowControlFactories()
         .UseSchedulingFactories()
+        .UseDisaggregationFactories()
         .UseModelMetricsFactories()
         .UseEndpointPickerFactories()
         .UseLlmDFlowControlFactories()

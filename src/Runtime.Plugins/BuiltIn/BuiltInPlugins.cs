@@ -141,15 +141,6 @@ internal static partial class BuiltInPlugins
         Stable(RandomPicker, PluginKinds.Picker, "Picks uniformly at random among the candidates.", BuiltInParameterBinders.Picker),
         Beta(WeightedRandomPicker, PluginKinds.Picker, "Picks at random with probability proportional to score.", BuiltInParameterBinders.Picker),
         Stable(SingleProfileHandler, PluginKinds.ProfileHandler, "Runs the one scheduling profile and returns its result."),
-        new PluginRegistration
-        {
-            TypeName = PdProfileHandler,
-            Kinds = PluginKinds.ProfileHandler,
-            Stability = StabilityLevel.Beta,
-            Description = "llm-d's prefill/decode disaggregation handler (deprecated there in favour of disagg-profile-handler).",
-            Parameters = BuiltInParameterBinders.PdProfileHandler,
-            Unavailable = "prefill/decode disaggregation (llm-d's pd-profile-handler with its prefix-based decider and the x-prefiller-host-port header) is not implemented in this build; use one scheduling profile with single-profile-handler",
-        },
         Alpha(UtilizationFilter, PluginKinds.Filter, "llm-d's filter: keeps endpoints within every condition's maxValue on active-requests (in flight from this picker), running-requests, waiting-queue or kv-cache-utilization (scraped; missing counts 0); fallbackOnEmpty keeps all candidates when none passes.", BuiltInParameterBinders.UtilizationFilter),
         Beta(HeaderBasedTestingFilter, PluginKinds.Filter, "Conformance test filter: keeps only the endpoints whose IP or IP:port the test-epp-endpoint-selection header lists (none when the header is absent)."),
 
@@ -187,6 +178,9 @@ internal static partial class BuiltInPlugins
         // Body-based routing (configured in the body-based router, not the endpoint picker).
         Stable(BodyFieldToHeader, PluginKinds.BbrRequestProcessor, "Copies a top-level body field into a request header (model -> X-Gateway-Model-Name).", BuiltInParameterBinders.BodyFieldToHeader),
         Stable(BaseModelToHeader, PluginKinds.BbrRequestProcessor, "Sets X-Gateway-Base-Model-Name from the LoRA adapter's base model mapping."),
+
+        // llm-d v0.10's prefill/decode disaggregation and data-parallel types.
+        .. DisaggregationCatalog.Registrations(),
 
         // GIE v1.5.0's latency-predictor family: known names, refused with the reason.
         Unavailable("predicted-latency-scorer", PluginKinds.Scorer, "SLO-headroom scoring from the latency predictor (GIE's original monolithic plugin).", LatencyPredictorUnavailable),

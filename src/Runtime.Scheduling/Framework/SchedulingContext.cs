@@ -20,6 +20,7 @@ public sealed class SchedulingContext
     private double[] _keys = new double[64];
     private int[] _indexes = new int[64];
     private PrefixRequestState[] _prefixStates = [];
+    private SchedulingResult? _stage;
 
     /// <summary>Increases with every <see cref="BeginRequest"/>, so per-request state left from an earlier request is recognised as stale.</summary>
     public long RequestStamp { get; private set; }
@@ -27,6 +28,14 @@ public sealed class SchedulingContext
     internal static SchedulingContext Current => t_current ??= new SchedulingContext();
 
     public void BeginRequest() => RequestStamp++;
+
+    /// <summary>A result for a profile handler's extra stage (the prefill profile), reset; release it with <see cref="SchedulingResult.Reset"/> after use.</summary>
+    internal SchedulingResult StageResult()
+    {
+        var stage = _stage ??= new SchedulingResult();
+        stage.Reset();
+        return stage;
+    }
 
     /// <summary>The candidate buffer, at least <paramref name="count"/> long.</summary>
     internal Span<EndpointState> Candidates(int count) => Grow(ref _candidates, count).AsSpan(0, count);

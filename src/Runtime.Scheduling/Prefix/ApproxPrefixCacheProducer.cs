@@ -8,7 +8,7 @@ namespace Runtime.Scheduling.Prefix;
 /// <summary>
 /// <c>approx-prefix-cache-producer</c>: hashes the prompt into blocks once per request and matches the
 /// chain against a per-endpoint index of the blocks each endpoint was sent; after the pick it records
-/// the primary endpoint's new blocks. Prefix scorers and filters read its matches. Blocks are
+/// the new blocks of the primary endpoint (and of the prefill endpoint, when the request was disaggregated). Prefix scorers and filters read its matches. Blocks are
 /// <c>blockSizeTokens</c> × 4 bytes of the prompt (with autoTune, the first candidate's reported cache
 /// block size), at most <c>maxPrefixBlocksToMatch</c> (or <c>maxPrefixTokensToMatch</c> / block size),
 /// hashed as a chain seeded with the target model and <c>cache_salt</c>.
@@ -96,9 +96,20 @@ internal sealed class ApproxPrefixCacheProducer : IPreRequest, IMetricsConsumer
             return;
         }
 
-        var primary = result.Primary;
-        var capacity = _parameters.AutoTune && primary.Metrics.CacheGpuBlocks > 0 ? (int)Math.Min(primary.Metrics.CacheGpuBlocks, int.MaxValue) : _capacityPerEndpoint;
-        Index.Add(primary, state.Hashes.AsSpan(0, state.Count), capacity);
+        Record(result.Primary, state);
+
+        // As llm-d: in P/D the prefill endpoint computed the prompt's KV blocks too.
+        if (result.Prefill is { } prefill && !ReferenceEquals(prefill, result.Primary))
+        {
+            Record(prefill, state);
+        }
+
         SchedulingMetrics.PrefixIndexSize(this, Index.Entries);
+    }
+
+    private void Record(EndpointState endpoint, PrefixRequestState state)
+    {
+        var capacity = _parameters.AutoTune && endpoint.Metrics.CacheGpuBlocks > 0 ? (int)Math.Min(endpoint.Metrics.CacheGpuBlocks, int.MaxValue) : _capacityPerEndpoint;
+        Index.Add(endpoint, state.Hashes.AsSpan(0, state.Count), capacity);
     }
 }

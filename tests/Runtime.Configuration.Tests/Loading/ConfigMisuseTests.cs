@@ -56,7 +56,7 @@ public class ConfigMisuseTests
     }
 
     [Fact]
-    public void Load_PdProfileHandler_FailsAsNotAvailable()
+    public void Load_PdProfileHandler_WithoutItsDefaultDecider_IsRefusedAsInLlmD()
     {
         var error = TestConfigs.SingleError(TestConfigs.Header + """
             plugins:
@@ -66,7 +66,7 @@ public class ConfigMisuseTests
             - name: decode
             """);
 
-        Assert.StartsWith("test.yaml:4:3: plugins[0].type: plugin type \"pd-profile-handler\" is not available in this build: prefill/decode disaggregation", error, StringComparison.Ordinal);
+        Assert.EndsWith("plugins[0].parameters.deciderPluginName: invalid decider plugin type: prefix-based-pd-decider", error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -446,7 +446,7 @@ public class ConfigMisuseTests
               plugins: [{pluginRef: queue-scorer}]
             """);
 
-        Assert.Equal("test.yaml:5:1: schedulingProfiles: 2 scheduling profiles need a profile handler that runs several; single-profile-handler (injected only for a single profile) runs one, and this build has no multi-profile handler", error);
+        Assert.Equal("test.yaml:5:1: schedulingProfiles: 2 scheduling profiles need a profile handler that runs several; single-profile-handler (injected only for a single profile) runs one; declare a multi-profile handler such as disagg-profile-handler", error);
     }
 
     [Fact]

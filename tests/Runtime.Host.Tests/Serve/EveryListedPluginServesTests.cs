@@ -93,6 +93,9 @@ public class EveryListedPluginServesTests
             BuiltInPlugins.K8sNotificationSource => "\n  parameters: {version: v1, kind: Pod}",
             BuiltInPlugins.RequestAttributeReporter => "\n  parameters: {attributes: [{key: {name: x-cost}, expression: usage.prompt_tokens}]}",
             BuiltInPlugins.UtilizationFilter => "\n  parameters: {conditions: [{metric: waiting-queue, maxValue: 10}]}",
+            "disagg-profile-handler" => "\n  parameters: {profiles: {decode: default}}",
+            "pd-profile-handler" => "\n  parameters: {decodeProfile: default}\n- type: prefix-based-pd-decider",
+            "by-label" => "\n  parameters: {label: llm-d.ai/role, validValues: [decode]}",
             _ => string.Empty,
         };
         var plugin = $"- name: under-test\n  type: {type}{parameters}\n";
