@@ -21,7 +21,7 @@ namespace Runtime.Plugins.BuiltIn;
 /// <c>--allow-experimental-plugins</c>, as in llm-d). GIE v1.5.0 has no stability levels and none of
 /// its types is Alpha in llm-d, so GIE configurations load with default flags.
 /// </remarks>
-internal static class BuiltInPlugins
+internal static partial class BuiltInPlugins
 {
     public const string FlowControlGate = "flowControl";
     public const string DataLayerGate = "dataLayer";
@@ -193,6 +193,9 @@ internal static class BuiltInPlugins
         Unavailable("prefix-cache-affinity-filter", PluginKinds.Filter, "Keeps prefix-sticky endpoints unless their predicted TTFT penalty is too high.", LatencyPredictorUnavailable),
         Unavailable("slo-headroom-tier-filter", PluginKinds.Filter, "Keeps endpoints with positive predicted SLO headroom.", LatencyPredictorUnavailable),
         Unavailable("latency-scorer", PluginKinds.Scorer, "Scores endpoints by predicted latency headroom.", LatencyPredictorUnavailable),
+
+        // llm-d v0.10 scorers, filters, profile handler and DCGM data source (BuiltInPlugins.LlmD.cs).
+        .. LlmDSchedulingRegistrations(),
     ];
 
     private static IEnumerable<PluginTombstone> Tombstones() =>
