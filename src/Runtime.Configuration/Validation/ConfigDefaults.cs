@@ -86,9 +86,10 @@ internal static class ConfigDefaults
         // llm-d's scorer no longer forwards them, and its producer has larger match caps by default.
         var llmD = config.ApiVersion == EndpointPickerConfig.LlmDApiVersion;
         var prefixScorers = plugins.Where(p => p.Type == BuiltInPlugins.PrefixCacheScorer).ToArray();
-        if (prefixScorers.Length > 0 && !plugins.Any(p => p.Type == BuiltInPlugins.ApproxPrefixCacheProducer))
+        var prefixReaders = prefixScorers.Length > 0 || plugins.Any(p => p.Type == BuiltInPlugins.NoHitLruScorer);
+        if (prefixReaders && !plugins.Any(p => p.Type == BuiltInPlugins.ApproxPrefixCacheProducer))
         {
-            Inject(ConfigDefaultNames.PrefixProducer, BuiltInPlugins.ApproxPrefixCacheProducer, llmD ? null : prefixScorers[^1].Parameters);
+            Inject(ConfigDefaultNames.PrefixProducer, BuiltInPlugins.ApproxPrefixCacheProducer, llmD || prefixScorers.Length == 0 ? null : prefixScorers[^1].Parameters);
         }
 
         if (llmD)

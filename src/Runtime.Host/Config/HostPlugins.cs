@@ -1,6 +1,7 @@
 using Runtime.Bbr;
 using Runtime.EndpointPicker.Plugins;
 using Runtime.FlowControl.Plugins;
+using Runtime.ModelMetrics.Dcgm;
 using Runtime.ModelMetrics.Plugins;
 using Runtime.Scheduling.Plugins;
 using Runtime.Plugins.BuiltIn;
@@ -19,7 +20,9 @@ internal static class HostPlugins
         .AddFactories()
         .UseFlowControlFactories()
         .UseSchedulingFactories()
+        .UseLlmDSchedulingFactories()
         .UseModelMetricsFactories()
+        .UseDcgmFactories()
         .UseEndpointPickerFactories()
         .Build();
 }

@@ -9,6 +9,7 @@ using Runtime.Endpoints;
 using Runtime.FlowControl;
 using Runtime.FlowControl.Plugins;
 using Runtime.Host.ControlPlane;
+using Runtime.ModelMetrics.Dcgm;
 using Runtime.ModelMetrics.Mapping;
 using Runtime.ModelMetrics.Plugins;
 using Runtime.ModelMetrics.Scraping;
@@ -58,6 +59,9 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
     }
 
     public EndpointPickerProcessor Processor { get; }
+
+    /// <summary>The DCGM scrapers of dcgm-data-source plugins with a dcgm-extractor attached (llm-d, Alpha).</summary>
+    public IReadOnlyList<DcgmScraper> DcgmScrapers { get; private init; } = [];
 
     public FlowController? FlowControl { get; }
 
@@ -178,12 +182,15 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
             Parsing = parser,
             VerifyServedEndpoint = plugins.Values.OfType<DestinationEndpointServedVerifier>().Any(),
             Reporters = plugins.Values.OfType<RequestAttributeReporter>().ToArray(),
+            ResponseHeaderWriters = plugins.Values.OfType<Runtime.Scheduling.LlmD.IResponseHeaderWriter>().ToArray(),
             StalenessThreshold = options.MetricsStalenessThreshold,
             DisableSubsetFilter = options.DisableEndpointSubsetFilter,
             EmitEndpointScores = options.EmitEndpointScores,
         };
         Log.Composed(logger, store.Current.Count, kinds.ToString(), flowControl is null ? "off (legacy shedding)" : "on", objectives.Current.Count, rewrites.Count);
-        return new EndpointPickerHost(new EndpointPickerProcessor(context), store, scraper, scrape, flowControl, endpointFile, controlPlane, metrics, options.RefreshMetricsInterval);
+        var dcgm = loaded.FeatureGates?.IsEnabled(BuiltInPlugins.EnableLegacyMetricsGate) == true || config.DataLayer is null ? []
+            : DcgmPlugins.CreateScrapers(store, plugins, config.DataLayer.Sources.Select(s => (s.PluginRef, s.Extractors.Select(e => e.PluginRef))), options.RefreshMetricsInterval, loggers);
+        return new EndpointPickerHost(new EndpointPickerProcessor(context), store, scraper, scrape, flowControl, endpointFile, controlPlane, metrics, options.RefreshMetricsInterval) { DcgmScrapers = dcgm };
     }
 
     /// <summary>
@@ -237,6 +244,11 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
         {
             _scraper.Start(_stopping.Token);
         }
+
+        foreach (var dcgm in DcgmScrapers)
+        {
+            dcgm.Start(_stopping.Token);
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -251,6 +263,11 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
         }
 
         await _scraper.DisposeAsync().ConfigureAwait(false);
+        foreach (var dcgm in DcgmScrapers)
+        {
+            await dcgm.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (FlowControl is not null)
         {
             await FlowControl.DisposeAsync().ConfigureAwait(false);
