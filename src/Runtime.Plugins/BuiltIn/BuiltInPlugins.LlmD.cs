@@ -36,7 +36,7 @@ internal static partial class BuiltInPlugins
         Alpha(HeaderProfileHandler, PluginKinds.ProfileHandler, "Runs the one scheduling profile the request header (default EPP-Profile) names, or defaultProfile (default decode) without it; an unknown name fails scheduling.", BuiltInParameterBinders.HeaderProfileHandler),
         Alpha(EndpointAttributeFilter, PluginKinds.Filter, "Keeps endpoints whose numeric attribute (e.g. GPUUtilization/dcgm-extractor) passes a threshold; onMissing Pass/Fail; fallbackOnEmpty keeps all when none passes.", BuiltInParameterBinders.EndpointAttributeFilter),
         Alpha(EndpointAttributeScorer, PluginKinds.Scorer, "Scores endpoints linearly by a numeric attribute (linear_lower_is_better or linear_higher_is_better), normalised over a fixed range or the candidates' own range; missing scores 0.", BuiltInParameterBinders.EndpointAttributeScorer),
-        Alpha(DcgmDataSource, PluginKinds.DataSource, "Scrapes NVIDIA DCGM exporter pages (default http://<pod>:9400/metrics, or the node's address) for the dcgm-extractor attached to it in the dataLayer section.", BuiltInParameterBinders.DcgmDataSource),
+        Alpha(DcgmDataSource, PluginKinds.DataSource, "Scrapes each endpoint's NVIDIA DCGM exporter page (default http://<pod>:9400/metrics; useNodeAddress is refused) for the dcgm-extractor attached to it in the dataLayer section.", BuiltInParameterBinders.DcgmDataSource),
         Alpha(DcgmExtractor, PluginKinds.DataExtractor, "Publishes each endpoint's GPU utilisation as attribute GPUUtilization/dcgm-extractor: the highest DCGM_FI_DEV_GPU_UTIL of its GPUs (samples of other pods skipped) / 100."),
     ];
 }

@@ -93,6 +93,8 @@ public class EveryListedPluginServesTests
             BuiltInPlugins.K8sNotificationSource => "\n  parameters: {version: v1, kind: Pod}",
             BuiltInPlugins.RequestAttributeReporter => "\n  parameters: {attributes: [{key: {name: x-cost}, expression: usage.prompt_tokens}]}",
             BuiltInPlugins.UtilizationFilter => "\n  parameters: {conditions: [{metric: waiting-queue, maxValue: 10}]}",
+            BuiltInPlugins.EndpointAttributeFilter => "\n  parameters: {attribute: GPUUtilization/dcgm-extractor, algorithm: {type: threshold, threshold: {operator: LessThan, value: 0.9}}}",
+            BuiltInPlugins.EndpointAttributeScorer => "\n  parameters: {attributeKey: GPUUtilization/dcgm-extractor, algorithm: {type: linear_lower_is_better}}",
             _ => string.Empty,
         };
         var plugin = $"- name: under-test\n  type: {type}{parameters}\n";

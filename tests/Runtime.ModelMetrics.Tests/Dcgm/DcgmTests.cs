@@ -132,6 +132,7 @@ public class DcgmTests
     [InlineData("""{"path": "metrics"}""", "must be an absolute URL path")]
     [InlineData("""{"interval": "soon"}""", "must be a positive duration")]
     [InlineData("""{"portt": 9400}""", "portt")]
+    [InlineData("""{"useNodeAddress": true}""", "useNodeAddress: not available in this build")]
     public void BadParameters_AreErrors(string json, string expected)
     {
         var errors = new ValidationErrors();

@@ -174,7 +174,7 @@ internal sealed record DcgmDataSourceParameters(
     [JsonPropertyName("insecureSkipVerify")]
     public bool InsecureSkipVerify { get; init; } = InsecureSkipVerify;
 
-    /// <summary>Scrape the node's address (a DCGM DaemonSet) instead of the pod's (a sidecar).</summary>
+    /// <summary>llm-d: scrape the node's address (a DCGM DaemonSet) instead of the pod's (a sidecar). Refused here: endpoints carry no node address.</summary>
     [JsonPropertyName("useNodeAddress")]
     public bool UseNodeAddress { get; init; }
 
@@ -197,6 +197,11 @@ internal sealed record DcgmDataSourceParameters(
         if (string.IsNullOrEmpty(p.Path) || p.Path[0] != '/')
         {
             errors.Report(FieldPath.Field(path, "path"), $"must be an absolute URL path starting with '/', got \"{p.Path}\"");
+        }
+
+        if (p.UseNodeAddress)
+        {
+            errors.Report(FieldPath.Field(path, "useNodeAddress"), "not available in this build: endpoints carry no node address; run the DCGM exporter as a sidecar of the model server (useNodeAddress: false) and set port to its port");
         }
 
         if (!string.IsNullOrEmpty(p.Interval) && (!Values.GoDuration.TryParse(p.Interval, out var interval) || interval <= TimeSpan.Zero))
