@@ -129,10 +129,10 @@ public sealed class LlmDPluginTests : IAsyncLifetime
         Assert.Equal(_farm[0].Address, Destination(idle));
     }
 
-    private static byte[] Page(int percent) => Encoding.UTF8.GetBytes($"""
+    private static byte[] Page(int percent) => Encoding.UTF8.GetBytes($$"""
         # HELP DCGM_FI_DEV_GPU_UTIL GPU utilization (in %).
         # TYPE DCGM_FI_DEV_GPU_UTIL gauge
-        DCGM_FI_DEV_GPU_UTIL{gpu="0",UUID="GPU-0",device="nvidia0",modelName="NVIDIA L4",Hostname="node"} {percent}
+        DCGM_FI_DEV_GPU_UTIL{gpu="0",UUID="GPU-0",device="nvidia0",modelName="NVIDIA L4",Hostname="node"} {{percent}}
 
         """);
 
