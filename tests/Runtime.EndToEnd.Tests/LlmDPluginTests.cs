@@ -21,13 +21,13 @@ public sealed class LlmDPluginTests : IAsyncLifetime
         kind: EndpointPickerConfig
         plugins:
         - type: session-affinity-scorer
-        - type: random-picker
+        - type: max-score-picker
         schedulingProfiles:
         - name: default
           plugins:
           - pluginRef: session-affinity-scorer
             weight: 10
-          - pluginRef: random-picker
+          - pluginRef: max-score-picker
         """;
 
     private SimulatorFarm _farm = null!;
@@ -61,7 +61,7 @@ public sealed class LlmDPluginTests : IAsyncLifetime
         var token = first.Response!.HeadersResponse!.ResponseHeaders.Response.HeaderMutation.SetHeaders.Single(h => h.Header.Key == "x-session-token").Header.RawValue.ToStringUtf8();
         Assert.Equal(served, Encoding.UTF8.GetString(Convert.FromBase64String(token)));
 
-        // Without the token the random picker spreads requests over the four simulators.
+        // Without the token every endpoint scores 0 and the picker's random tie-break spreads requests.
         var pinned = new HashSet<string>();
         var unpinned = new HashSet<string>();
         for (var i = 0; i < 12; i++)
