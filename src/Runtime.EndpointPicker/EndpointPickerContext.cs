@@ -5,6 +5,7 @@ using Runtime.EndpointPicker.Requests;
 using Runtime.Endpoints;
 using Runtime.ExtProc.Codec;
 using Runtime.Scheduling;
+using Runtime.Scheduling.LlmD;
 
 namespace Runtime.EndpointPicker;
 
@@ -51,4 +52,7 @@ internal sealed record EndpointPickerContext(
 
     /// <summary>Configured <c>request-attribute-reporter</c> plugins, run when the response ends.</summary>
     public IReadOnlyList<RequestAttributeReporter> Reporters { get; init; } = [];
+
+    /// <summary>Plugins that set a response header from the endpoint that served (llm-d's session affinity token).</summary>
+    public IResponseHeaderWriter[] ResponseHeaderWriters { get; init; } = [];
 }

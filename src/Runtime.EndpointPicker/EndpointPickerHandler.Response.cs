@@ -25,7 +25,8 @@ internal sealed partial class EndpointPickerHandler
 
         // The body will change length: drop content-length so the client does not read a wrong size.
         var dropLength = _restorer.IsActive && stream.ResponseBodyMode is BodySendMode.FullDuplexStreamed or BodySendMode.Buffered or BodySendMode.BufferedPartial && !stream.Message.EndOfStream;
-        if (!dropLength && !_context.VerifyServedEndpoint)
+        var writeHeaders = _context.ResponseHeaderWriters.Length > 0 && _inFlight is not null;
+        if (!dropLength && !_context.VerifyServedEndpoint && !writeHeaders)
         {
             return stream.ContinueAsync();
         }
@@ -41,7 +42,26 @@ internal sealed partial class EndpointPickerHandler
             reply.SetHeader(EndpointPickerHeaders.ServedVerifierHeader, ServedEndpointResult(stream.Message));
         }
 
+        if (writeHeaders)
+        {
+            WritePluginHeaders(reply, _inFlight!);
+        }
+
         return stream.SendAsync();
+    }
+
+    /// <summary>Headers plugins derive from the serving endpoint (e.g. session-affinity's x-session-token).</summary>
+    private void WritePluginHeaders(ProcessingResponseBuilder reply, EndpointState served)
+    {
+        Span<byte> value = stackalloc byte[1024];
+        foreach (var writer in _context.ResponseHeaderWriters)
+        {
+            var length = writer.WriteValue(served, value);
+            if (length > 0)
+            {
+                reply.SetHeader(writer.HeaderName, value[..length]);
+            }
+        }
     }
 
     /// <summary>What destination-endpoint-served-verifier reports: the served endpoint, or why it is unknown.</summary>

@@ -58,6 +58,9 @@ public sealed class EndpointState
     /// <summary>True once the endpoint left the pool; scrapers stop and indexes drop it.</summary>
     public bool IsRetired => Volatile.Read(ref _retired) != 0;
 
+    /// <summary>Named numeric attributes published by data-layer extractors (e.g. GPU utilisation from DCGM).</summary>
+    internal EndpointAttributes Attributes { get; } = new();
+
     public void PublishMetrics(EndpointMetrics metrics) => Volatile.Write(ref _metrics, metrics);
 
     public void AddInFlight(long tokens)

@@ -127,14 +127,14 @@ internal sealed class Scheduler : IScheduler
     }
 
     /// <summary>
-    /// Binds each prefix scorer to the declared producer it reads (llm-d's <c>prefixMatchInfoProducerName</c>,
+    /// Binds each prefix scorer (and no-hit-lru-scorer) to the declared producer it reads (llm-d's <c>prefixMatchInfoProducerName</c>,
     /// else the first declared <c>approx-prefix-cache-producer</c>); with none declared a scorer keeps its own.
     /// Returns the declared producers, which record every pick.
     /// </summary>
     private static ApproxPrefixCacheProducer[] WirePrefixProducers(IReadOnlyDictionary<string, IPlugin> plugins, List<string> errors)
     {
         var producers = plugins.Values.OfType<ApproxPrefixCacheProducer>().ToArray();
-        foreach (var scorer in plugins.Values.OfType<PrefixCacheScorer>())
+        foreach (var scorer in plugins.Values.OfType<IPrefixMatchConsumer>())
         {
             if (scorer.ProducerName is { Length: > 0 } wanted)
             {

@@ -82,11 +82,25 @@ internal static class ConfigDefaults
             return profile with { Plugins = refs };
         }).ToList();
 
-        // GIE creates the producer from the last prefix-cache-scorer's parameters when none is declared.
+        // GIE creates the producer from the last prefix-cache-scorer's parameters when none is declared;
+        // llm-d's scorer no longer forwards them, and its producer has larger match caps by default.
+        var llmD = config.ApiVersion == EndpointPickerConfig.LlmDApiVersion;
         var prefixScorers = plugins.Where(p => p.Type == BuiltInPlugins.PrefixCacheScorer).ToArray();
-        if (prefixScorers.Length > 0 && !plugins.Any(p => p.Type == BuiltInPlugins.ApproxPrefixCacheProducer))
+        var prefixReaders = prefixScorers.Length > 0 || plugins.Any(p => p.Type == BuiltInPlugins.NoHitLruScorer);
+        if (prefixReaders && !plugins.Any(p => p.Type == BuiltInPlugins.ApproxPrefixCacheProducer))
         {
-            Inject(ConfigDefaultNames.PrefixProducer, BuiltInPlugins.ApproxPrefixCacheProducer, prefixScorers[^1].Parameters);
+            Inject(ConfigDefaultNames.PrefixProducer, BuiltInPlugins.ApproxPrefixCacheProducer, llmD || prefixScorers.Length == 0 ? null : prefixScorers[^1].Parameters);
+        }
+
+        if (llmD)
+        {
+            for (var i = 0; i < plugins.Count; i++)
+            {
+                if (plugins[i].Type == BuiltInPlugins.ApproxPrefixCacheProducer)
+                {
+                    plugins[i] = plugins[i] with { Parameters = LlmDPrefixProducerDefaults.Apply(plugins[i].Parameters) };
+                }
+            }
         }
 
         var parserRef = config.RequestHandler?.Parsers is { Count: > 0 } parsers ? parsers[0].PluginRef : config.Parser?.PluginRef;

@@ -1,6 +1,7 @@
 using Runtime.Bbr;
 using Runtime.EndpointPicker.Plugins;
 using Runtime.FlowControl.Plugins;
+using Runtime.ModelMetrics.Dcgm;
 using Runtime.ModelMetrics.Plugins;
 using Runtime.Scheduling.Disaggregation;
 using Runtime.Scheduling.Plugins;
@@ -21,7 +22,9 @@ internal static class HostPlugins
         .UseFlowControlFactories()
         .UseSchedulingFactories()
         .UseDisaggregationFactories()
+        .UseLlmDSchedulingFactories()
         .UseModelMetricsFactories()
+        .UseDcgmFactories()
         .UseEndpointPickerFactories()
         .UseLlmDFlowControlFactories()
         .UseAdmissionFactories()

@@ -10,6 +10,7 @@ using Runtime.Endpoints;
 using Runtime.FlowControl;
 using Runtime.FlowControl.Plugins;
 using Runtime.Host.ControlPlane;
+using Runtime.ModelMetrics.Dcgm;
 using Runtime.ModelMetrics.Mapping;
 using Runtime.ModelMetrics.Plugins;
 using Runtime.ModelMetrics.Scraping;
@@ -63,6 +64,9 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
     }
 
     public EndpointPickerProcessor Processor { get; }
+
+    /// <summary>The DCGM scrapers of dcgm-data-source plugins with a dcgm-extractor attached (llm-d, Alpha).</summary>
+    public IReadOnlyList<DcgmScraper> DcgmScrapers { get; private init; } = [];
 
     public FlowController? FlowControl { get; }
 
@@ -209,6 +213,7 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
             ProgramFairness = [.. plugins.Values.OfType<FlowControlPolicyPlugin>().Select(p => p.Policy).OfType<ProgramAwareFairnessPolicy>()],
             VerifyServedEndpoint = plugins.Values.OfType<DestinationEndpointServedVerifier>().Any(),
             Reporters = plugins.Values.OfType<RequestAttributeReporter>().ToArray(),
+            ResponseHeaderWriters = plugins.Values.OfType<Runtime.Scheduling.LlmD.IResponseHeaderWriter>().ToArray(),
             StalenessThreshold = options.MetricsStalenessThreshold,
             DisableSubsetFilter = options.DisableEndpointSubsetFilter,
             EmitEndpointScores = options.EmitEndpointScores,
@@ -218,10 +223,13 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
         var reloader = options.WatchConfigFile && !string.IsNullOrEmpty(options.ConfigFile)
             ? new ConfigReloader(options.ConfigFile, registry, options.AllowExperimentalPlugins, loaded, plugins, processor, store, scraper, services, loggers)
             : null;
+        var dcgm = loaded.FeatureGates?.IsEnabled(BuiltInPlugins.EnableLegacyMetricsGate) == true || config.DataLayer is null ? []
+            : DcgmPlugins.CreateScrapers(store, plugins, config.DataLayer.Sources.Select(s => (s.PluginRef, s.Extractors.Select(e => e.PluginRef))), options.RefreshMetricsInterval, loggers);
         return new EndpointPickerHost(processor, store, scraper, scrape, flowControl, endpointFile, controlPlane, metrics, options.RefreshMetricsInterval)
         {
             Leader = leader,
             Reloader = reloader,
+            DcgmScrapers = dcgm,
 
             // Active-active: the prefix indexes and in-flight load shared with the pool's other replicas.
             _replicaState = options.ReplicaState is { } shared
@@ -294,6 +302,11 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
         {
             _scraper.Start(_stopping.Token);
         }
+
+        foreach (var dcgm in DcgmScrapers)
+        {
+            dcgm.Start(_stopping.Token);
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -321,6 +334,11 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
         }
 
         await _scraper.DisposeAsync().ConfigureAwait(false);
+        foreach (var dcgm in DcgmScrapers)
+        {
+            await dcgm.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (FlowControl is not null)
         {
             await FlowControl.DisposeAsync().ConfigureAwait(false);

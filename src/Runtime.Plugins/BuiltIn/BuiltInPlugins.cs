@@ -192,6 +192,8 @@ internal static partial class BuiltInPlugins
 
         // llm-d v0.10: parsers chosen by path, admission and flow control (issue 14, "admission" block).
         .. AdmissionRegistrations(),
+        // llm-d v0.10 scorers, filters, profile handler and DCGM data source (BuiltInPlugins.LlmD.cs).
+        .. LlmDSchedulingRegistrations(),
     ];
 
     private static IEnumerable<PluginTombstone> Tombstones() =>

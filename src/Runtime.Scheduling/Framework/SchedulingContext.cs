@@ -21,6 +21,7 @@ public sealed class SchedulingContext
     private int[] _indexes = new int[64];
     private PrefixRequestState[] _prefixStates = [];
     private SchedulingResult? _stage;
+    private RequestMark[] _marks = [];
 
     /// <summary>Increases with every <see cref="BeginRequest"/>, so per-request state left from an earlier request is recognised as stale.</summary>
     public long RequestStamp { get; private set; }
@@ -69,6 +70,51 @@ public sealed class SchedulingContext
         var state = new PrefixRequestState(owner);
         _prefixStates = states.Length >= 8 ? [.. states.AsSpan(1), state] : [.. states, state];
         return state;
+    }
+
+    /// <summary>
+    /// Records a value for <paramref name="owner"/> for the current request (e.g. "this request was cold"
+    /// between a scorer's Score and its PreRequest). Reused per thread, so nothing is allocated per request.
+    /// </summary>
+    internal void SetMark(object owner, long value)
+    {
+        var marks = _marks;
+        for (var i = 0; i < marks.Length; i++)
+        {
+            if (ReferenceEquals(marks[i].Owner, owner))
+            {
+                marks[i].Stamp = RequestStamp;
+                marks[i].Value = value;
+                return;
+            }
+        }
+
+        // Bounded like the prefix states: plugins of replaced configurations must not stay reachable.
+        var mark = new RequestMark { Owner = owner, Stamp = RequestStamp, Value = value };
+        _marks = marks.Length >= 16 ? [.. marks.AsSpan(1), mark] : [.. marks, mark];
+    }
+
+    /// <summary>The value <see cref="SetMark"/> recorded for <paramref name="owner"/> during the current request.</summary>
+    internal bool TryGetMark(object owner, out long value)
+    {
+        foreach (var mark in _marks)
+        {
+            if (ReferenceEquals(mark.Owner, owner) && mark.Stamp == RequestStamp)
+            {
+                value = mark.Value;
+                return true;
+            }
+        }
+
+        value = 0;
+        return false;
+    }
+
+    private struct RequestMark
+    {
+        public object Owner;
+        public long Stamp;
+        public long Value;
     }
 
     private static T[] Grow<T>(ref T[] buffer, int count)

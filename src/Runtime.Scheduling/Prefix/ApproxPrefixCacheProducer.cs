@@ -11,7 +11,8 @@ namespace Runtime.Scheduling.Prefix;
 /// the new blocks of the primary endpoint (and of the prefill endpoint, when the request was disaggregated). Prefix scorers and filters read its matches. Blocks are
 /// <c>blockSizeTokens</c> × 4 bytes of the prompt (with autoTune, the first candidate's reported cache
 /// block size), at most <c>maxPrefixBlocksToMatch</c> (or <c>maxPrefixTokensToMatch</c> / block size),
-/// hashed as a chain seeded with the target model and <c>cache_salt</c>.
+/// hashed as a chain seeded with the target model and <c>cache_salt</c>. The index holds at most
+/// <c>indexMaxBytes</c> (default 256 MiB) over all endpoints.
 /// </summary>
 internal sealed class ApproxPrefixCacheProducer : IPreRequest, IMetricsConsumer
 {
@@ -26,7 +27,7 @@ internal sealed class ApproxPrefixCacheProducer : IPreRequest, IMetricsConsumer
         TypeName = typeName;
         _parameters = parameters;
         _capacityPerEndpoint = parameters.LruCapacityPerServer > 0 ? parameters.LruCapacityPerServer : PrefixCacheScorerParameters.DefaultLruCapacityPerServer;
-        Index = index ?? new PrefixIndex();
+        Index = index ?? new PrefixIndex(parameters.EffectiveIndexMaxBytes);
     }
 
     public string TypeName { get; }

@@ -13,7 +13,7 @@ namespace Runtime.Scheduling.Scorers;
 /// parameters (GIE v1.5.0 forwards the scorer's parameters to the producer it creates).
 /// With llm-d's <c>matchLengthWeight</c> w: score = w × min(1, matched tokens / scale)² + (1 − w) × ratio.
 /// </summary>
-internal sealed class PrefixCacheScorer : IScorer, IPreRequest, IMetricsConsumer
+internal sealed class PrefixCacheScorer : IScorer, IPreRequest, IMetricsConsumer, IPrefixMatchConsumer
 {
     private readonly double _lengthWeight;
     private readonly double _lengthScaleTokens;

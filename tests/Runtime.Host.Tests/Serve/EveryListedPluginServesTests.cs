@@ -96,6 +96,8 @@ public class EveryListedPluginServesTests
             "disagg-profile-handler" => "\n  parameters: {profiles: {decode: default}}",
             "pd-profile-handler" => "\n  parameters: {decodeProfile: default}\n- type: prefix-based-pd-decider",
             "by-label" => "\n  parameters: {label: llm-d.ai/role, validValues: [decode]}",
+            BuiltInPlugins.EndpointAttributeFilter => "\n  parameters: {attribute: GPUUtilization/dcgm-extractor, algorithm: {type: threshold, threshold: {operator: LessThan, value: 0.9}}}",
+            BuiltInPlugins.EndpointAttributeScorer => "\n  parameters: {attributeKey: GPUUtilization/dcgm-extractor, algorithm: {type: linear_lower_is_better}}",
             _ => string.Empty,
         };
         var plugin = $"- name: under-test\n  type: {type}{parameters}\n";

@@ -35,4 +35,23 @@ internal static class BuiltInParameterBinders
     public static PluginParameterBinder<RequestAttributeReporterParameters> RequestAttributeReporter { get; } = new(s_context.RequestAttributeReporterParameters, RequestAttributeReporterParameters.Rules);
 
     public static PluginParameterBinder<BodyFieldToHeaderParameters> BodyFieldToHeader { get; } = new(s_context.BodyFieldToHeaderParameters, BodyFieldToHeaderParameters.Rules);
+
+    // llm-d v0.10 scorers, filters, profile handler and data source (issue 14, items 3 and 6).
+    public static PluginParameterBinder<ActiveRequestScorerParameters> ActiveRequestScorer { get; } = new(s_context.ActiveRequestScorerParameters, ActiveRequestScorerParameters.Rules);
+
+    public static PluginParameterBinder<LoadAwareScorerParameters> LoadAwareScorer { get; } = new(s_context.LoadAwareScorerParameters, LoadAwareScorerParameters.Rules);
+
+    public static PluginParameterBinder<NoHitLruScorerParameters> NoHitLruScorer { get; } = new(s_context.NoHitLruScorerParameters);
+
+    public static PluginParameterBinder<SessionAffinityParameters> SessionAffinity { get; } = new(s_context.SessionAffinityParameters, SessionAffinityParameters.Rules);
+
+    public static PluginParameterBinder<ContextLengthAwareParameters> ContextLengthAware { get; } = new(s_context.ContextLengthAwareParameters, ContextLengthAwareParameters.Rules);
+
+    public static PluginParameterBinder<HeaderProfileHandlerParameters> HeaderProfileHandler { get; } = new(s_context.HeaderProfileHandlerParameters);
+
+    public static PluginParameterBinder<EndpointAttributeFilterParameters> EndpointAttributeFilter { get; } = new(s_context.EndpointAttributeFilterParameters, EndpointAttributeFilterParameters.Rules);
+
+    public static PluginParameterBinder<EndpointAttributeScorerParameters> EndpointAttributeScorer { get; } = new(s_context.EndpointAttributeScorerParameters, EndpointAttributeScorerParameters.Rules);
+
+    public static PluginParameterBinder<DcgmDataSourceParameters> DcgmDataSource { get; } = new(s_context.DcgmDataSourceParameters, DcgmDataSourceParameters.Rules);
 }

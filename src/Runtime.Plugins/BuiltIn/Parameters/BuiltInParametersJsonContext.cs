@@ -16,4 +16,13 @@ namespace Runtime.Plugins.BuiltIn.Parameters;
 [JsonSerializable(typeof(TokenLoadScorerParameters))]
 [JsonSerializable(typeof(K8sNotificationSourceParameters))]
 [JsonSerializable(typeof(RequestAttributeReporterParameters))]
+[JsonSerializable(typeof(ActiveRequestScorerParameters))]
+[JsonSerializable(typeof(LoadAwareScorerParameters))]
+[JsonSerializable(typeof(NoHitLruScorerParameters))]
+[JsonSerializable(typeof(SessionAffinityParameters))]
+[JsonSerializable(typeof(ContextLengthAwareParameters))]
+[JsonSerializable(typeof(HeaderProfileHandlerParameters))]
+[JsonSerializable(typeof(EndpointAttributeFilterParameters))]
+[JsonSerializable(typeof(EndpointAttributeScorerParameters))]
+[JsonSerializable(typeof(DcgmDataSourceParameters))]
 internal sealed partial class BuiltInParametersJsonContext : JsonSerializerContext;

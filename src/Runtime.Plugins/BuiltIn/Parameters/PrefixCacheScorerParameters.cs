@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Runtime.Plugins.Validation;
+using Runtime.Plugins.Values;
 
 namespace Runtime.Plugins.BuiltIn.Parameters;
 
@@ -66,6 +67,25 @@ internal sealed record PrefixCacheScorerParameters(
     [JsonPropertyName("matchLengthScaleTokens")]
     public int? MatchLengthScaleTokens { get; init; }
 
+    /// <summary>
+    /// Ours (neither GIE nor llm-d has it): the memory budget of the producer's prefix index over all
+    /// endpoints, a quantity such as <c>256Mi</c> (the default) or a byte count. Each remembered block
+    /// accounts 64 bytes; each endpoint gets at most an equal share of the budget (and at most its
+    /// per-endpoint capacity), and past it an endpoint's oldest blocks make room for new ones.
+    /// </summary>
+    [JsonPropertyName("indexMaxBytes")]
+    public Quantity? IndexMaxBytes { get; init; }
+
+    /// <summary>The index budget in bytes (the default 256 MiB when not set).</summary>
+    [JsonIgnore]
+    public long EffectiveIndexMaxBytes => IndexMaxBytes?.Value ?? DefaultIndexMaxBytes;
+
+    /// <summary>256 MiB: about 4.2 million blocks, e.g. 134 endpoints at the default 31,250 each.</summary>
+    public const long DefaultIndexMaxBytes = 256L << 20;
+
+    /// <summary>Accounted bytes per remembered block (the index's own bookkeeping).</summary>
+    public const long IndexBytesPerEntry = 64;
+
     /// <summary>The effective block cap for a block size in tokens.</summary>
     public int MaxBlocksFor(int blockSizeTokens) =>
         MaxPrefixTokensToMatch > 0 && blockSizeTokens > 0 ? MaxPrefixTokensToMatch / blockSizeTokens : MaxPrefixBlocksToMatch;
@@ -100,6 +120,11 @@ internal sealed record PrefixCacheScorerParameters(
         if (p.LruCapacityPerServer <= 0)
         {
             errors.Report(FieldPath.Field(path, "lruCapacityPerServer"), $"must be positive, got {p.LruCapacityPerServer}");
+        }
+
+        if (p.IndexMaxBytes is { } budget && budget.Value < IndexBytesPerEntry)
+        {
+            errors.Report(FieldPath.Field(path, "indexMaxBytes"), $"must be at least {IndexBytesPerEntry} bytes (one index entry), got {budget}");
         }
 
         if (p.HashBlockSize is not null)

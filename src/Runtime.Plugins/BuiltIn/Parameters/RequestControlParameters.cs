@@ -4,7 +4,7 @@ using Runtime.Plugins.Values;
 
 namespace Runtime.Plugins.BuiltIn.Parameters;
 
-/// <summary>Parameters of <c>token-load-scorer</c> (GIE v1.5.0).</summary>
+/// <summary>Parameters of <c>token-load-scorer</c> (GIE v1.5.0 and llm-d v0.10, which adds <c>inFlightLoadProducerName</c>).</summary>
 /// <remarks>Defaults live in constructor parameters (dotnet/runtime#84484: the source generator drops initialisers of absent init-only properties).</remarks>
 internal sealed record TokenLoadScorerParameters(long QueueThresholdTokens = TokenLoadScorerParameters.DefaultQueueThresholdTokens)
 {
@@ -13,6 +13,10 @@ internal sealed record TokenLoadScorerParameters(long QueueThresholdTokens = Tok
     /// <summary>In-flight tokens at which an endpoint scores 0; 0 or less means the default, as in GIE.</summary>
     [JsonPropertyName("queueThresholdTokens")]
     public long QueueThresholdTokens { get; init; } = QueueThresholdTokens;
+
+    /// <summary>llm-d v0.10: which in-flight load producer to read. Here the request path always keeps those counts, so any name reads them.</summary>
+    [JsonPropertyName("inFlightLoadProducerName")]
+    public string? InFlightLoadProducerName { get; init; }
 
     [JsonIgnore]
     public long EffectiveQueueThresholdTokens => QueueThresholdTokens > 0 ? QueueThresholdTokens : DefaultQueueThresholdTokens;

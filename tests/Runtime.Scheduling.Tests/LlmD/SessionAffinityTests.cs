@@ -1,0 +1,133 @@
+using System.Text;
+using Microsoft.Extensions.Time.Testing;
+using Runtime.Endpoints;
+using Runtime.Plugins.BuiltIn.Parameters;
+using Runtime.Scheduling.Framework;
+using Runtime.Scheduling.LlmD;
+using Runtime.Scheduling.Tests.Support;
+using static Runtime.Scheduling.Tests.LlmD.LlmDTestSupport;
+
+namespace Runtime.Scheduling.Tests.LlmD;
+
+public class SessionAffinityTests
+{
+    private readonly FakeTimeProvider _time = new();
+    private readonly SchedulingContext _context = new();
+
+    private static SchedulingRequest Request(params (string Name, string Value)[] headers)
+    {
+        var request = TestEndpoints.Request("hello");
+        request.Headers = new TestHeaders(headers.ToDictionary(h => h.Name, h => h.Value));
+        return request;
+    }
+
+    private double[] Score(SessionAffinityScorer scorer, SchedulingRequest request, EndpointState[] pool)
+    {
+        _context.BeginRequest();
+        var scores = new double[pool.Length];
+        scorer.Score(_context, request, pool, scores);
+        return scores;
+    }
+
+    [Fact]
+    public void Scorer_TokenHeader_ScoresThePinnedEndpointOnly()
+    {
+        var pool = TestEndpoints.States(3);
+        var scorer = new SessionAffinityScorer("s", new SessionAffinityParameters(), _time);
+
+        Assert.Equal([0.0, 1.0, 0.0], Score(scorer, Request(("x-session-token", Token("pod-001"))), pool));
+        Assert.Equal([0.0, 0.0, 0.0], Score(scorer, Request(), pool));
+        Assert.Equal([0.0, 0.0, 0.0], Score(scorer, Request(("x-session-token", "not base64!")), pool));
+    }
+
+    [Fact]
+    public void Scorer_GoRouterToken_NamespaceIsIgnored()
+    {
+        var pool = TestEndpoints.States(3);
+        var scorer = new SessionAffinityScorer("s", new SessionAffinityParameters(), _time);
+
+        Assert.Equal([0.0, 0.0, 1.0], Score(scorer, Request(("x-session-token", Token("default/pod-002"))), pool));
+    }
+
+    [Fact]
+    public void Scorer_WritesTheServingEndpointsToken_UnderTheConfiguredHeader()
+    {
+        var pool = TestEndpoints.States(2);
+        var scorer = new SessionAffinityScorer("s", Bind(BuiltInParameterBinders.SessionAffinity, """{"encodedEndpointHeaderConfig": {"header": " X-My-Session "}}"""), _time);
+        var value = new byte[256];
+
+        var length = scorer.WriteValue(pool[1], value);
+
+        Assert.Equal("x-my-session", Encoding.ASCII.GetString(scorer.HeaderName));
+        Assert.Equal(Token("pod-001"), Encoding.ASCII.GetString(value, 0, length));
+        Assert.Equal([0.0, 1.0], Score(scorer, Request(("x-my-session", Token("pod-001"))), pool));
+    }
+
+    [Fact]
+    public void Filter_KeepsOnlyThePinnedEndpoint_AllWhenItIsGone()
+    {
+        var pool = TestEndpoints.States(3);
+        var filter = new SessionAffinityFilter("f", new SessionAffinityParameters(), _time);
+
+        var candidates = pool.ToArray();
+        Assert.Equal(1, filter.Filter(_context, Request(("x-session-token", Token("pod-002"))), candidates));
+        Assert.Same(pool[2], candidates[0]);
+        Assert.Equal(3, filter.Filter(_context, Request(("x-session-token", Token("pod-999"))), pool.ToArray()));
+        Assert.Equal(3, filter.Filter(_context, Request(), pool.ToArray()));
+    }
+
+    [Fact]
+    public void SessionId_BindsOnFirstPick_SticksThenExpires()
+    {
+        var pool = TestEndpoints.States(3);
+        var scorer = new SessionAffinityScorer("s", Bind(BuiltInParameterBinders.SessionAffinity, """{"strategy": "session_id", "sessionIdConfig": {"evictionTtlSeconds": 60, "evictionSweepSeconds": 1}}"""), _time);
+        var request = Request(("x-session-id", "conversation-7"));
+
+        Assert.Equal([0.0, 0.0, 0.0], Score(scorer, request, pool));
+        Pick(scorer, request, pool[2]);
+        Assert.Equal([0.0, 0.0, 1.0], Score(scorer, request, pool));
+        Assert.Equal(0, scorer.WriteValue(pool[2], new byte[64]));
+
+        // A different pick while the bound endpoint is a candidate does not move the session.
+        Pick(scorer, request, pool[0]);
+        Assert.Equal([0.0, 0.0, 1.0], Score(scorer, request, pool));
+
+        _time.Advance(TimeSpan.FromSeconds(61));
+        Pick(scorer, Request(("x-session-id", "other")), pool[1]);
+        Assert.Equal([0.0, 0.0, 0.0], Score(scorer, request, pool));
+    }
+
+    [Fact]
+    public void SessionId_BoundEndpointGone_RebindsToTheNewPick()
+    {
+        var pool = TestEndpoints.States(3);
+        var scorer = new SessionAffinityScorer("s", Bind(BuiltInParameterBinders.SessionAffinity, """{"strategy": "session_id"}"""), _time);
+        var request = Request(("x-session-id", "s1"));
+        Score(scorer, request, pool);
+        Pick(scorer, request, pool[0]);
+
+        Assert.Equal([0.0, 0.0], Score(scorer, request, pool[1..]));
+        Pick(scorer, request, pool[1]);
+
+        Assert.Equal([0.0, 1.0, 0.0], Score(scorer, request, pool));
+    }
+
+    private void Pick(SessionAffinityScorer scorer, SchedulingRequest request, EndpointState picked)
+    {
+        var result = new SchedulingResult();
+        result.Add(picked);
+        result.Status = SchedulingStatus.Picked;
+        scorer.PreRequest(_context, request, result);
+    }
+
+    [Theory]
+    [InlineData("""{"strategy": "sticky"}""", "strategy must be \"encoded_endpoint_header\" or \"session_id\", got \"sticky\"")]
+    [InlineData("""{"strategy": "session_id", "sessionIdConfig": {"sources": [{"header": "a", "attribute": "b"}]}}""", "exactly one of header or attribute must be set")]
+    [InlineData("""{"strategy": "session_id", "sessionIdConfig": {"evictionTtlSeconds": -1}}""", "evictionTtlSeconds must be > 0, got -1")]
+    [InlineData("""{"strategy": "session_id", "sessionIdConfig": {"evictionSweepSeconds": -2}}""", "evictionSweepSeconds must be > 0, got -2")]
+    [InlineData("""{"header": "x"}""", "header")]
+    public void BadParameters_AreErrors(string json, string expected)
+    {
+        Assert.Contains(Errors(BuiltInParameterBinders.SessionAffinity, json), e => e.Contains(expected, StringComparison.Ordinal));
+    }
+}
