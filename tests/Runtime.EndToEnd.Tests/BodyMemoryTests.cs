@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using Runtime.EndToEnd.Tests.Fixtures;
+using Runtime.Simulation;
 
 namespace Runtime.EndToEnd.Tests;
 

@@ -188,13 +188,13 @@ internal sealed partial class ConfigReloader : IDisposable
 
         // With flow control on, its queues and the gate they dispatch on stay (restart-only).
         var admission = _flowControl ? old.Admission : new RequestAdmission(next.Detector.Detector!, null, old.Metrics);
-        var parser = config.Parser?.PluginRef is { } parserRef && plugins.TryGetValue(parserRef, out var parserPlugin) && parserPlugin is RequestParserPlugin configured ? configured.Parsing : RequestParsing.OpenAI;
+        var parsers = RequestParsers.From(config, plugins, _logger);
         _scraper.AddKinds(next.Scheduler.RequiredMetrics | next.Detector.RequiredMetrics);
         _processor.Context = old with
         {
             Scheduler = next.Scheduler,
             Admission = admission,
-            Parsing = parser,
+            Parsers = parsers,
             VerifyServedEndpoint = plugins.Values.OfType<DestinationEndpointServedVerifier>().Any(),
             Reporters = plugins.Values.OfType<RequestAttributeReporter>().ToArray(),
         };

@@ -33,9 +33,9 @@ internal static partial class RequestParsers
         return set;
     }
 
-    [LoggerMessage(88, LogLevel.Information, "Request parsers, chosen by path in this order: {Parsers}")]
+    [LoggerMessage(90, LogLevel.Information, "Request parsers, chosen by path in this order: {Parsers}")]
     private static partial void LogParsers(ILogger logger, string parsers);
 
-    [LoggerMessage(89, LogLevel.Warning, "Parser {Parser} is skipped: a duplicate type, or configured after the fallback parser (which takes every remaining path)")]
+    [LoggerMessage(91, LogLevel.Warning, "Parser {Parser} is skipped: a duplicate type, or configured after the fallback parser (which takes every remaining path)")]
     private static partial void LogSkipped(ILogger logger, string parser);
 }
