@@ -6,7 +6,10 @@
 # "N of M validate". A dev/perf-lab tool: it needs the mirror and out/runtime, and skips cleanly
 # without the mirror.
 #   tests/compat/llmd-configs.sh [mirror-git-dir] [tag]
-# Environment: RUNTIME (default out/runtime), KEEP=dir to keep the extracted files.
+# Environment: RUNTIME (default out/runtime), KEEP=dir to keep the extracted files, SERVE=1 to also
+# serve each config that validates: the binary in front of four simulators (two labelled decode, two
+# prefill) answers one chat request sent as Envoy sends it (tests/interop/demo-client.js), and the
+# line shows where it was routed.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 MIRROR=${1:-${LLMD_MIRROR:-/work/.mirror/llm-d+llm-d-router/repo}}
@@ -66,12 +69,42 @@ for path in files:
                 save(f"{path}#{m.group(2)}", body)
 PY
 
-total=0; ok=0
+serve_one() { # config file -> prints the pick (or the refusal) of one exchange
+  local port=$((19000 + RANDOM % 4000)) pid out
+  "$RUNTIME" serve --config-file "$1" --allow-experimental-plugins --secure-serving=false \
+    --bind-address 127.0.0.1 --grpc-port "$port" --grpc-health-port $((port + 1)) --metrics-port 0 \
+    --bbr-grpc-port 0 --endpoints "$ENDPOINTS" >"$work.serve.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 100); do { : 3<>/dev/tcp/127.0.0.1/$port; } 2>/dev/null && break; sleep 0.1; done
+  sleep 1 # first metrics scrape
+  out=$(timeout 20 node tests/interop/demo-client.js "127.0.0.1:$port" --requests 1 2>&1 | tail -1 | sed 's/^request 1 ([^)]*) -> //')
+  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+  echo "$out"
+}
+
+if [ "${SERVE:-}" = 1 ]; then
+  ./build.sh demo 127.0.0.1:1 0 >/dev/null 2>&1 || true # installs node and the interop client's packages
+  dotnet build tests/Runtime.ModelServerSimulator -c Release -v quiet -nologo >/dev/null
+  sim=tests/Runtime.ModelServerSimulator/bin/Release/net10.0/Runtime.ModelServerSimulator.dll
+  dotnet "$sim" --port 18101 --count 2 --role decode >/dev/null 2>&1 & sims=$!
+  dotnet "$sim" --port 18103 --count 2 --role prefill >/dev/null 2>&1 & sims="$sims $!"
+  trap 'kill $sims 2>/dev/null; [ -z "${KEEP:-}" ] && rm -rf "$work"' EXIT
+  for _ in $(seq 1 300); do { : 3<>/dev/tcp/127.0.0.1/18104; } 2>/dev/null && break; sleep 0.1; done
+  ENDPOINTS="127.0.0.1:18101 llm-d.ai/role=decode,127.0.0.1:18102 llm-d.ai/role=decode,127.0.0.1:18103 llm-d.ai/role=prefill,127.0.0.1:18104 llm-d.ai/role=prefill"
+fi
+
+total=0; ok=0; served=0
 for f in $(ls "$work" | sort); do
   total=$((total + 1))
   name=${f//__//}
   if msg=$("$RUNTIME" validate --allow-experimental-plugins --config-file "$work/$f" 2>&1); then
-    ok=$((ok + 1)); echo "OK    $name"
+    ok=$((ok + 1))
+    if [ "${SERVE:-}" = 1 ]; then
+      pick=$(serve_one "$work/$f")
+      case "$pick" in 127.0.0.1:*) served=$((served + 1)); echo "OK    $name  -> $pick" ;; *) echo "OK    $name  (serve: $pick)" ;; esac
+    else
+      echo "OK    $name"
+    fi
   else
     echo "FAIL  $name"
     # Each diagnostic without the temporary file's path; the summary line ("N errors") dropped.
@@ -79,3 +112,4 @@ for f in $(ls "$work" | sort); do
   fi
 done
 echo "$ok of $total validate"
+[ "${SERVE:-}" = 1 ] && echo "$served of $ok serve one exchange"

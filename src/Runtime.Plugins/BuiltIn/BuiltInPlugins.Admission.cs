@@ -1,4 +1,5 @@
 using Runtime.Plugins.BuiltIn.Parameters;
+using Runtime.Plugins.Lifecycle;
 using Runtime.Plugins.Registry;
 
 namespace Runtime.Plugins.BuiltIn;
@@ -35,7 +36,7 @@ internal static partial class BuiltInPlugins
 
         Unavailable("precise-prefix-cache-scorer", PluginKinds.Scorer, "llm-d: scores endpoints by the prompt blocks their KV-cache events report.", PrecisePrefixUnavailable),
         Unavailable("precise-prefix-cache-producer", PluginKinds.DataProducer, "llm-d: indexes the model servers' KV-cache events for precise-prefix-cache-scorer.", PrecisePrefixUnavailable),
-        Unavailable("burst-prefix-cache-producer", PluginKinds.DataProducer, "llm-d: precise prefix index tuned for bursts of shared prompts (KV-cache events).", PrecisePrefixUnavailable),
+        Unavailable("burst-prefix-cache-producer", PluginKinds.DataProducer, "llm-d: precise prefix index tuned for bursts of shared prompts (KV-cache events).", PrecisePrefixUnavailable) with { Stability = StabilityLevel.Alpha },
         Unavailable("token-producer", PluginKinds.DataProducer, "llm-d: tokenizes the prompt (TokenizedPrompt) for token-aware plugins.", TokenizerUnavailable),
         Unavailable("tokenizer", PluginKinds.DataProducer, "llm-d: former name of token-producer (deprecated in v0.9.0).", TokenizerUnavailable),
         Unavailable("mm-embeddings-cache-scorer", PluginKinds.Scorer, "llm-d: prefers endpoints holding the request's multimodal embeddings.", MultimodalUnavailable),

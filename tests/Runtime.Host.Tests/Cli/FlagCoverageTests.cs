@@ -169,4 +169,27 @@ public sealed partial class FlagCoverageTests
         Assert.True(limit >= 64L * 1024 * 1024);
         Assert.True(limit <= Math.Max(64L * 1024 * 1024, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4));
     }
+
+    [Fact]
+    public void ReplicaStateCompanionFlags_ReachTheReplicaStateOptions()
+    {
+        var passwordFile = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(passwordFile, "s3cret\n");
+            Assert.True(ServeCommand.TryParse(
+                ["--endpoints", "10.0.0.1:8000", "--replica-state", "redis://127.0.0.1:6379/2", "--replica-state-password-file", passwordFile, "--replica-state-ttl", "7s", "--replica-state-history", "3m", "--replica-state-interval", "40ms"],
+                out var options, out var errors, out _), string.Join("\n", errors));
+
+            var shared = options.ReplicaState!;
+            Assert.Equal("s3cret", shared.Password);
+            Assert.Equal(TimeSpan.FromSeconds(7), shared.LoadTtl);
+            Assert.Equal(TimeSpan.FromMinutes(3), shared.History);
+            Assert.Equal(TimeSpan.FromMilliseconds(40), shared.Interval);
+        }
+        finally
+        {
+            File.Delete(passwordFile);
+        }
+    }
 }

@@ -55,8 +55,8 @@ public class BuiltInPluginsTests
     [Fact]
     public void Catalog_EveryType_AcceptsAbsentParameters()
     {
-        // GIE's (and llm-d's, for utilization-filter and by-label) factories fail without parameters, so ours are required too.
-        string[] required = [BuiltInPlugins.BodyFieldToHeader, BuiltInPlugins.RequestAttributeReporter, BuiltInPlugins.K8sNotificationSource, BuiltInPlugins.UtilizationFilter, "by-label"];
+        // GIE's (and llm-d's, for utilization-filter, by-label and the endpoint-attribute plugins) factories fail without parameters, so ours are required too.
+        string[] required = [BuiltInPlugins.BodyFieldToHeader, BuiltInPlugins.RequestAttributeReporter, BuiltInPlugins.K8sNotificationSource, BuiltInPlugins.UtilizationFilter, "by-label", BuiltInPlugins.EndpointAttributeFilter, BuiltInPlugins.EndpointAttributeScorer];
         foreach (var registration in s_build.Registry.Registrations.Where(r => !required.Contains(r.TypeName)))
         {
             var errors = new ValidationErrors();
