@@ -14,35 +14,21 @@ internal static class LlmDSchedulingPlugins
 {
     public static PluginRegistryBuilder UseLlmDSchedulingFactories(this PluginRegistryBuilder builder) => builder
         .UseFactory(BuiltInPlugins.ActiveRequestScorer, static (name, parameters, _) =>
-            Bind(BuiltInParameterBinders.ActiveRequestScorer, parameters, out var p, out var error) ? PluginResult.Success(new ActiveRequestScorer(name, p!)) : PluginResult.Failure(error))
+            SchedulingPlugins.Bind(BuiltInParameterBinders.ActiveRequestScorer, parameters, out var p, out var error) ? PluginResult.Success(new ActiveRequestScorer(name, p!)) : PluginResult.Failure(error))
         .UseFactory(BuiltInPlugins.LoadAwareScorer, static (name, parameters, _) =>
-            Bind(BuiltInParameterBinders.LoadAwareScorer, parameters, out var p, out var error) ? PluginResult.Success(new LoadAwareScorer(name, p!.EffectiveThreshold)) : PluginResult.Failure(error))
+            SchedulingPlugins.Bind(BuiltInParameterBinders.LoadAwareScorer, parameters, out var p, out var error) ? PluginResult.Success(new LoadAwareScorer(name, p!.EffectiveThreshold)) : PluginResult.Failure(error))
         .UseFactory(BuiltInPlugins.NoHitLruScorer, static (name, parameters, _) =>
-            Bind(BuiltInParameterBinders.NoHitLruScorer, parameters, out var p, out var error) ? PluginResult.Success(new NoHitLruScorer(name, p!)) : PluginResult.Failure(error))
+            SchedulingPlugins.Bind(BuiltInParameterBinders.NoHitLruScorer, parameters, out var p, out var error) ? PluginResult.Success(new NoHitLruScorer(name, p!)) : PluginResult.Failure(error))
         .UseFactory(BuiltInPlugins.SessionAffinityScorer, static (name, parameters, handle) =>
-            Bind(BuiltInParameterBinders.SessionAffinity, parameters, out var p, out var error) ? PluginResult.Success(new SessionAffinityScorer(name, p!, handle.TimeProvider)) : PluginResult.Failure(error))
+            SchedulingPlugins.Bind(BuiltInParameterBinders.SessionAffinity, parameters, out var p, out var error) ? PluginResult.Success(new SessionAffinityScorer(name, p!, handle.TimeProvider)) : PluginResult.Failure(error))
         .UseFactory(BuiltInPlugins.SessionAffinityFilter, static (name, parameters, handle) =>
-            Bind(BuiltInParameterBinders.SessionAffinity, parameters, out var p, out var error) ? PluginResult.Success(new SessionAffinityFilter(name, p!, handle.TimeProvider)) : PluginResult.Failure(error))
+            SchedulingPlugins.Bind(BuiltInParameterBinders.SessionAffinity, parameters, out var p, out var error) ? PluginResult.Success(new SessionAffinityFilter(name, p!, handle.TimeProvider)) : PluginResult.Failure(error))
         .UseFactory(BuiltInPlugins.ContextLengthAware, static (name, parameters, _) =>
-            Bind(BuiltInParameterBinders.ContextLengthAware, parameters, out var p, out var error) ? PluginResult.Success(new ContextLengthAware(name, p!)) : PluginResult.Failure(error))
+            SchedulingPlugins.Bind(BuiltInParameterBinders.ContextLengthAware, parameters, out var p, out var error) ? PluginResult.Success(new ContextLengthAware(name, p!)) : PluginResult.Failure(error))
         .UseFactory(BuiltInPlugins.HeaderProfileHandler, static (name, parameters, _) =>
-            Bind(BuiltInParameterBinders.HeaderProfileHandler, parameters, out var p, out var error) ? PluginResult.Success(new HeaderProfileHandler(name, p!)) : PluginResult.Failure(error))
+            SchedulingPlugins.Bind(BuiltInParameterBinders.HeaderProfileHandler, parameters, out var p, out var error) ? PluginResult.Success(new HeaderProfileHandler(name, p!)) : PluginResult.Failure(error))
         .UseFactory(BuiltInPlugins.EndpointAttributeFilter, static (name, parameters, _) =>
-            Bind(BuiltInParameterBinders.EndpointAttributeFilter, parameters, out var p, out var error) ? PluginResult.Success(new EndpointAttributeFilter(name, p!)) : PluginResult.Failure(error))
+            SchedulingPlugins.Bind(BuiltInParameterBinders.EndpointAttributeFilter, parameters, out var p, out var error) ? PluginResult.Success(new EndpointAttributeFilter(name, p!)) : PluginResult.Failure(error))
         .UseFactory(BuiltInPlugins.EndpointAttributeScorer, static (name, parameters, _) =>
-            Bind(BuiltInParameterBinders.EndpointAttributeScorer, parameters, out var p, out var error) ? PluginResult.Success(new EndpointAttributeScorer(name, p!)) : PluginResult.Failure(error));
-
-    private static bool Bind<T>(PluginParameterBinder<T> binder, JsonElement parameters, out T? value, out string error)
-        where T : class
-    {
-        var errors = new ValidationErrors();
-        if (binder.TryBind(parameters, "parameters", errors, out value) && value is not null)
-        {
-            error = string.Empty;
-            return true;
-        }
-
-        error = string.Join("; ", errors.Errors.Select(e => $"{e.Path}: {e.Message}"));
-        return false;
-    }
+            SchedulingPlugins.Bind(BuiltInParameterBinders.EndpointAttributeScorer, parameters, out var p, out var error) ? PluginResult.Success(new EndpointAttributeScorer(name, p!)) : PluginResult.Failure(error));
 }

@@ -75,7 +75,8 @@ internal static class SchedulingPlugins
 
     private const string MissingStore = "the host registered no EndpointStore service (PluginServices.Add(store)); a saturation detector reads the pool from it";
 
-    private static bool Bind<T>(PluginParameterBinder<T> binder, JsonElement parameters, out T? value, out string error)
+    /// <summary>Binds a factory's parameters; false with the errors joined in one line.</summary>
+    internal static bool Bind<T>(PluginParameterBinder<T> binder, JsonElement parameters, out T? value, out string error)
         where T : class
     {
         var errors = new ValidationErrors();
