@@ -96,9 +96,12 @@ public sealed class ReplicaStateTests : IAsyncLifetime
         await EventuallyAsync(() => Task.FromResult(a.Process.Output.Contains("reconnected to", StringComparison.Ordinal)), "A logs the reconnect");
 
         // After the restart (an empty Redis) sharing works again.
+        // A must have applied B's batch (which follows B's pick) before it is asked.
         var prompt = LongPrompt(99);
+        var appliedBefore = Counter(await MetricsAsync(a), "runtime_replica_state_applied_total");
         var picked = await PickAsync(clientB, prompt);
-        await Task.Delay(150);
+        await EventuallyAsync(async () => Counter(await MetricsAsync(a), "runtime_replica_state_applied_total") > appliedBefore, "A applies B's batch after the restart");
+        await Task.Delay(250); // and the batches that follow, under a loaded CI machine
         Assert.Equal(picked, await PickAsync(clientA, prompt));
     }
 
