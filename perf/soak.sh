@@ -12,8 +12,8 @@
 #   --size BYTES         request body of the long prompts, 20% of the traffic (default 20000)
 #   --sample-seconds S   sampling interval (default 5)
 #   --warmup-seconds S   unsampled traffic before the measured run (default 15)
-#   --config-change K    endpoints (default), config (edits the --config-file: needs hot
-#                        reload) or both
+#   --config-change K    both (default: the endpoints file gains a 4th simulator and the
+#                        --config-file's prefix weight changes, applied by hot reload), endpoints or config
 #   --out DIR            files go here (default perf/results/soak-<timestamp>, git-ignored)
 # environment:
 #   RUNTIME_BINARY       the binary (default out/runtime, published with ./build.sh publish when missing)

@@ -67,7 +67,7 @@ internal sealed record SoakOptions
 
     public double WarmupSeconds { get; init; } = 15;
 
-    public string ConfigChange { get; init; } = "endpoints";
+    public string ConfigChange { get; init; } = "both";
 
     public bool Help { get; init; }
 

@@ -128,6 +128,11 @@ internal sealed class SoakRun(SoakOptions options)
             verdict.Problems.Add("the 4th simulator, added to the endpoints file at half time, served nothing");
         }
 
+        if (options.ConfigChange != "endpoints" && !(await http.GetStringAsync(metrics)).Contains("runtime_config_generation 2", StringComparison.Ordinal))
+        {
+            verdict.Problems.Add("the config file edited at half time was not applied (runtime_config_generation is not 2)");
+        }
+
         var line = verdict.SummaryLine(options, sampler);
         await File.WriteAllTextAsync(Path.Combine(options.OutDirectory, "summary.txt"), line + Environment.NewLine);
         Console.WriteLine(line);
