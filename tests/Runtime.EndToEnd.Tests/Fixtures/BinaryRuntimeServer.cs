@@ -80,6 +80,22 @@ public sealed class BinaryRuntimeServer : IRuntimeServer, IAsyncDisposable
     public static async Task<BinaryRuntimeServer> StartAsync(
         string binary, IEnumerable<string> extraArguments, string command = "serve", IReadOnlyDictionary<string, string?>? environment = null, CancellationToken cancellationToken = default)
     {
+        // Reserved ports can still be taken by something outside the tests; start again on new ones.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnFreePortsAsync(binary, extraArguments, command, environment, cancellationToken);
+            }
+            catch (InvalidOperationException e) when (attempt < 3 && e.Message.Contains("address already in use", StringComparison.Ordinal))
+            {
+            }
+        }
+    }
+
+    private static async Task<BinaryRuntimeServer> StartOnFreePortsAsync(
+        string binary, IEnumerable<string> extraArguments, string command, IReadOnlyDictionary<string, string?>? environment, CancellationToken cancellationToken)
+    {
         int extProc = TestPorts.GetFreeTcpPort(), health = TestPorts.GetFreeTcpPort(), metrics = TestPorts.GetFreeTcpPort();
         string[] arguments =
         [
