@@ -2,7 +2,8 @@
 # Soak run of the endpoint picker: the AOT binary over four model-server simulators, mixed
 # Envoy-like ext_proc traffic (short and long prompts, SSE and JSON responses streamed back
 # through the response phase, cancellations at three points, a model-server restart every
-# eighth of the run, an endpoints-file change at half time), a sample of the server's RSS,
+# eighth of the run, Kubernetes watches dropped and expired, a 4th simulator and a config edit
+# at half time), a sample of the server's RSS,
 # GC heap, threads, open FDs and pick/exchange p50/p99 every few seconds, a CSV, a PNG plot
 # and one summary line.
 #
@@ -12,8 +13,12 @@
 #   --size BYTES         request body of the long prompts, 20% of the traffic (default 20000)
 #   --sample-seconds S   sampling interval (default 5)
 #   --warmup-seconds S   unsampled traffic before the measured run (default 15)
-#   --config-change K    both (default: the endpoints file gains a 4th simulator and the
-#                        --config-file's prefix weight changes, applied by hot reload), endpoints or config
+#   --control-plane C    kubernetes (default: pods and the InferencePool on a fake API server in the
+#                        driver, which drops and expires the runtime's watches through the run and
+#                        marks a restarting simulator's pod unready) or file (--endpoints-file)
+#   --config-change K    both (default: a 4th simulator joins, as a new pod or endpoints-file line,
+#                        and the --config-file's prefix weight changes, applied by hot reload),
+#                        endpoints or config
 #   --out DIR            files go here (default perf/results/soak-<timestamp>, git-ignored)
 # environment:
 #   RUNTIME_BINARY       the binary (default out/runtime, published with ./build.sh publish when missing)
@@ -29,10 +34,10 @@ out_dir=""
 driver_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --minutes|--rate|--size|--sample-seconds|--warmup-seconds|--config-change)
+    --minutes|--rate|--size|--sample-seconds|--warmup-seconds|--config-change|--control-plane)
       [ $# -ge 2 ] || die "missing value for $1"; driver_args+=("$1" "$2"); shift 2 ;;
     --out) [ $# -ge 2 ] || die "missing value for $1"; out_dir="$2"; shift 2 ;;
-    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done

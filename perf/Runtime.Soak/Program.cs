@@ -21,9 +21,14 @@ internal static class Program
           --out DIR            where soak.csv, failures.log and runtime.log go (default .)
           --sample-seconds S   sampling interval (default 5)
           --warmup-seconds S   traffic before the measured run, not sampled (default 15)
-          --config-change K    what changes at half time: endpoints (the --endpoints-file gains a
-                               4th simulator, checked to receive traffic), config (the
-                               --config-file's scorer weights; needs hot reload), both (default endpoints)
+          --control-plane C    where the endpoints come from: kubernetes (default; a fake API server in
+                               this process, whose watches are dropped and expired through the run
+                               and whose pods turn unready while their simulator restarts) or file
+                               (--endpoints-file, as at the edge)
+          --config-change K    what changes at half time: endpoints (a 4th simulator joins: a new
+                               ready pod, or a line in the endpoints file; checked to receive
+                               traffic), config (the --config-file's scorer weights; needs hot
+                               reload), both (default)
         Exit status: 0 pass, 1 a failed exchange or growth over 10% (last vs first quarter medians), 2 usage.
         """;
 
@@ -69,6 +74,8 @@ internal sealed record SoakOptions
 
     public string ConfigChange { get; init; } = "both";
 
+    public string ControlPlane { get; init; } = "kubernetes";
+
     public bool Help { get; init; }
 
     public static SoakOptions Parse(string[] args)
@@ -99,6 +106,9 @@ internal sealed record SoakOptions
                 "--config-change" => value is "endpoints" or "config" or "both"
                     ? o with { ConfigChange = value }
                     : throw new ArgumentException($"--config-change is endpoints, config or both, not '{value}'."),
+                "--control-plane" => value is "kubernetes" or "file"
+                    ? o with { ControlPlane = value }
+                    : throw new ArgumentException($"--control-plane is kubernetes or file, not '{value}'."),
                 _ => throw new ArgumentException($"Unknown option {name}."),
             };
         }

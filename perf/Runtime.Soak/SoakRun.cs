@@ -4,6 +4,7 @@ using System.Text;
 using Runtime.Simulation;
 using Runtime.TestSupport.ExtProc;
 using Runtime.TestSupport.Hosting;
+using Runtime.TestSupport.Kubernetes;
 
 namespace Runtime.Soak;
 
@@ -14,12 +15,17 @@ internal sealed class SoakRun(SoakOptions options)
     private const int MaxInFlight = 1024;
     private static readonly TimeSpan s_exchangeTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan s_downtime = TimeSpan.FromSeconds(5);
+    private const string PoolName = "sims";
+    private const string PoolNamespace = "ml";
+    private const string KubeToken = "soak-token";
 
     private readonly ModelServerSimulator?[] _simulators = new ModelServerSimulator?[Simulators];
     private readonly SimulatorOptions[] _simulatorOptions = new SimulatorOptions[Simulators];
     private readonly List<string> _failures = [];
+    private FakeKubeApiServer? _api;
     private int _inFlight;
     private long _skipped;
+    private int _watchDrops;
 
     private string EndpointsFile => Path.Combine(options.OutDirectory, "endpoints.txt");
 
@@ -40,12 +46,15 @@ internal sealed class SoakRun(SoakOptions options)
             _simulators[i] = await ModelServerSimulator.StartAsync(_simulatorOptions[i]);
         }
 
-        WriteEndpoints(3);
+        string[] endpointFlags = options.ControlPlane == "kubernetes"
+            ? ["--kubeconfig", await StartApiServerAsync(), "--pool-name", PoolName, "--pool-namespace", PoolNamespace, "--metrics-endpoint-auth=false"]
+            : ["--endpoints-file", EndpointsFile];
+        ShowEndpoints(3);
         WriteConfig(prefixWeight: 3);
         int grpc = TestPorts.GetFreeTcpPort(), health = TestPorts.GetFreeTcpPort(), metrics = TestPorts.GetFreeTcpPort();
         var runtime = RuntimeProcess.Start(options.Binary,
         [
-            "serve", "--endpoints-file", EndpointsFile, "--config-file", ConfigFile,
+            "serve", .. endpointFlags, "--config-file", ConfigFile,
             "--grpc-port", Invariant(grpc), "--grpc-health-port", Invariant(health), "--metrics-port", Invariant(metrics),
             "--bbr-grpc-port", "0", "--secure-serving=false", "--bind-address", "127.0.0.1", "--tracing=false",
         ]);
@@ -69,6 +78,11 @@ internal sealed class SoakRun(SoakOptions options)
                 {
                     await simulator.DisposeAsync();
                 }
+            }
+
+            if (_api is not null)
+            {
+                await _api.DisposeAsync();
             }
         }
 
@@ -125,7 +139,12 @@ internal sealed class SoakRun(SoakOptions options)
         var verdict = new SoakVerdict(samples, sampler, baseline, warmupFailed, Interlocked.Read(ref _skipped), runtime.HasExited);
         if (options.ConfigChange != "config" && _simulators[3]!.RequestsServed == 0)
         {
-            verdict.Problems.Add("the 4th simulator, added to the endpoints file at half time, served nothing");
+            verdict.Problems.Add("the 4th simulator, added at half time, served nothing");
+        }
+
+        if (_api is not null && _api.OpenWatches == 0)
+        {
+            verdict.Problems.Add($"the runtime holds no Kubernetes watch after {_watchDrops} dropped or expired");
         }
 
         if (options.ConfigChange != "endpoints" && !(await http.GetStringAsync(metrics)).Contains("runtime_config_generation 2", StringComparison.Ordinal))
@@ -190,6 +209,7 @@ internal sealed class SoakRun(SoakOptions options)
         var clock = Stopwatch.StartNew();
         var restartEvery = TimeSpan.FromSeconds(Math.Max(20, measured.TotalSeconds / 8));
         var nextRestart = restartEvery / 2;
+        var nextWatchDrop = restartEvery / 4;
         var changed = false;
         var victim = 0;
         while (!cancellationToken.IsCancellationRequested)
@@ -200,8 +220,8 @@ internal sealed class SoakRun(SoakOptions options)
                 changed = true;
                 if (options.ConfigChange is "endpoints" or "both")
                 {
-                    WriteEndpoints(4);
-                    sampler.Event("endpoints file: +sim-3");
+                    ShowEndpoints(4);
+                    sampler.Event(_api is null ? "endpoints file: +sim-3" : "pod sim-3 added");
                 }
 
                 if (options.ConfigChange is "config" or "both")
@@ -211,27 +231,84 @@ internal sealed class SoakRun(SoakOptions options)
                 }
             }
 
+            if (_api is not null && clock.Elapsed >= nextWatchDrop)
+            {
+                // As an API server does under load: a watch cut (re-watch from the last version), or
+                // one that also expired (410 Gone, then a re-list).
+                nextWatchDrop += restartEvery / 2;
+                var expire = _watchDrops++ % 2 == 1;
+                if (expire)
+                {
+                    _api.Compact();
+                }
+
+                _api.DropWatches();
+                sampler.Event(expire ? "watches expired" : "watches dropped");
+            }
+
             if (clock.Elapsed >= nextRestart && clock.Elapsed < measured - restartEvery / 2)
             {
                 nextRestart += restartEvery;
                 var index = victim++ % 3;
                 sampler.Event($"restart sim-{index}");
+                _api?.Apply(PodJson(index, ready: false));
                 await _simulators[index]!.StopAsync();
                 await _simulators[index]!.DisposeAsync();
                 _simulators[index] = null;
                 await Task.Delay(s_downtime, cancellationToken);
                 _simulators[index] = await ModelServerSimulator.StartAsync(_simulatorOptions[index], cancellationToken);
+                _api?.Apply(PodJson(index, ready: true));
             }
         }
     }
 
-    private void WriteEndpoints(int count)
+    /// <summary>A fake API server holding the pool, and a kubeconfig for it; returns the kubeconfig's path.</summary>
+    private async Task<string> StartApiServerAsync()
     {
+        _api = await FakeKubeApiServer.StartAsync();
+        _api.RequiredToken = KubeToken;
+        var ports = string.Join(",", _simulatorOptions.Select(o => "{\"number\":" + Invariant(o.Port) + "}"));
+        _api.Apply($$$"""
+            {"apiVersion":"inference.networking.k8s.io/v1","kind":"InferencePool","metadata":{"name":"{{{PoolName}}}","namespace":"{{{PoolNamespace}}}"},
+             "spec":{"selector":{"matchLabels":{"app":"sim"}},"targetPorts":[{{{ports}}}]}}
+            """);
+        var path = Path.Combine(options.OutDirectory, "kubeconfig");
+        await File.WriteAllTextAsync(path, $$$"""
+            apiVersion: v1
+            kind: Config
+            current-context: soak
+            contexts: [{name: soak, context: {cluster: soak, user: soak}}]
+            clusters: [{name: soak, cluster: {server: "{{{_api.Url.ToString().TrimEnd('/')}}}"}}]
+            users: [{name: soak, user: {token: {{{KubeToken}}}}}]
+            """);
+        return path;
+    }
+
+    /// <summary>The first <paramref name="count"/> simulators become the pool's endpoints: ready pods, or endpoints-file lines.</summary>
+    private void ShowEndpoints(int count)
+    {
+        if (_api is not null)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                _api.Apply(PodJson(i, ready: true));
+            }
+
+            return;
+        }
+
         // Written aside and renamed, so the runtime's watcher never reads half a file.
         var temporary = EndpointsFile + ".tmp";
         File.WriteAllLines(temporary, _simulatorOptions.Take(count).Select(o => $"127.0.0.1:{o.Port}"));
         File.Move(temporary, EndpointsFile, overwrite: true);
     }
+
+    /// <summary>Simulator <paramref name="i"/>'s pod: all share 127.0.0.1, so each names its port as active.</summary>
+    private string PodJson(int i, bool ready) => $$$"""
+        {"apiVersion":"v1","kind":"Pod","metadata":{"name":"sim-{{{i}}}","namespace":"{{{PoolNamespace}}}","labels":{"app":"sim"},
+          "annotations":{"inference.networking.k8s.io/active-ports":"{{{Invariant(_simulatorOptions[i].Port)}}}"}},
+         "status":{"podIP":"127.0.0.1","conditions":[{"type":"Ready","status":"{{{(ready ? "True" : "False")}}}"}]}}
+        """;
 
     private void WriteConfig(int prefixWeight)
     {

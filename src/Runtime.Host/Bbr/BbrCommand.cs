@@ -31,15 +31,9 @@ internal static class BbrCommand
             return 0;
         }
 
-        if (!TryParse(args, out var parsed, out var errors, out var usage))
+        if (!TryParse(args, out var parsed, out var errors, out _))
         {
-            foreach (var error in errors)
-            {
-                await Console.Error.WriteLineAsync(error).ConfigureAwait(false);
-            }
-
-            await Console.Error.WriteLineAsync("Usage of runtime bbr:\n" + usage).ConfigureAwait(false);
-            return 2;
+            return UsageErrors.Write(Console.Error, "bbr", errors);
         }
 
         var (options, _, pluginFlags, mappingsDir, configFile, configText) = parsed;

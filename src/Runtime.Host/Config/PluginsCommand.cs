@@ -21,17 +21,7 @@ internal static class PluginsCommand
         flags.Parse(args);
         if (flags.Errors.Count > 0 || format is not ("table" or "json"))
         {
-            foreach (var problem in flags.Errors)
-            {
-                error.WriteLine(problem);
-            }
-
-            if (format is not ("table" or "json"))
-            {
-                error.WriteLine($"invalid value \"{format}\" for flag -output: table or json");
-            }
-
-            return 2;
+            return UsageErrors.Write(error, "plugins", [.. flags.Errors, .. format is "table" or "json" ? Array.Empty<string>() : [$"invalid value \"{format}\" for flag -output: table or json"]]);
         }
 
         var build = HostPlugins.Build();

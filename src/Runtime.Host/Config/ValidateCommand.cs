@@ -31,13 +31,7 @@ internal static class ValidateCommand
 
         if (!flags.Parse(args))
         {
-            foreach (var problem in flags.Errors)
-            {
-                error.WriteLine(problem);
-            }
-
-            error.WriteLine("Usage of runtime validate:\n" + flags.Usage());
-            return 2;
+            return UsageErrors.Write(error, "validate", flags.Errors);
         }
 
         var plugins = HostPlugins.Build();

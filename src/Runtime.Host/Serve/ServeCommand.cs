@@ -19,15 +19,9 @@ internal static class ServeCommand
 {
     public static async Task<int> RunAsync(IReadOnlyList<string> args)
     {
-        if (!TryParse(args, out var options, out var errors, out var usage))
+        if (!TryParse(args, out var options, out var errors, out _))
         {
-            foreach (var error in errors)
-            {
-                await Console.Error.WriteLineAsync(error).ConfigureAwait(false);
-            }
-
-            await Console.Error.WriteLineAsync("Usage of runtime serve:\n" + usage).ConfigureAwait(false);
-            return 2;
+            return UsageErrors.Write(Console.Error, "serve", errors);
         }
 
         // Configuration problems stop the process before it listens: every error, with its line.
