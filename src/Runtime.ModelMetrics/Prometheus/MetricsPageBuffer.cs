@@ -18,6 +18,11 @@ internal sealed class MetricsPageBuffer : IDisposable
     // A buffer grown for one unusually large page goes back to the pool instead of pinning it per endpoint.
     private const int RetainBytes = 256 * 1024;
 
+    // Page arrays come from their own pool with a ceiling: the shared ArrayPool keeps an array per size
+    // per thread, and an endpoint serving oversized pages on every tick walks the whole size ladder
+    // (32 KB to MaxBytes) from whichever thread its scrape finishes on, so it would pin tens of MB.
+    private static readonly BoundedBytePool s_pages = new(2 * DefaultMaxBytes, retainCeiling: 4 * DefaultMaxBytes);
+
     private byte[] _buffer = [];
     private int _length;
 
@@ -140,7 +145,7 @@ internal sealed class MetricsPageBuffer : IDisposable
         }
 
         var size = Math.Max(_buffer.Length * 2L, Math.Max(needed, DefaultInitialBytes));
-        var next = PooledBuffers.Rent((int)Math.Min(size, MaxBytes + 1L));
+        var next = PooledBuffers.Rent(s_pages, (int)Math.Min(size, MaxBytes + 1L));
         _buffer.AsSpan(0, _length).CopyTo(next);
         ReturnArray();
         _buffer = next;
@@ -151,7 +156,7 @@ internal sealed class MetricsPageBuffer : IDisposable
     {
         if (_buffer.Length > 0)
         {
-            PooledBuffers.Return(_buffer);
+            PooledBuffers.Return(s_pages, _buffer);
             _buffer = [];
         }
     }

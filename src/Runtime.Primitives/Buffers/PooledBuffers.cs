@@ -104,6 +104,21 @@ internal static class PooledBuffers
         }
     }
 
+    /// <summary>An array from a pool of the caller's own, counted in <see cref="Outstanding"/> like the others.</summary>
+    public static byte[] Rent(BoundedBytePool pool, int minimumLength)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        Count(1);
+        return pool.Rent(minimumLength);
+    }
+
+    public static void Return(BoundedBytePool pool, byte[] array)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        Count(-1);
+        pool.Return(array);
+    }
+
     /// <summary>Bytes of idle arrays kept for reuse (<see cref="RetainedGaugeName"/>).</summary>
     public static long RetainedBytes => s_messages.Retained;
 
