@@ -13,6 +13,11 @@
 #   --binary NAME=PATH      a server binary to compare (repeatable): every variant runs on
 #                           every binary, rows are labelled NAME/VARIANT (default: one binary,
 #                           $RUNTIME_BINARY or out/runtime, rows labelled VARIANT)
+#   --peer NAME=MODE        also load the grpc-go ext_proc peer (../shared/peers/go-extproc) in
+#                           MODE null (echo) or epp (decodes the JSON body and picks), as one
+#                           more row of every round (repeatable), e.g. --peer go-echo=null
+#   --chunk-bytes N         largest request body chunk per ext_proc message (default 62000, one
+#                           message for a 62 KB body; 16384 is Envoy's shape)
 #   --rounds N              run the whole set of binaries x variants N times, interleaved
 #                           (round 1: A, B; round 2: A, B; ...) so machine noise hits all of
 #                           them; with N > 1 a median row per label and size ends the table
@@ -30,6 +35,8 @@
 #   RUNTIME_BINARY          the binary to load (default out/runtime, published when missing)
 #   SERVER_CPUS, LOAD_CPUS  taskset CPU lists (default 0 and 1)
 #   START_TIMEOUT_S         how long the server may take to listen (default 30)
+#   GO_PEER                 the peer's extproc-peer binary (default: built once into
+#                           perf/results/go-extproc from ../shared/peers/go-extproc)
 # Exit status is 1 if any sanity check failed or h2load reported a failed, errored,
 # timed-out or non-2xx request.
 set -euo pipefail
@@ -51,6 +58,8 @@ variants=()
 binaries=()
 rounds=1
 common_args=()
+peers=()
+chunk_bytes=62000
 
 die() { echo "run-load: $*" >&2; exit 2; }
 
@@ -59,6 +68,8 @@ while [ $# -gt 0 ]; do
     --variant) variants+=("$2"); shift 2 ;;
     --binary) binaries+=("$2"); shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
+    --peer) peers+=("$2"); shift 2 ;;
+    --chunk-bytes) chunk_bytes="$2"; shift 2 ;;
     --sizes) sizes="$2"; shift 2 ;;
     --clients) clients="$2"; shift 2 ;;
     --streams) streams="$2"; shift 2 ;;
@@ -69,7 +80,7 @@ while [ $# -gt 0 ]; do
     --simulators) simulators="$2"; shift 2 ;;
     --out) out_dir="$2"; shift 2 ;;
     --) shift; common_args=("$@"); break ;;
-    -h|--help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
@@ -104,9 +115,25 @@ for entry in "${binaries[@]}"; do
   [ -x "${entry#*=}" ] || die "binary ${entry#*=} is not an executable file"
 done
 
+# --- the Go peer ------------------------------------------------------------------------
+go_peer="${GO_PEER:-}"
+if [ ${#peers[@]} -gt 0 ] && [ -z "$go_peer" ]; then
+  go_peer="$root/perf/results/go-extproc/bin/extproc-peer"
+  if [ ! -x "$go_peer" ]; then
+    source_dir="$root/../shared/peers/go-extproc"
+    [ -d "$source_dir" ] || die "--peer needs ../shared/peers/go-extproc or GO_PEER"
+    echo "run-load: building the Go peer into $root/perf/results/go-extproc" >&2
+    rm -rf "$root/perf/results/go-extproc" && mkdir -p "$root/perf/results" && cp -r "$source_dir" "$root/perf/results/go-extproc"
+    (cd "$root/perf/results/go-extproc" && ./build.sh) >&2 || die "could not build the Go peer"
+  fi
+fi
+for entry in "${peers[@]}"; do
+  case "${entry#*=}" in null|epp) ;; *) die "--peer wants NAME=null or NAME=epp, got $entry" ;; esac
+done
+
 # --- exchange files --------------------------------------------------------------------
 for size in $sizes; do
-  python3 "$here/make-exchange.py" --body-bytes "$size" --response-body-bytes "$response_body_bytes" \
+  python3 "$here/make-exchange.py" --body-bytes "$size" --chunk-bytes "$chunk_bytes" --response-body-bytes "$response_body_bytes" \
     -o "$out_dir/exchange-$size.bin" 2>/dev/null
 done
 
@@ -143,7 +170,7 @@ stop_server() { # pid
   wait "$1" 2>/dev/null || true
 }
 
-sanity_check() { # port size label
+sanity_check() { # port size label [status-only]
   local url="http://127.0.0.1:$1$process_path" file="$out_dir/exchange-$2.bin" base="$out_dir/$3-sanity-$2"
   nghttp -n -v -d "$file" -H 'content-type: application/grpc' -H 'te: trailers' "$url" > "$base.log" 2>&1 || true
   if ! grep -a -q 'grpc-status: 0' "$base.log"; then
@@ -151,6 +178,8 @@ sanity_check() { # port size label
     grep -a -E 'grpc-(status|message)|:status' "$base.log" >&2 || true
     return 1
   fi
+  # The Go peer in epp mode re-marshals the body: only its status is checked.
+  [ -z "${4:-}" ] || return 0
   nghttp -d "$file" -H 'content-type: application/grpc' -H 'te: trailers' "$url" > "$base.bin" 2>/dev/null || true
   python3 "$here/check-exchange.py" "$file" "$base.bin" >&2
 }
@@ -193,6 +222,9 @@ for round in $(seq 1 "$rounds"); do
       runs+=("$round|$entry|$variant")
     done
   done
+  for entry in "${peers[@]}"; do
+    runs+=("$round|peer=$go_peer|$entry")
+  done
 done
 
 for run in "${runs[@]}"; do
@@ -215,11 +247,20 @@ for run in "${runs[@]}"; do
     serve_args=(--bbr-grpc-port "$(free_port)" --bbr-grpc-health-port "$(free_port)")
     [ -z "$endpoints" ] || serve_args+=(--endpoints "$endpoints")
   fi
-  # shellcheck disable=SC2086 # the variant's ARGS are split on purpose
-  # --tracing=false as the charts pass it by default (Go's own default prints a tenth of the spans
-  # to stdout); a variant's --tracing comes later and wins.
-  server_cmd=("$binary" "$command" --grpc-port "$grpc_port" --grpc-health-port "$health_port" --metrics-port "$metrics_port"
-    --secure-serving=false --bind-address 127.0.0.1 --tracing=false "${serve_args[@]}" ${extra} "${common_args[@]}")
+  peer_mode=""
+  if [ "$binary_name" = peer ]; then
+    # The Go peer: one listener, no health port; NAME=MODE is the row's label and its -mode.
+    peer_mode="$extra"; name="${variant%%=*}"; [ "$rounds" -eq 1 ] || name="$name#$round"; file_name="$name"
+    health_port="$grpc_port"
+    server_cmd=("$binary" -addr "127.0.0.1:$grpc_port" -mode "$peer_mode")
+    [ -z "$endpoints" ] || server_cmd+=(-endpoints "$endpoints")
+  else
+    # shellcheck disable=SC2086 # the variant's ARGS are split on purpose
+    # --tracing=false as the charts pass it by default (Go's own default prints a tenth of the spans
+    # to stdout); a variant's --tracing comes later and wins.
+    server_cmd=("$binary" "$command" --grpc-port "$grpc_port" --grpc-health-port "$health_port" --metrics-port "$metrics_port"
+      --secure-serving=false --bind-address 127.0.0.1 --tracing=false "${serve_args[@]}" ${extra} "${common_args[@]}")
+  fi
   echo "run-load: [$name] ${server_cmd[*]}" >&2
 
   clock
@@ -239,7 +280,7 @@ for run in "${runs[@]}"; do
 
   for size in $sizes; do
     label="$file_name-$size"
-    if ! sanity_check "$grpc_port" "$size" "$file_name"; then
+    if ! sanity_check "$grpc_port" "$size" "$file_name" "${peer_mode/null/}"; then
       failures=$((failures + 1))
       continue
     fi
@@ -284,7 +325,7 @@ for run in "${runs[@]}"; do
       "$(awk -v k="$rss_after" 'BEGIN { print k / 1024 }')" "$(awk -v k="$(hwm_kb "$pid")" 'BEGIN { print k / 1024 }')" >> "$summary"
 
     # A server that degraded under load must still answer correctly.
-    sanity_check "$grpc_port" "$size" "$file_name-after" || failures=$((failures + 1))
+    sanity_check "$grpc_port" "$size" "$file_name-after" "${peer_mode/null/}" || failures=$((failures + 1))
   done
 
   stop_server "$pid"
@@ -307,7 +348,7 @@ for (label, size), rates in groups.items():
     print(f"{label}#median\t{size}\t{statistics.median(rates):.2f}" + "\t-" * 10)
 PY
 fi
-echo "load: h2load -c $clients -m $streams ${duration:+-D $duration}${duration:--n $requests}, server cpus $server_cpus, load cpus $load_cpus, response body ${response_body_bytes} B"
+echo "load: h2load -c $clients -m $streams ${duration:+-D $duration}${duration:--n $requests}, server cpus $server_cpus, load cpus $load_cpus, body chunks of at most $chunk_bytes B, response body ${response_body_bytes} B"
 column -t -s $'\t' "$summary"
 echo "files: $out_dir"
 if [ "$failures" -gt 0 ]; then
