@@ -36,7 +36,7 @@ internal sealed record BandChanges(IReadOnlyList<int> Added, IReadOnlyList<int> 
 /// <para>Settings (the options, with their durations in timestamp units) and the saturation
 /// detector are one reference each, swapped whole by a config reload (<see cref="Reconfigure"/>,
 /// in FlowController.Reconfigure.cs); readers take one snapshot per decision.</para>
-/// <para>One file (~530 lines) on purpose: admission, the shard table swap and completion share the
+/// <para>One file (~540 lines) on purpose: admission, the shard table swap and completion share the
 /// lock-free protocol described above; splitting them would spread one invariant over files.</para>
 /// </remarks>
 internal sealed partial class FlowController : IAsyncDisposable
