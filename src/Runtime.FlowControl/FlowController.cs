@@ -33,19 +33,22 @@ internal sealed record BandChanges(IReadOnlyList<int> Added, IReadOnlyList<int> 
 /// <para>Steady state allocates nothing per request: items are pooled and are the
 /// <see cref="System.Threading.Tasks.Sources.IValueTaskSource{TResult}"/> behind the returned
 /// <see cref="ValueTask{TResult}"/> (<c>FlowControlBenchmark</c> holds this at 0 B).</para>
-/// <para>One file (~510 lines) on purpose: admission, the shard table swap and completion share the
+/// <para>Settings (the options, with their durations in timestamp units) and the saturation
+/// detector are one reference each, swapped whole by a config reload (<see cref="Reconfigure"/>,
+/// in FlowController.Reconfigure.cs); readers take one snapshot per decision.</para>
+/// <para>One file (~540 lines) on purpose: admission, the shard table swap and completion share the
 /// lock-free protocol described above; splitting them would spread one invariant over files.</para>
 /// </remarks>
-internal sealed class FlowController : IAsyncDisposable
+internal sealed partial class FlowController : IAsyncDisposable
 {
-    private readonly FlowControlOptions _options;
     private readonly ILogger _logger;
     private readonly Lock _tableLock = new();
-    private readonly long _defaultTtlTicks;
     private readonly DurationHistogram[] _queueDurations;
     private readonly DurationHistogram _cycleDurations = new(DurationHistogram.DispatchCycleBounds());
     private readonly long[] _outcomes = new long[Enum.GetValues<FlowControlOutcome>().Length];
     private BandTable _table;
+    private Settings _settings;
+    private ISaturationDetector _detector;
     private QueuedTotals _queued;
     private long _lastSaturationBits;
     private long _dispatcherErrors;
@@ -61,11 +64,10 @@ internal sealed class FlowController : IAsyncDisposable
         }
 
         dependencies ??= new FlowControlDependencies();
-        _options = options;
         Time = dependencies.TimeProvider;
-        Detector = dependencies.SaturationDetector;
+        _detector = dependencies.SaturationDetector;
         _logger = dependencies.Logger;
-        _defaultTtlTicks = ToTicks(options.DefaultRequestTtl);
+        _settings = Settings.Of(options, Time);
         _queueDurations = new DurationHistogram[_outcomes.Length];
         for (int i = 0; i < _queueDurations.Length; i++)
         {
@@ -75,7 +77,7 @@ internal sealed class FlowController : IAsyncDisposable
         var shards = new Shard[options.ShardCount];
         for (int i = 0; i < shards.Length; i++)
         {
-            shards[i] = new Shard(this, i, Time, options.FlowIdleTimeout);
+            shards[i] = new Shard(this, i, Time);
         }
 
         var bands = new List<PriorityBand>();
@@ -92,7 +94,8 @@ internal sealed class FlowController : IAsyncDisposable
         _table = BandTable.Create([.. bands], shards);
     }
 
-    public FlowControlOptions Options => _options;
+    /// <summary>The options in force (the latest <see cref="Reconfigure"/>'s, or the constructor's).</summary>
+    public FlowControlOptions Options => Volatile.Read(ref _settings).Options;
 
     /// <summary>Live shards (taking new requests); removed ones still draining are not counted.</summary>
     public int ShardCount => Table.Shards.Length;
@@ -102,7 +105,10 @@ internal sealed class FlowController : IAsyncDisposable
 
     internal TimeProvider Time { get; }
 
-    internal ISaturationDetector Detector { get; }
+    internal ISaturationDetector Detector => Volatile.Read(ref _detector);
+
+    /// <summary>How long an empty flow is kept, in timestamp units.</summary>
+    internal long IdleTicks => Volatile.Read(ref _settings).IdleTicks;
 
     internal BandTable Table => Volatile.Read(ref _table);
 
@@ -167,7 +173,7 @@ internal sealed class FlowController : IAsyncDisposable
         }
 
         long now = Time.GetTimestamp();
-        long ttlTicks = request.Ttl > TimeSpan.Zero ? ToTicks(request.Ttl) : _defaultTtlTicks;
+        long ttlTicks = request.Ttl > TimeSpan.Zero ? ToTicks(request.Ttl) : Volatile.Read(ref _settings).DefaultTtlTicks;
         long deadline = ttlTicks > 0 ? now + ttlTicks : long.MaxValue;
         FlowItem item = FlowItem.Rent();
         long sloDeadline = request.SloTtft > TimeSpan.Zero ? now + ToTicks(request.SloTtft) : long.MaxValue;
@@ -209,6 +215,7 @@ internal sealed class FlowController : IAsyncDisposable
         var removed = new List<int>();
         lock (_tableLock)
         {
+            _desired = wanted; // a reload that drops a static band keeps it if this set still wants it
             BandTable table = _table;
             foreach (int priority in wanted)
             {
@@ -282,7 +289,7 @@ internal sealed class FlowController : IAsyncDisposable
                         band.AddShardSlot(slot);
                     }
 
-                    grown[i] = new Shard(this, slot, Time, _options.FlowIdleTimeout);
+                    grown[i] = new Shard(this, slot, Time);
                     attached.Add(grown[i]);
                 }
 
@@ -379,9 +386,10 @@ internal sealed class FlowController : IAsyncDisposable
     {
         double saturation = Detector.GetSaturation();
         Volatile.Write(ref _lastSaturationBits, BitConverter.DoubleToInt64Bits(saturation));
-        double limit = _options.UsageLimitPolicy is IRankedUsageLimitPolicy ranked
+        IUsageLimitPolicy policy = Options.UsageLimitPolicy;
+        double limit = policy is IRankedUsageLimitPolicy ranked
             ? ranked.GetLimit(rank, bandCount, saturation)
-            : _options.UsageLimitPolicy.GetLimit(priority);
+            : policy.GetLimit(priority);
         return saturation < limit;
     }
 
@@ -425,7 +433,7 @@ internal sealed class FlowController : IAsyncDisposable
             return band;
         }
 
-        if (band is null && _options.UnprovisionedPriority == UnprovisionedPriorityPolicy.JustInTime)
+        if (band is null && Options.UnprovisionedPriority == UnprovisionedPriorityPolicy.JustInTime)
         {
             band = Provision(priority);
             if (!band.IsDraining)
@@ -458,7 +466,8 @@ internal sealed class FlowController : IAsyncDisposable
     {
         long requests = Interlocked.Increment(ref _queued.Requests);
         long total = Interlocked.Add(ref _queued.Bytes, bytes);
-        if ((_options.MaxRequests > 0 && requests > _options.MaxRequests) || (_options.MaxBytes > 0 && total > _options.MaxBytes))
+        FlowControlOptions options = Options;
+        if ((options.MaxRequests > 0 && requests > options.MaxRequests) || (options.MaxBytes > 0 && total > options.MaxBytes))
         {
             Interlocked.Decrement(ref _queued.Requests);
             Interlocked.Add(ref _queued.Bytes, -bytes);
@@ -490,7 +499,8 @@ internal sealed class FlowController : IAsyncDisposable
 
     private PriorityBandOptions BandOptionsFor(int priority)
     {
-        foreach (PriorityBandOptions band in _options.PriorityBands)
+        FlowControlOptions options = Options;
+        foreach (PriorityBandOptions band in options.PriorityBands)
         {
             if (band.Priority == priority)
             {
@@ -498,7 +508,7 @@ internal sealed class FlowController : IAsyncDisposable
             }
         }
 
-        return _options.DefaultPriorityBand with { Priority = priority };
+        return options.DefaultPriorityBand with { Priority = priority };
     }
 
     private PriorityBand NewBand(PriorityBandOptions options, PriorityBandKind kind, int slots)
@@ -519,5 +529,14 @@ internal sealed class FlowController : IAsyncDisposable
         return slot;
     }
 
-    private long ToTicks(TimeSpan span) => span <= TimeSpan.Zero ? 0 : (long)(span.TotalSeconds * Time.TimestampFrequency);
+    private long ToTicks(TimeSpan span) => ToTicks(span, Time);
+
+    private static long ToTicks(TimeSpan span, TimeProvider time) => span <= TimeSpan.Zero ? 0 : (long)(span.TotalSeconds * time.TimestampFrequency);
+
+    /// <summary>The options with their durations in timestamp units: one reference, swapped whole.</summary>
+    private sealed record Settings(FlowControlOptions Options, long DefaultTtlTicks, long IdleTicks)
+    {
+        public static Settings Of(FlowControlOptions options, TimeProvider time) =>
+            new(options, ToTicks(options.DefaultRequestTtl, time), Math.Max(1, ToTicks(options.FlowIdleTimeout, time)));
+    }
 }

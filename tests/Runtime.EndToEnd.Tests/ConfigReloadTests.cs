@@ -11,7 +11,8 @@ namespace Runtime.EndToEnd.Tests;
 /// <c>--watch-config-file</c> through the AOT binary: three simulators whose metrics make the
 /// queue scorer pick the first and the KV-cache scorer the third, so switching the profile's
 /// scorer in the file shows in the picks. An edit, an invalid edit, a restart-only edit, a
-/// ConfigMap-style <c>..data</c> symlink swap, and the flag turned off.
+/// flow-control edit applied to the running queues, a ConfigMap-style <c>..data</c> symlink swap,
+/// and the flag turned off.
 /// </summary>
 [Trait("Category", "EndToEnd")]
 public sealed class ConfigReloadTests : IAsyncLifetime
@@ -86,6 +87,70 @@ public sealed class ConfigReloadTests : IAsyncLifetime
         Assert.Equal(2, Sample(page, "runtime_config_reloads_total{result=\"success\"}"));
         Assert.Equal(1, Sample(page, "runtime_config_reloads_total{result=\"restart_required\"}"));
         await server.Process.WaitForOutputAsync("needs a restart to take effect (the rest is applied): featureGates", s_timeout);
+        server.EnsureRunning();
+    }
+
+    private static string FlowConfig(string bands, int queueDepthThreshold) => $"""
+        apiVersion: inference.networking.x-k8s.io/v1alpha1
+        kind: EndpointPickerConfig
+        featureGates: [flowControl]
+        plugins:
+        - type: queue-scorer
+        - type: max-score-picker
+        - type: utilization-detector
+          parameters:
+            queueDepthThreshold: {queueDepthThreshold}
+        schedulingProfiles:
+        - name: default
+          plugins:
+          - pluginRef: queue-scorer
+          - pluginRef: max-score-picker
+        saturationDetector:
+          pluginRef: utilization-detector
+        flowControl:
+          defaultRequestTTL: 60s
+          priorityBands:
+        {bands}
+        """;
+
+    [Fact]
+    public async Task FlowControlEdit_AppliesLive_BandThatLeftDrainsItsQueuedRequestThenGoes()
+    {
+        foreach (var sim in _farm.Servers)
+        {
+            sim.Overrides = new MetricsOverrides { Waiting = 50, KvCacheUsage = 0.1 }; // saturated: 50 waiting, threshold 5
+        }
+
+        var path = Path.Combine(_dir, "config.yaml");
+        await File.WriteAllTextAsync(path, FlowConfig("  - priority: 5", queueDepthThreshold: 5));
+        await using var server = await StartAsync("--config-file", path, "--objective", "premium=5");
+        using var client = new EnvoyExtProcClient(server.ExtProcAddress);
+        await _farm.WaitForScrapesAsync(2, TimeSpan.FromSeconds(20));
+        var body = Encoding.UTF8.GetBytes("""{"model":"m","messages":[{"role":"user","content":"queued"}]}""");
+        var headers = ExtProcMessages.FullDuplexRequestHeaders(headers: [.. ExtProcMessages.DefaultRequestHeaders, new("x-gateway-inference-objective", "premium")]);
+        var queued = client.RunFullDuplexAsync(new FullDuplexPhase { Headers = headers, BodyChunks = [body] }, timeout: TimeSpan.FromSeconds(40));
+        await WaitForAsync(async () => (await MetricsAsync(server)).Contains("runtime_flow_control_band_requests{priority=\"5\"} 1\n", StringComparison.Ordinal), server);
+
+        // Band 5 leaves the file, band 7 arrives: applied to the running queues, nothing waits for a restart.
+        await File.WriteAllTextAsync(path, FlowConfig("  - priority: 7\n    maxRequests: 1", queueDepthThreshold: 5));
+        await WaitForAsync(async () => Sample(await MetricsAsync(server), "runtime_config_generation") == 2, server);
+        var page = await MetricsAsync(server);
+        Assert.Equal(0, Sample(page, "runtime_flow_control_band_requests{priority=\"7\"}"));
+        Assert.Equal(1, Sample(page, "runtime_flow_control_band_requests{priority=\"5\"}")); // draining, its request still queued
+        Assert.False(queued.IsCompleted, "the queued request was answered while the pool was saturated");
+        await server.Process.WaitForOutputAsync("draining [5]", s_timeout);
+
+        // A new saturation detector (a queue threshold the pool is under) opens the gate live: the request goes, band 5 is gone.
+        await File.WriteAllTextAsync(path, FlowConfig("  - priority: 7\n    maxRequests: 1", queueDepthThreshold: 1000));
+        var result = (await queued).EnsureValid();
+        Assert.True(result.ImmediateResponse is null, result.Describe());
+        Assert.Contains(result.Request.HeadersResponse!.RequestHeaders.Response.HeaderMutation.SetHeaders, h => h.Header.Key == "x-gateway-destination-endpoint");
+        await WaitForAsync(async () => !(await MetricsAsync(server)).Contains("runtime_flow_control_band_requests{priority=\"5\"}", StringComparison.Ordinal), server);
+        page = await MetricsAsync(server);
+        Assert.Equal(3, Sample(page, "runtime_config_generation"));
+        Assert.Equal(2, Sample(page, "runtime_config_reloads_total{result=\"success\"}"));
+        Assert.Equal(0, Sample(page, "runtime_config_reloads_total{result=\"restart_required\"}"));
+        Assert.DoesNotContain("needs a restart", server.Process.Output, StringComparison.Ordinal);
         server.EnsureRunning();
     }
 

@@ -10,7 +10,8 @@ internal sealed class Flow(string fairnessId, ShardBand owner)
     /// <summary>The band-and-shard part this flow belongs to (so an item can be unlinked from its flow alone).</summary>
     public ShardBand Owner { get; } = owner;
 
-    public ItemHeap Queue { get; } = new(owner.Band.Options.OrderingPolicy, deadlineIndex: false);
+    /// <summary>Ordered by the owner's ordering policy; replaced (same items, new order) when a reload changes it.</summary>
+    public ItemHeap Queue { get; set; } = new(owner.Ordering, deadlineIndex: false);
 
     /// <summary>Has queued items (so is in its owner's <see cref="ShardBand.ActiveFlows"/> or best-head heap).</summary>
     public bool Active;
@@ -32,21 +33,36 @@ internal sealed class Flow(string fairnessId, ShardBand owner)
 /// <see cref="GlobalStrictFairnessPolicy.SelectFlow"/> would, whose O(flows) scan cost ~30 µs per
 /// dispatch with 10,000 waiting flows (<c>FlowControlScalingBenchmark.Backlog</c>). Other fairness
 /// policies see the non-empty flows in arrival order through <see cref="ActiveFlowsView"/>.
+/// <para>A reload swaps the band's policies under it (<see cref="PriorityBand.Reconfigure"/>); this
+/// part takes them up lazily, on the dispatcher's next step that links or takes an item
+/// (<see cref="SyncPolicies"/>): a new ordering re-heaps each flow's queued items, a new fairness
+/// rebuilds the set of non-empty flows. Queued items stay queued; only decisions after the swap
+/// use the new policies.</para>
 /// </remarks>
 internal sealed class ShardBand
 {
-    private readonly FlowHeap? _bestHead;
+    private FlowHeap? _bestHead;
+    private PriorityBandOptions _applied;
 
     public ShardBand(PriorityBand band)
     {
         Band = band;
-        if (band.Options.FairnessPolicy is GlobalStrictFairnessPolicy)
+        _applied = band.Options;
+        Ordering = _applied.OrderingPolicy;
+        Fairness = _applied.FairnessPolicy;
+        if (Fairness is GlobalStrictFairnessPolicy)
         {
-            _bestHead = new FlowHeap(band.Options.OrderingPolicy);
+            _bestHead = new FlowHeap(Ordering);
         }
     }
 
     public PriorityBand Band { get; }
+
+    /// <summary>The ordering policy this part's queues are built on (the band's, as of the last <see cref="SyncPolicies"/>).</summary>
+    public IOrderingPolicy Ordering { get; private set; }
+
+    /// <summary>The fairness policy this part serves by (as of the last <see cref="SyncPolicies"/>).</summary>
+    public IFairnessPolicy Fairness { get; private set; }
 
     public Dictionary<string, Flow> Flows { get; } = new(StringComparer.Ordinal);
 
@@ -61,6 +77,7 @@ internal sealed class ShardBand
 
     public Flow GetOrCreateFlow(string fairnessId)
     {
+        SyncPolicies();
         if (!Flows.TryGetValue(fairnessId, out Flow? flow))
         {
             flow = new Flow(fairnessId, this);
@@ -72,6 +89,7 @@ internal sealed class ShardBand
 
     public void Link(FlowItem item, Flow flow)
     {
+        SyncPolicies();
         flow.Queue.Push(item);
         item.Flow = flow;
         Count++;
@@ -124,6 +142,7 @@ internal sealed class ShardBand
     /// <summary>Takes the next item of the band by its fairness and ordering policies.</summary>
     public FlowItem TakeNext(long now)
     {
+        SyncPolicies();
         Flow flow;
         int index = -1;
         if (_bestHead is not null)
@@ -132,7 +151,7 @@ internal sealed class ShardBand
         }
         else
         {
-            index = Band.Options.FairnessPolicy.SelectFlow(new ActiveFlowsView(ActiveFlows, Band.Options.OrderingPolicy), ref FairnessCursor);
+            index = Fairness.SelectFlow(new ActiveFlowsView(ActiveFlows, Ordering), ref FairnessCursor);
             flow = ActiveFlows[index];
         }
 
@@ -169,6 +188,67 @@ internal sealed class ShardBand
         }
 
         return Flows.Count;
+    }
+
+    /// <summary>
+    /// Takes up the band's current policies if a reload changed them (dispatcher thread only; one
+    /// volatile read when nothing changed). Every queued item stays in its flow.
+    /// </summary>
+    public void SyncPolicies()
+    {
+        PriorityBandOptions options = Band.Options;
+        if (ReferenceEquals(options, _applied))
+        {
+            return;
+        }
+
+        _applied = options;
+        bool reorder = !ReferenceEquals(options.OrderingPolicy, Ordering);
+        if (!reorder && ReferenceEquals(options.FairnessPolicy, Fairness))
+        {
+            return; // only limits changed
+        }
+
+        // The non-empty flows, in the order the old structure kept them (arrival order, or by head).
+        var active = new List<Flow>(ActiveFlows);
+        if (_bestHead is not null)
+        {
+            foreach (Flow flow in Flows.Values)
+            {
+                if (flow.Active)
+                {
+                    active.Add(flow);
+                }
+            }
+
+            active.Sort(static (a, b) => a.Queue.Peek().Key.Sequence.CompareTo(b.Queue.Peek().Key.Sequence));
+        }
+
+        Ordering = options.OrderingPolicy;
+        Fairness = options.FairnessPolicy;
+        if (reorder)
+        {
+            foreach (Flow flow in Flows.Values)
+            {
+                flow.Queue = flow.Queue.Reordered(Ordering);
+            }
+        }
+
+        ActiveFlows.Clear();
+        FairnessCursor = 0;
+        _bestHead = Fairness is GlobalStrictFairnessPolicy ? new FlowHeap(Ordering) : null;
+        foreach (Flow flow in active)
+        {
+            flow.HeapIndex = -1;
+            if (_bestHead is null)
+            {
+                ActiveFlows.Add(flow);
+            }
+            else
+            {
+                _bestHead.Add(flow);
+            }
+        }
     }
 
     // The arrival-order list (round-robin visits each flow once per pass) costs O(active flows)

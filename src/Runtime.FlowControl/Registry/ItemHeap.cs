@@ -36,6 +36,18 @@ internal sealed class ItemHeap(IOrderingPolicy ordering, bool deadlineIndex)
         return top;
     }
 
+    /// <summary>A new heap of the same items under <paramref name="policy"/> (a reload changed the ordering).</summary>
+    public ItemHeap Reordered(IOrderingPolicy policy)
+    {
+        var heap = new ItemHeap(policy, deadlineIndex);
+        for (int i = 0; i < Count; i++)
+        {
+            heap.Push(_items[i]);
+        }
+
+        return heap;
+    }
+
     /// <summary>Removes <paramref name="item"/> if it is in this heap.</summary>
     public bool Remove(FlowItem item)
     {

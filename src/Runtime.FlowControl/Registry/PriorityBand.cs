@@ -3,7 +3,7 @@ namespace Runtime.FlowControl.Registry;
 /// <summary>Who created a band, which decides whether the control plane may remove it.</summary>
 internal enum PriorityBandKind
 {
-    /// <summary>Listed in <c>priorityBands</c>: never removed.</summary>
+    /// <summary>Listed in <c>priorityBands</c>: never removed while the config lists it (a reload that drops it makes it dynamic).</summary>
     Static,
 
     /// <summary>Band 0, the demotion target: never removed.</summary>
@@ -24,6 +24,10 @@ internal enum PriorityBandKind
 /// <see cref="Interlocked.Exchange(ref int, int)"/> (a full fence) before the registry reads the
 /// count under its writer lock. So either admission sees the band draining and backs out, or the
 /// registry sees a non-zero count and waits for the last request to leave.
+/// <para>A config reload (<see cref="FlowController.Reconfigure"/>) replaces <see cref="Options"/>
+/// and <see cref="Kind"/> in place, so queued requests keep their band: the new limits bind the
+/// next admission, and each shard's part takes up new policies at its next dispatcher step
+/// (<see cref="ShardBand"/>). The priority never changes.</para>
 /// </remarks>
 internal sealed class PriorityBand
 {
@@ -31,11 +35,14 @@ internal sealed class PriorityBand
     private long _bytes;
     private int _draining;
     private ShardBand[] _perShard;
+    private PriorityBandOptions _options;
+    private volatile PriorityBandKind _kind;
 
     public PriorityBand(PriorityBandOptions options, PriorityBandKind kind, int slots)
     {
-        Options = options;
-        Kind = kind;
+        _options = options;
+        Priority = options.Priority;
+        _kind = kind;
         _perShard = new ShardBand[slots];
         for (int i = 0; i < slots; i++)
         {
@@ -43,11 +50,12 @@ internal sealed class PriorityBand
         }
     }
 
-    public PriorityBandOptions Options { get; }
+    /// <summary>The band's limits and policies now (replaced by a reload; read once per decision).</summary>
+    public PriorityBandOptions Options => Volatile.Read(ref _options);
 
-    public int Priority => Options.Priority;
+    public int Priority { get; }
 
-    public PriorityBandKind Kind { get; }
+    public PriorityBandKind Kind => _kind;
 
     /// <summary>
     /// A part for every shard slot in use (live or draining). Replaced, never mutated, by
@@ -82,6 +90,13 @@ internal sealed class PriorityBand
 
     public void MarkDraining() => Interlocked.Exchange(ref _draining, 1);
 
+    /// <summary>A reload: new limits and policies (same priority), and who owns the band now. Under the registry's writer lock.</summary>
+    public void Reconfigure(PriorityBandOptions options, PriorityBandKind kind)
+    {
+        Volatile.Write(ref _options, options with { Priority = Priority });
+        _kind = kind;
+    }
+
     public void Reactivate() => Interlocked.Exchange(ref _draining, 0);
 
     /// <summary>Counts a request in; false (and nothing counted) when over this band's limits.</summary>
@@ -89,7 +104,10 @@ internal sealed class PriorityBand
     {
         long requests = Interlocked.Increment(ref _requests);
         long total = Interlocked.Add(ref _bytes, bytes);
-        if ((Options.MaxRequests > 0 && requests > Options.MaxRequests) || (Options.MaxBytes > 0 && total > Options.MaxBytes))
+
+        // A limit shrunk below what is queued refuses new requests only; queued ones stay.
+        PriorityBandOptions options = Options;
+        if ((options.MaxRequests > 0 && requests > options.MaxRequests) || (options.MaxBytes > 0 && total > options.MaxBytes))
         {
             Release(bytes);
             return false;

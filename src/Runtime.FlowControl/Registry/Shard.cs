@@ -38,7 +38,6 @@ internal sealed class Shard : IDisposable
     private readonly ItemHeap _deadlines = new(EdfOrderingPolicy.Instance, deadlineIndex: true);
     private readonly List<string> _scratch = [];
     private readonly ITimer _timer;
-    private readonly long _idleTicks;
     private int _role;
     private ProducerCounts _producers;
     private int _draining;
@@ -47,11 +46,10 @@ internal sealed class Shard : IDisposable
     private long _timerDue = long.MaxValue;
     private long _nextIdleScan = long.MaxValue;
 
-    public Shard(FlowController owner, int index, TimeProvider time, TimeSpan idleTimeout)
+    public Shard(FlowController owner, int index, TimeProvider time)
     {
         _owner = owner;
         Index = index;
-        _idleTicks = Math.Max(1, (long)(idleTimeout.TotalSeconds * time.TimestampFrequency));
         _timer = time.CreateTimer(static state => ((Shard)state!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
@@ -241,7 +239,7 @@ internal sealed class Shard : IDisposable
             band.Link(item, band.GetOrCreateFlow(item.FairnessId));
             if (band.Flows.Count != flowsBefore && _nextIdleScan == long.MaxValue)
             {
-                _nextIdleScan = now + _idleTicks;
+                _nextIdleScan = now + _owner.IdleTicks;
             }
 
             if (item.Deadline != long.MaxValue)
@@ -354,12 +352,13 @@ internal sealed class Shard : IDisposable
     private void CollectIdleFlows(long now)
     {
         int remaining = 0;
+        long idleTicks = _owner.IdleTicks; // a reload may change it
         foreach (PriorityBand band in _owner.Table.Bands)
         {
-            remaining += band.PerShard[Index].CollectIdleFlows(now - _idleTicks, _scratch);
+            remaining += band.PerShard[Index].CollectIdleFlows(now - idleTicks, _scratch);
         }
 
-        _nextIdleScan = remaining > 0 ? now + Math.Max(1, _idleTicks / 2) : long.MaxValue;
+        _nextIdleScan = remaining > 0 ? now + Math.Max(1, idleTicks / 2) : long.MaxValue;
     }
 
     private void ScheduleTimer(long now)

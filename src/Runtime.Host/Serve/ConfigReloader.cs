@@ -7,10 +7,14 @@ using Runtime.EndpointPicker.Admission;
 using Runtime.EndpointPicker.Plugins;
 using Runtime.EndpointPicker.Requests;
 using Runtime.Endpoints;
+using Runtime.FlowControl;
+using Runtime.FlowControl.Plugins;
+using Runtime.FlowControl.Policies;
 using Runtime.ModelMetrics.Scraping;
 using Runtime.Plugins;
 using Runtime.Plugins.Activation;
 using Runtime.Plugins.Registry;
+using Runtime.Plugins.Validation;
 using Runtime.Primitives.Reloading;
 using Runtime.Scheduling;
 using Runtime.Scheduling.Saturation;
@@ -28,11 +32,14 @@ namespace Runtime.Host.Serve;
 /// finish on the one they started with. An invalid file changes nothing; every error is logged.
 /// </summary>
 /// <remarks>
-/// What the running process built once at start cannot change live, and is reported as needing a
-/// restart (logged, counted in <c>runtime_config_reloads_total{result="restart_required"}</c>)
-/// while the rest applies: the feature gates (flow control on or off, legacy metrics), the data
-/// layer (what is scraped and how metrics are named), and, with flow control on, the flowControl
-/// section and the saturation detector (its queues and policies, and the gate they dispatch on).
+/// <para>With flow control on, the <c>flowControl</c> section and the saturation detector apply
+/// live too (<see cref="FlowController.Reconfigure"/>): queued requests stay queued; a band that
+/// left the config (and no InferenceObjective wants) drains, then goes; new limits refuse new
+/// requests only; new policies and the new detector bind the dispatches made after the swap.</para>
+/// <para>What the running process built once at start cannot change live, and is reported as
+/// needing a restart (logged, counted in <c>runtime_config_reloads_total{result="restart_required"}</c>)
+/// while the rest applies: the feature gates (flow control on or off, legacy metrics) and the data
+/// layer (what is scraped and how metrics are named).</para>
 /// </remarks>
 internal sealed partial class ConfigReloader : IDisposable
 {
@@ -69,7 +76,7 @@ internal sealed partial class ConfigReloader : IDisposable
         _loggers = loggers;
         _logger = loggers.CreateLogger("Runtime.Configuration");
         _flowControl = processor.Context.Admission.FlowControl is not null;
-        _startup = RestartOnlyParts.Of(loaded, _flowControl);
+        _startup = RestartOnlyParts.Of(loaded);
         _current = new Served(loaded, plugins, Canonical(loaded.Config!));
         _source = new ReloadableSource<Candidate>(
             new ReloadableSourceOptions
@@ -132,7 +139,7 @@ internal sealed partial class ConfigReloader : IDisposable
         var canonical = Canonical(config);
         if (canonical == _current.Canonical)
         {
-            return LoadResult.Valid(new Candidate(loaded, _current.Plugins, canonical, null!, null!, [], 0));
+            return LoadResult.Valid(new Candidate(loaded, _current.Plugins, canonical, null!, null!, null, [], 0));
         }
 
         var previous = _current;
@@ -165,13 +172,22 @@ internal sealed partial class ConfigReloader : IDisposable
             errors.Add(detector.Error);
         }
 
+        // With flow control on, its section is applied live: mapped (policy refs resolved) here, so a bad one rejects the file.
+        FlowControlOptions? flowOptions = null;
+        if (_flowControl)
+        {
+            var mapErrors = new ValidationErrors();
+            flowOptions = FlowControlConfigMapper.Map(config.FlowControl, activation.Plugins, mapErrors, config.Dialect);
+            errors.AddRange(mapErrors.Errors.Select(e => e.ToString()));
+        }
+
         if (errors.Count > 0 || scheduler.Scheduler is null || detector.Detector is null)
         {
             return LoadResult.Invalid<Candidate>(errors.Count > 0 ? errors : ["the scheduler could not be built"]);
         }
 
-        var restart = _startup.Differences(RestartOnlyParts.Of(loaded, _flowControl));
-        return LoadResult.Valid(new Candidate(loaded, activation.Plugins, canonical, scheduler.Scheduler, detector, restart, kept));
+        var restart = _startup.Differences(RestartOnlyParts.Of(loaded));
+        return LoadResult.Valid(new Candidate(loaded, activation.Plugins, canonical, scheduler.Scheduler, detector, flowOptions, restart, kept));
     }
 
     /// <summary>Swaps the new graph in for new requests; false when the file's effective config did not change.</summary>
@@ -186,8 +202,15 @@ internal sealed partial class ConfigReloader : IDisposable
         var plugins = next.Plugins;
         var old = _processor.Context;
 
-        // With flow control on, its queues and the gate they dispatch on stay (restart-only).
-        var admission = _flowControl ? old.Admission : new RequestAdmission(next.Detector.Detector!, null, old.Metrics);
+        // Flow control keeps its queues: the new limits, policies and gate are swapped into it first.
+        var flowControl = old.Admission.FlowControl;
+        BandChanges? bands = flowControl is not null && next.FlowOptions is not null ? flowControl.Reconfigure(next.FlowOptions, next.Detector.Detector) : null;
+        var admission = new RequestAdmission(next.Detector.Detector!, flowControl, old.Metrics)
+        {
+            Dialect = old.Admission.Dialect,
+            HasEndpoints = old.Admission.HasEndpoints,
+            Admitters = [.. plugins.Values.OfType<ProbabilisticAdmitter>().Select(a => a.Attach(_store))],
+        };
         var parsers = RequestParsers.From(config, plugins, _logger);
         _scraper.AddKinds(next.Scheduler.RequiredMetrics | next.Detector.RequiredMetrics);
         _processor.Context = old with
@@ -195,6 +218,7 @@ internal sealed partial class ConfigReloader : IDisposable
             Scheduler = next.Scheduler,
             Admission = admission,
             Parsers = parsers,
+            ProgramFairness = [.. plugins.Values.OfType<FlowControlPolicyPlugin>().Select(p => p.Policy).OfType<ProgramAwareFairnessPolicy>()],
             VerifyServedEndpoint = plugins.Values.OfType<DestinationEndpointServedVerifier>().Any(),
             Reporters = plugins.Values.OfType<RequestAttributeReporter>().ToArray(),
         };
@@ -202,6 +226,11 @@ internal sealed partial class ConfigReloader : IDisposable
         var generation = Interlocked.Increment(ref _generation);
         Interlocked.Increment(ref _successes);
         Log.Applied(_logger, _path, generation, string.Join(", ", config.SchedulingProfiles.Select(p => p.Name)), next.Kept, plugins.Count - next.Kept);
+        if (bands is not null)
+        {
+            Log.FlowControlApplied(_logger, string.Join(',', flowControl!.Priorities), string.Join(',', bands.Added), string.Join(',', bands.Reactivated), string.Join(',', bands.Draining), string.Join(',', bands.Removed));
+        }
+
         if (next.RestartRequired.Count > 0)
         {
             Interlocked.Increment(ref _restartRequired);
@@ -225,7 +254,7 @@ internal sealed partial class ConfigReloader : IDisposable
 
     private sealed record Served(ConfigLoadResult Loaded, IReadOnlyDictionary<string, IPlugin> Plugins, string Canonical);
 
-    private sealed record Candidate(ConfigLoadResult Loaded, IReadOnlyDictionary<string, IPlugin> Plugins, string Canonical, IScheduler Scheduler, SaturationDetectorSelection Detector, IReadOnlyList<string> RestartRequired, int Kept);
+    private sealed record Candidate(ConfigLoadResult Loaded, IReadOnlyDictionary<string, IPlugin> Plugins, string Canonical, IScheduler Scheduler, SaturationDetectorSelection Detector, FlowControlOptions? FlowOptions, IReadOnlyList<string> RestartRequired, int Kept);
 
     private sealed class Both(IDisposable a, IDisposable b) : IDisposable
     {
@@ -246,5 +275,8 @@ internal sealed partial class ConfigReloader : IDisposable
 
         [LoggerMessage(88, LogLevel.Warning, "Configuration change needs a restart to take effect (the rest is applied): {Part}")]
         public static partial void RestartRequired(ILogger logger, string part);
+
+        [LoggerMessage(89, LogLevel.Information, "Flow control reconfigured by the reload: bands [{Bands}] (added [{Added}], reactivated [{Reactivated}], draining [{Draining}], removed [{Removed}]); queued requests stay, dispatches from now on use the new limits, policies and saturation detector")]
+        public static partial void FlowControlApplied(ILogger logger, string bands, string added, string reactivated, string draining, string removed);
     }
 }

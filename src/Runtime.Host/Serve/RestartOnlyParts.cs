@@ -6,19 +6,17 @@ namespace Runtime.Host.Serve;
 
 /// <summary>
 /// The parts of an EndpointPickerConfig the process builds once at start, each as comparable text:
-/// the feature gates, the data layer with the plugins it names, and (flow control on) the
-/// flowControl section and the saturation detector with the plugins they name.
+/// the feature gates and the data layer with the plugins it names. (The flowControl section and the
+/// saturation detector apply live: <see cref="ConfigReloader"/>.)
 /// </summary>
-internal sealed record RestartOnlyParts(string Gates, string DataLayer, string? FlowControl, string? SaturationDetector)
+internal sealed record RestartOnlyParts(string Gates, string DataLayer)
 {
-    public static RestartOnlyParts Of(ConfigLoadResult loaded, bool flowControl)
+    public static RestartOnlyParts Of(ConfigLoadResult loaded)
     {
         var config = loaded.Config!;
         return new RestartOnlyParts(
             string.Join(", ", loaded.FeatureGates?.EnabledGates ?? []),
-            WithReferencedPlugins(config, new EndpointPickerConfig { DataLayer = config.DataLayer }),
-            flowControl ? WithReferencedPlugins(config, new EndpointPickerConfig { FlowControl = config.FlowControl }) : null,
-            flowControl ? WithReferencedPlugins(config, new EndpointPickerConfig { SaturationDetector = config.SaturationDetector }) : null);
+            WithReferencedPlugins(config, new EndpointPickerConfig { DataLayer = config.DataLayer }));
     }
 
     /// <summary>What differs from <paramref name="next"/>, in words for the log.</summary>
@@ -33,16 +31,6 @@ internal sealed record RestartOnlyParts(string Gates, string DataLayer, string? 
         if (DataLayer != next.DataLayer)
         {
             parts.Add("dataLayer (metric sources and extractors, and their plugins' parameters)");
-        }
-
-        if (FlowControl != next.FlowControl)
-        {
-            parts.Add("flowControl (with flow control on: its limits, bands and policy plugins; queued requests keep the running ones)");
-        }
-
-        if (SaturationDetector != next.SaturationDetector)
-        {
-            parts.Add("saturationDetector (with flow control on, the running detector gates dispatch)");
         }
 
         return parts;

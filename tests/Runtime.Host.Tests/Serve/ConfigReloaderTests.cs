@@ -102,6 +102,71 @@ public sealed class ConfigReloaderTests : IAsyncDisposable
         Assert.Same(context, host.Processor.Context);
     }
 
+    private static string FlowConfig(int maxConcurrency, string bands) => $"""
+        apiVersion: inference.networking.x-k8s.io/v1alpha1
+        kind: EndpointPickerConfig
+        featureGates: [flowControl]
+        plugins:
+        - type: queue-scorer
+        - type: max-score-picker
+        - type: concurrency-detector
+          parameters:
+            maxConcurrency: {maxConcurrency}
+        - type: round-robin-fairness-policy
+        schedulingProfiles:
+        - name: default
+          plugins:
+          - pluginRef: queue-scorer
+          - pluginRef: max-score-picker
+        saturationDetector:
+          pluginRef: concurrency-detector
+        flowControl:
+          priorityBands:
+        {bands}
+        """;
+
+    [Fact]
+    public async Task FlowControlOn_BandsPoliciesAndDetectorChange_AppliedToTheRunningController()
+    {
+        var path = Path.Combine(_dir, "config.yaml");
+        var host = Start(path, FlowConfig(100, "  - priority: 5\n    maxRequests: 3"));
+        var controller = host.FlowControl!;
+        var detector = host.Processor.Context.Admission.Detector;
+        Assert.Equal([5, 0], controller.Priorities);
+
+        await ReplaceAsync(path, FlowConfig(7, "  - priority: 7\n    maxRequests: 2\n    fairnessPolicyRef: round-robin-fairness-policy\n  - priority: 0\n    maxBytes: 1Mi"));
+        await WaitForAsync(() => host.Reloader!.Generation == 2);
+
+        // The same controller (its queues) with the new bands and limits; band 5 held nothing, so it is gone.
+        Assert.Same(controller, host.Processor.Context.Admission.FlowControl);
+        Assert.Equal([7, 0], controller.Priorities);
+        Assert.True(controller.Table.TryGet(7, out var band7));
+        Assert.Equal((2L, "round-robin-fairness-policy"), (band7.Options.MaxRequests, band7.Options.FairnessPolicy.TypeName));
+        Assert.True(controller.Table.TryGet(0, out var band0));
+        Assert.Equal(1L << 20, band0.Options.MaxBytes);
+
+        // The new detector gates dispatch and admission alike.
+        Assert.NotSame(detector, host.Processor.Context.Admission.Detector);
+        Assert.Same(host.Processor.Context.Admission.Detector, controller.Detector);
+        Assert.Equal(0, host.Reloader!.Failures);
+    }
+
+    [Fact]
+    public async Task FlowControlOn_InvalidFlowControlEdit_ChangesNothing()
+    {
+        var path = Path.Combine(_dir, "config.yaml");
+        var host = Start(path, FlowConfig(100, "  - priority: 5"));
+        var controller = host.FlowControl!;
+        var options = controller.Options;
+
+        await ReplaceAsync(path, FlowConfig(100, "  - priority: 6\n    orderingPolicyRef: no-such-policy"));
+        await WaitForAsync(() => host.Reloader!.Failures == 1);
+
+        Assert.Equal(1, host.Reloader!.Generation);
+        Assert.Same(options, controller.Options);
+        Assert.Equal([5, 0], controller.Priorities);
+    }
+
     [Fact]
     public void WithoutAFileOrWithTheFlagOff_NoReloader()
     {
