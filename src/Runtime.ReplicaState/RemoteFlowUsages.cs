@@ -21,6 +21,9 @@ internal sealed class RemoteFlowUsages
 
     public RemoteFlowUsages(TimeSpan ttl) => _ttlMs = (long)ttl.TotalMilliseconds;
 
+    /// <summary>Flows with usage from other replicas, over all layers.</summary>
+    public int Flows => _layers.Values.Sum(layer => layer.Flows);
+
     /// <summary>The remote layer of the policy shared under <paramref name="policy"/> (created on first use).</summary>
     public IRemoteFlowUsage LayerFor(string policy)
     {

@@ -75,7 +75,7 @@ internal sealed partial class ReplicaStateSync : IAsyncDisposable
         _remoteLoads = new RemoteLoads(options.LoadTtl);
         _usage = new SharedFlowUsage(fairness ?? [], options.LoadTtl);
         ReplicaId = Guid.NewGuid().ToString("N")[..12];
-        Metrics = new ReplicaStateMetrics(() => IsConnected, () => _remoteLoads.LiveReplicas, ObserveInFlight);
+        Metrics = new ReplicaStateMetrics(() => IsConnected, () => _remoteLoads.LiveReplicas, ObserveInFlight, () => _usage.RemoteFlows);
         foreach (var (name, index) in indexes)
         {
             // One index may serve several plugins (a declared producer); share it once, under its first name.

@@ -46,6 +46,9 @@ internal sealed class SharedFlowUsage
 
     public bool IsEmpty => _policies.Count == 0;
 
+    /// <summary>Flows with usage from other replicas (read by the metrics collector: the layers only swap dictionaries).</summary>
+    public int RemoteFlows => _remote.Flows;
+
     /// <summary>Whether the last snapshot published held any flow (a graceful stop then withdraws it).</summary>
     public bool PublishedAny => _last.Count > 0;
 
