@@ -11,8 +11,8 @@ namespace Runtime.ReplicaState;
 /// <summary>
 /// Active-active replicas of one pool (<c>--replica-state</c>): every batch interval this replica
 /// appends what it learned since the last batch (prefix blocks, and its in-flight load and
-/// per-fairness-flow usage when they changed) as one entry of the pool's Redis stream, and reads the entries the others appended into
-/// the remote layer of its own state (<see cref="PrefixIndex.Remote"/>,
+/// per-fairness-flow usage when they changed) as one entry of the pool's Redis stream, and reads
+/// the entries the others appended into the remote layer of its own state (<see cref="PrefixIndex.Remote"/>,
 /// <see cref="EndpointState.SetRemoteInFlight"/>, <see cref="ProgramAwareFairnessPolicy.Remote"/>), which
 /// scorers, filters, saturation detectors and fairness policies read.
 /// </summary>
@@ -101,9 +101,6 @@ internal sealed partial class ReplicaStateSync : IAsyncDisposable
 
     /// <summary>The pool's Redis stream.</summary>
     public string StreamKey => _options.StreamKey;
-
-    /// <summary>Fairness policies whose per-flow usage is shared, by plugin name.</summary>
-    public IReadOnlyList<string> SharedFairness => _usage.Names;
 
     /// <summary>Batch intervals completed (test hook: a step of a manual clock is over once this moves).</summary>
     internal long Ticks => Interlocked.Read(ref _ticks);
