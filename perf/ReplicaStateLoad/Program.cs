@@ -4,11 +4,12 @@ using Runtime.Simulation;
 using Runtime.TestSupport.ExtProc;
 using Runtime.TestSupport.Hosting;
 
-// Usage: dotnet run -c Release --project perf/ReplicaStateLoad -- [binary] [conversations] [turns]
+// Usage: dotnet run -c Release --project perf/ReplicaStateLoad -- [binary] [conversations] [turns] [all|hits|lag] [lag seconds] [lag concurrency]
 // Replays conversations (a long system prompt per conversation, then growing turns) against 1, 2 and
 // 4 replicas of the AOT binary, the client sending request i to replica i mod N. A follow-up turn is a
 // prefix hit when it goes to the endpoint that served the conversation's previous turn (the one
 // holding its KV cache). Redis traffic comes from INFO stats before and after each run.
+// Then (mode all or lag) the in-flight lag bound with 2 and 4 replicas: see InFlightLag.
 var binary = args.Length > 0 ? args[0] : Path.Combine(RepositoryRoot(), "out", "runtime");
 var conversations = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 48;
 var turns = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 6;
@@ -16,16 +17,41 @@ const int Endpoints = 8;
 const int Concurrency = 8;
 var think = TimeSpan.FromMilliseconds(50);
 const string Interval = "20ms";
-
-Console.WriteLine($"{conversations} conversations x {turns} turns, {Endpoints} simulated endpoints, {Concurrency} conversations at a time, {think.TotalMilliseconds} ms between turns, --replica-state-interval {Interval}");
-Console.WriteLine("replicas | requests | follow-up hits | hit rate | vs 1 replica | Redis cmds/request | Redis bytes in+out/request | idle cmds/replica/s");
-double? baseline = null;
-foreach (var replicas in (int[])[1, 2, 4])
+var mode = args.Length > 3 ? args[3] : "all";
+if (mode is not ("all" or "hits" or "lag"))
 {
-    var result = await RunAsync(replicas);
-    baseline ??= result.HitRate;
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"{replicas} | {result.Requests} | {result.Hits}/{result.FollowUps} | {result.HitRate:P1} | {result.HitRate / baseline:P1} | {result.CommandsPerRequest:F2} | {result.BytesPerRequest:F0} | {result.IdleCommandsPerReplicaSecond:F1}"));
+    Console.Error.WriteLine($"unknown mode \"{mode}\": expected all, hits or lag");
+    return 2;
+}
+
+if (mode != "lag")
+{
+    Console.WriteLine($"{conversations} conversations x {turns} turns, {Endpoints} simulated endpoints, {Concurrency} conversations at a time, {think.TotalMilliseconds} ms between turns, --replica-state-interval {Interval}");
+    Console.WriteLine("replicas | requests | follow-up hits | hit rate | vs 1 replica | Redis cmds/request | Redis bytes in+out/request | idle cmds/replica/s");
+    double? baseline = null;
+    foreach (var replicas in (int[])[1, 2, 4])
+    {
+        var result = await RunAsync(replicas);
+        baseline ??= result.HitRate;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{replicas} | {result.Requests} | {result.Hits}/{result.FollowUps} | {result.HitRate:P1} | {result.HitRate / baseline:P1} | {result.CommandsPerRequest:F2} | {result.BytesPerRequest:F0} | {result.IdleCommandsPerReplicaSecond:F1}"));
+    }
+}
+
+if (mode != "hits")
+{
+    var lagSeconds = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 10;
+    var lagConcurrency = args.Length > 5 ? int.Parse(args[5], CultureInfo.InvariantCulture) : 32;
+    var interval = TimeSpan.FromMilliseconds(20);
+    Console.WriteLine();
+    Console.WriteLine($"In-flight lag: {lagConcurrency} clients for {lagSeconds} s, 4 simulated endpoints (TTFT 20 ms, 4 ms/token, 5-49 tokens), --replica-state-interval {interval.TotalMilliseconds} ms; each replica's /metrics view (local + remote) against the true in-flight total per endpoint");
+    Console.WriteLine("replicas | requests (req/s) | samples | mean abs error | max abs error | within starts in last interval | within starts+ends in last interval | in last 2 intervals | mean starts+ends per interval | scrape ms");
+    foreach (var replicas in (int[])[2, 4])
+    {
+        var lag = await InFlightLag.RunAsync(binary, replicas, TimeSpan.FromSeconds(lagSeconds), lagConcurrency, interval);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{lag.Replicas} | {lag.Requests} ({lag.RequestsPerSecond:F0}) | {lag.Samples} | {lag.MeanAbsError:F2} | {lag.MaxAbsError} | {lag.WithinStarts:P1} | {lag.WithinOneInterval:P1} | {lag.WithinTwoIntervals:P1} | {lag.MeanChanges:F1} | {lag.ScrapeMs:F1}"));
+    }
 }
 
 return 0;

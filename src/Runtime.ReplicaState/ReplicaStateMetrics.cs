@@ -17,10 +17,12 @@ internal sealed class ReplicaStateMetrics : IDisposable
     private long _appliedCount;
     private long _errorCount;
 
-    public ReplicaStateMetrics(Func<bool> connected, Func<int> replicas)
+    public ReplicaStateMetrics(Func<bool> connected, Func<int> replicas, Func<IEnumerable<Measurement<long>>> endpointInFlight, Func<int> remoteFlows)
     {
         _meter.CreateObservableGauge("runtime_replica_state_connected", () => connected() ? 1 : 0, description: "1 while this replica reaches the shared replica state in Redis (--replica-state), else 0 (it then routes on local state).");
         _meter.CreateObservableGauge("runtime_replica_state_replicas", replicas, description: "Other replicas of the pool whose in-flight load currently counts here.");
+        _meter.CreateObservableGauge("runtime_replica_state_endpoint_in_flight_requests", endpointInFlight, description: "Requests in flight on each endpoint as this replica counts them: layer=\"local\" the ones it assigned, layer=\"remote\" the other replicas' as of their last applied batch.");
+        _meter.CreateObservableGauge("runtime_replica_state_remote_fairness_flows", remoteFlows, description: "Fairness flows (program-aware-fairness) with usage reported by other replicas, counted per shared policy.");
         _published = _meter.CreateCounter<long>("runtime_replica_state_published_total", description: "Batches of local routing state this replica published to Redis.");
         _publishedBytes = _meter.CreateCounter<long>("runtime_replica_state_published_bytes_total", description: "Encoded bytes of the batches this replica published.");
         _applied = _meter.CreateCounter<long>("runtime_replica_state_applied_total", description: "Batches from other replicas applied to this replica's remote state layer.");

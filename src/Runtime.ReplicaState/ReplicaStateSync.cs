@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Runtime.Endpoints;
+using Runtime.FlowControl.Policies;
 using Runtime.Plugins.BuiltIn.Parameters;
 using Runtime.Scheduling.Prefix;
 using StackExchange.Redis;
@@ -9,10 +10,11 @@ namespace Runtime.ReplicaState;
 
 /// <summary>
 /// Active-active replicas of one pool (<c>--replica-state</c>): every batch interval this replica
-/// appends what it learned since the last batch (prefix blocks, and its in-flight load when it
-/// changed) as one entry of the pool's Redis stream, and reads the entries the others appended into
-/// the remote layer of its own state (<see cref="PrefixIndex.Remote"/>,
-/// <see cref="EndpointState.SetRemoteInFlight"/>), which scorers, filters and saturation detectors read.
+/// appends what it learned since the last batch (prefix blocks, and its in-flight load and
+/// per-fairness-flow usage when they changed) as one entry of the pool's Redis stream, and reads
+/// the entries the others appended into the remote layer of its own state (<see cref="PrefixIndex.Remote"/>,
+/// <see cref="EndpointState.SetRemoteInFlight"/>, <see cref="ProgramAwareFairnessPolicy.Remote"/>), which
+/// scorers, filters, saturation detectors and fairness policies read.
 /// </summary>
 /// <remarks>
 /// The request path never waits on Redis: it only buffers (<see cref="PendingPrefixes"/>) and counts
@@ -36,6 +38,7 @@ internal sealed partial class ReplicaStateSync : IAsyncDisposable
     private readonly Dictionary<string, PrefixIndex> _indexes = new(StringComparer.Ordinal);
     private readonly PendingPrefixes _pending = new();
     private readonly RemoteLoads _remoteLoads;
+    private readonly SharedFlowUsage _usage;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stopping = new();
@@ -52,8 +55,15 @@ internal sealed partial class ReplicaStateSync : IAsyncDisposable
     private List<EndpointLoad> _lastLoad = [];
     private long _lastLoadAtMs;
     private (long Version, Dictionary<string, EndpointState> ByName) _names = (-1, []);
+    private long _ticks;
 
-    public ReplicaStateSync(ReplicaStateOptions options, EndpointStore store, IEnumerable<(string Name, PrefixIndex Index)> indexes, ILogger logger, TimeProvider? time = null)
+    public ReplicaStateSync(
+        ReplicaStateOptions options,
+        EndpointStore store,
+        IEnumerable<(string Name, PrefixIndex Index)> indexes,
+        ILogger logger,
+        TimeProvider? time = null,
+        IEnumerable<(string Name, ProgramAwareFairnessPolicy Policy)>? fairness = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(indexes);
@@ -63,8 +73,9 @@ internal sealed partial class ReplicaStateSync : IAsyncDisposable
         _time = time ?? TimeProvider.System;
         _key = options.StreamKey;
         _remoteLoads = new RemoteLoads(options.LoadTtl);
+        _usage = new SharedFlowUsage(fairness ?? [], options.LoadTtl);
         ReplicaId = Guid.NewGuid().ToString("N")[..12];
-        Metrics = new ReplicaStateMetrics(() => IsConnected, () => _remoteLoads.LiveReplicas);
+        Metrics = new ReplicaStateMetrics(() => IsConnected, () => _remoteLoads.LiveReplicas, ObserveInFlight, () => _usage.RemoteFlows);
         foreach (var (name, index) in indexes)
         {
             // One index may serve several plugins (a declared producer); share it once, under its first name.
@@ -91,6 +102,9 @@ internal sealed partial class ReplicaStateSync : IAsyncDisposable
     /// <summary>The pool's Redis stream.</summary>
     public string StreamKey => _options.StreamKey;
 
+    /// <summary>Batch intervals completed (test hook: a step of a manual clock is over once this moves).</summary>
+    internal long Ticks => Interlocked.Read(ref _ticks);
+
     public void Start() => _loop ??= Task.Run(() => RunAsync(_stopping.Token));
 
     public async ValueTask DisposeAsync()
@@ -107,6 +121,7 @@ internal sealed partial class ReplicaStateSync : IAsyncDisposable
         }
 
         _remoteLoads.Clear(_store.Current);
+        _usage.Detach();
         if (_redis is not null)
         {
             await _redis.DisposeAsync().ConfigureAwait(false);
@@ -191,7 +206,10 @@ internal sealed partial class ReplicaStateSync : IAsyncDisposable
             }
         }
 
-        _remoteLoads.Apply(ServerNowMs(), _store.Current);
+        var now = ServerNowMs();
+        _remoteLoads.Apply(now, _store.Current);
+        _usage.Apply(now);
+        Interlocked.Increment(ref _ticks);
     }
 
     private async Task TickAsync()
@@ -214,7 +232,7 @@ internal sealed partial class ReplicaStateSync : IAsyncDisposable
             }
             else
             {
-                Log.Connected(_logger, _options.Display, ReplicaId, _options.StreamKey, string.Join(", ", _indexes.Keys));
+                Log.Connected(_logger, _options.Display, ReplicaId, _options.StreamKey, string.Join(", ", _indexes.Keys), _usage.IsEmpty ? "none" : string.Join(", ", _usage.Names));
             }
 
             _everConnected = true;
@@ -232,6 +250,8 @@ internal sealed partial class ReplicaStateSync : IAsyncDisposable
         {
             update.Load = load;
         }
+
+        update.Usage = _usage.SnapshotIfChanged(now, _forceLoad);
 
         // Issued together, awaited after: the client pipelines both on its one connection.
         Task<RedisResult>? add = null;
@@ -255,6 +275,11 @@ internal sealed partial class ReplicaStateSync : IAsyncDisposable
                 if (update.Load is not null)
                 {
                     (_lastLoad, _lastLoadAtMs, _forceLoad) = (load, now, false);
+                }
+
+                if (update.Usage is not null)
+                {
+                    _usage.Published(update.Usage, now);
                 }
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -334,6 +359,11 @@ internal sealed partial class ReplicaStateSync : IAsyncDisposable
             _remoteLoads.Report(replica, atMs, update.Load);
         }
 
+        if (update.Usage is not null && nowMs - atMs <= (long)_options.LoadTtl.TotalMilliseconds)
+        {
+            _usage.Report(replica, atMs, update.Usage);
+        }
+
         if (update.Prefixes.Count == 0)
         {
             return;
@@ -395,92 +425,22 @@ internal sealed partial class ReplicaStateSync : IAsyncDisposable
     private static long EntryTimeMs(string id) =>
         long.TryParse(id.AsSpan(0, Math.Max(0, id.IndexOf('-', StringComparison.Ordinal))), NumberStyles.None, CultureInfo.InvariantCulture, out var ms) ? ms : 0;
 
-    private List<EndpointLoad> LocalLoad()
-    {
-        var load = new List<EndpointLoad>();
-        foreach (var state in _store.Current.Endpoints)
-        {
-            var requests = state.LocalInFlightRequests;
-            var tokens = state.LocalInFlightTokens;
-            if (requests != 0 || tokens != 0)
-            {
-                load.Add(new EndpointLoad(state.Endpoint.Name, requests, tokens));
-            }
-        }
-
-        return load;
-    }
-
-    private static bool SameLoad(List<EndpointLoad> a, List<EndpointLoad> b) => a.SequenceEqual(b);
-
-    private Dictionary<string, EndpointState> EndpointsByName()
-    {
-        var snapshot = _store.Current;
-        if (_names.Version != snapshot.Version)
-        {
-            _names = (snapshot.Version, snapshot.Endpoints.ToDictionary(e => e.Endpoint.Name, StringComparer.Ordinal));
-        }
-
-        return _names.ByName;
-    }
-
-    /// <summary>On shutdown: an empty load snapshot, so the others drop this replica's load now rather than after the TTL.</summary>
+    /// <summary>On shutdown: empty load and usage snapshots, so the others drop this replica's share now rather than after the TTL.</summary>
     private async Task SayGoodbyeAsync()
     {
-        if (_redis is not { IsConnected: true } redis || _lastLoad.Count == 0)
+        if (_redis is not { IsConnected: true } redis || (_lastLoad.Count == 0 && !_usage.PublishedAny))
         {
             return;
         }
 
         try
         {
-            var payload = new ReplicaUpdate { Load = [] }.Encode();
+            var payload = new ReplicaUpdate { Load = [], Usage = _usage.IsEmpty ? null : [] }.Encode();
             await redis.GetDatabase().ExecuteAsync("XADD", _key, "*", "r", ReplicaId, "d", payload).WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             Metrics.OnError();
-        }
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(5200, LogLevel.Information, "Replica state: connected to {Target} as replica {Replica}; sharing stream {Stream} (prefix indexes: {Indexes}; in-flight load)")]
-        public static partial void Connected(ILogger logger, string target, string replica, string stream, string indexes);
-
-        [LoggerMessage(5201, LogLevel.Warning, "Replica state: Redis at {Target} is unreachable ({Reason}); routing on this replica's local state until it is back")]
-        public static partial void Unreachable(ILogger logger, string target, string reason);
-
-        [LoggerMessage(5202, LogLevel.Information, "Replica state: reconnected to {Target}; resynchronising (republishing this replica's load and {Blocks} recent prefix blocks)")]
-        public static partial void Reconnected(ILogger logger, string target, int blocks);
-
-        [LoggerMessage(5203, LogLevel.Warning, "Replica state: entry {Id} of {Stream} is not one this build understands ({Reason}); skipping such entries")]
-        public static partial void BadEntry(ILogger logger, string id, string stream, string reason);
-
-        [LoggerMessage(5205, LogLevel.Warning, "Replica state: an unexpected reply from {Target} ({Type}: {Reason}); this batch is skipped and such errors are counted, not logged again")]
-        public static partial void BadReply(ILogger logger, string target, string type, string reason);
-
-        [LoggerMessage(5204, LogLevel.Error, "Replica state: the Redis client refused {Target}: {Reason}; routing on local state only")]
-        public static partial void ClientFailed(ILogger logger, string target, string reason);
-    }
-}
-
-/// <summary>The prefix indexes a plugin graph routes with, by the name of the producer that owns each.</summary>
-internal static class SharedPrefixIndexes
-{
-    public static IEnumerable<(string Name, PrefixIndex Index)> Of(IEnumerable<object> plugins)
-    {
-        foreach (var plugin in plugins)
-        {
-            switch (plugin)
-            {
-                case ApproxPrefixCacheProducer producer:
-                    yield return (producer.Name, producer.Index);
-                    break;
-                case Runtime.Scheduling.Scorers.PrefixCacheScorer scorer:
-                    yield return (scorer.Producer.Name, scorer.Index);
-                    break;
-            }
         }
     }
 }

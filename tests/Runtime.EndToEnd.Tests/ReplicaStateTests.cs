@@ -106,6 +106,46 @@ public sealed class ReplicaStateTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task FairnessUsageOfARequestServedThroughOneReplica_ReachesTheOther()
+    {
+        const string config = """
+            apiVersion: llm-d.ai/v1alpha1
+            kind: EndpointPickerConfig
+            featureGates: [flowControl]
+            plugins:
+            - type: queue-scorer
+            - type: max-score-picker
+            - name: fair
+              type: program-aware-fairness
+            flowControl:
+              defaultPriorityBand:
+                fairnessPolicyRef: fair
+            """;
+        await using var a = await StartReplicaAsync("--config-text", config);
+        await using var b = await StartReplicaAsync("--config-text", config);
+        await ConnectedAsync(a, b);
+        Assert.Contains("fairness usage: fair", a.Process.Output, StringComparison.Ordinal);
+        Assert.Contains("runtime_replica_state_remote_fairness_flows 0", await MetricsAsync(b), StringComparison.Ordinal);
+
+        // A request of program "batch" completes through A with its token usage; B never saw it.
+        using var clientA = new EnvoyExtProcClient(a.ExtProcAddress);
+        var request = new FullDuplexPhase
+        {
+            Headers = ExtProcMessages.FullDuplexRequestHeaders(headers: [.. ExtProcMessages.DefaultRequestHeaders, new("x-llm-d-inference-fairness-id", "batch")]),
+            BodyChunks = [LongPrompt(7)],
+        };
+        var response = new FullDuplexPhase
+        {
+            Headers = ExtProcMessages.ResponseHeaders(),
+            BodyChunks = [Encoding.UTF8.GetBytes("""{"choices":[],"usage":{"prompt_tokens":2000,"completion_tokens":500,"total_tokens":2500}}""")],
+        };
+        (await clientA.RunFullDuplexAsync(request, response, timeout: s_timeout)).EnsureValid();
+
+        await EventuallyAsync(async () => (await MetricsAsync(b)).Contains("runtime_replica_state_remote_fairness_flows 1", StringComparison.Ordinal), "B counts the usage of A's program");
+        Assert.Contains("runtime_replica_state_remote_fairness_flows 0", await MetricsAsync(a), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ReplicaStateWithLeaderElection_RefusesToStart_InOneLine()
     {
         await using var process = RuntimeProcess.Start(Binary, ["serve", "--endpoints", "127.0.0.1:8000", "--replica-state", _redis.Url, "--ha-enable-leader-election"]);

@@ -26,18 +26,32 @@ internal sealed record ProgramAwareFairnessOptions
 /// programs with no completion within <c>evictionTtlSeconds</c> are forgotten (swept every
 /// <c>evictionSweepSeconds</c>).
 /// </summary>
+/// <remarks>
+/// With active-active replicas (<c>--replica-state</c>) a program's service is this replica's own
+/// plus what the pool's other replicas report for it (<see cref="Remote"/>): each replica decays and
+/// evicts its own part, and publishes it (<see cref="CopyLocalUsage"/>).
+/// </remarks>
 internal sealed class ProgramAwareFairnessPolicy(ProgramAwareFairnessOptions options, TimeProvider? time = null) : IFairnessPolicy
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly Dictionary<string, Program> _programs = new(StringComparer.Ordinal);
     private readonly HashSet<string> _queued = new(StringComparer.Ordinal);
     private readonly List<string> _evict = [];
+    private readonly List<double> _services = [];
     private readonly Lock _lock = new();
+    private IRemoteFlowUsage? _remote;
     private long _lastSweep;
 
     public string TypeName => "program-aware-fairness";
 
     public ProgramAwareFairnessOptions Options => options;
+
+    /// <summary>The other replicas' usage (null when replica state is not shared): added to this replica's own when choosing.</summary>
+    public IRemoteFlowUsage? Remote
+    {
+        get => Volatile.Read(ref _remote);
+        set => Volatile.Write(ref _remote, value);
+    }
 
     /// <summary>A request of <paramref name="programId"/> completed with this usage: adds to its attained service.</summary>
     public void RecordCompletion(string programId, long promptTokens, long completionTokens)
@@ -52,8 +66,11 @@ internal sealed class ProgramAwareFairnessPolicy(ProgramAwareFairnessOptions opt
         }
     }
 
-    /// <summary>The program's current attained service (weighted tokens), 0 when unknown.</summary>
-    public double AttainedService(string programId)
+    /// <summary>The program's current attained service (weighted tokens) across the pool — this replica's and the others' — 0 when unknown.</summary>
+    public double AttainedService(string programId) => LocalService(programId) + (Remote?.ServiceOf(programId) ?? 0);
+
+    /// <summary>The program's attained service on this replica alone.</summary>
+    public double LocalService(string programId)
     {
         lock (_lock)
         {
@@ -61,18 +78,47 @@ internal sealed class ProgramAwareFairnessPolicy(ProgramAwareFairnessOptions opt
         }
     }
 
+    /// <summary>
+    /// Appends this replica's programs with at least <paramref name="minService"/> service, largest
+    /// first and at most <paramref name="max"/> of them (what a replica shares; the rest weigh little).
+    /// </summary>
+    public void CopyLocalUsage(List<FlowUsage> into, double minService, int max)
+    {
+        ArgumentNullException.ThrowIfNull(into);
+        var start = into.Count;
+        lock (_lock)
+        {
+            foreach (var (id, program) in _programs)
+            {
+                if (program.Service >= minService)
+                {
+                    into.Add(new FlowUsage(id, program.Service));
+                }
+            }
+        }
+
+        if (into.Count - start > max)
+        {
+            into.Sort(start, into.Count - start, Comparer<FlowUsage>.Create(static (x, y) => y.Service.CompareTo(x.Service)));
+            into.RemoveRange(start + max, into.Count - start - max);
+        }
+    }
+
     public int SelectFlow(ActiveFlowsView flows, ref int cursor)
     {
         var now = _time.GetTimestamp();
+        var remote = Remote;
         lock (_lock)
         {
             _queued.Clear();
+            _services.Clear();
             double minService = 0, maxService = 0, minWait = 0, maxWait = 0;
             for (var i = 0; i < flows.Count; i++)
             {
                 var id = flows.FairnessIdOf(i);
                 _queued.Add(id);
-                var service = GetOrCreate(id).Service;
+                var service = GetOrCreate(id).Service + (remote?.ServiceOf(id) ?? 0);
+                _services.Add(service);
                 var wait = WaitMs(flows.HeadOf(i), now);
                 minService = i == 0 ? service : Math.Min(minService, service);
                 maxService = i == 0 ? service : Math.Max(maxService, service);
@@ -84,8 +130,7 @@ internal sealed class ProgramAwareFairnessPolicy(ProgramAwareFairnessOptions opt
             var bestScore = double.NegativeInfinity;
             for (var i = 0; i < flows.Count; i++)
             {
-                var service = _programs[flows.FairnessIdOf(i)].Service;
-                var score = options.WeightService * (1 - Normalize(service, minService, maxService))
+                var score = options.WeightService * (1 - Normalize(_services[i], minService, maxService))
                     + options.WeightHeadWait * Normalize(WaitMs(flows.HeadOf(i), now), minWait, maxWait);
                 if (score > bestScore)
                 {

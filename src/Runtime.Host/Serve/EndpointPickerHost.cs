@@ -231,9 +231,9 @@ internal sealed partial class EndpointPickerHost : IAsyncDisposable
             Reloader = reloader,
             DcgmScrapers = dcgm,
 
-            // Active-active: the prefix indexes and in-flight load shared with the pool's other replicas.
+            // Active-active: the prefix indexes, in-flight load and fairness usage shared with the pool's other replicas.
             _replicaState = options.ReplicaState is { } shared
-                ? new ReplicaStateSync(shared, store, SharedPrefixIndexes.Of(plugins.Values), loggers.CreateLogger("Runtime.ReplicaState"))
+                ? new ReplicaStateSync(shared, store, SharedPrefixIndexes.Of(plugins.Values), loggers.CreateLogger("Runtime.ReplicaState"), fairness: SharedFlowUsage.Of(plugins.Values))
                 : null,
         };
     }
