@@ -45,6 +45,9 @@ internal sealed record ReplicaStateOptions
     /// <summary>The Redis stream every replica of <see cref="Pool"/> appends to and reads.</summary>
     public string StreamKey => "runtime:{" + Pool + "}:state";
 
+    /// <summary>The Pub/Sub channel on which a replica says it appended to <see cref="StreamKey"/> (the message: its id).</summary>
+    public string NotifyChannel => StreamKey + ":notify";
+
     /// <summary>Where to connect, for logs (no credentials).</summary>
     public string Display => $"{(Tls ? "rediss" : "redis")}://{Host}:{Port.ToString(CultureInfo.InvariantCulture)}/{Database.ToString(CultureInfo.InvariantCulture)}";
 
