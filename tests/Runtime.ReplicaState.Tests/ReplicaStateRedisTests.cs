@@ -153,7 +153,7 @@ public sealed partial class ReplicaStateRedisTests : IAsyncLifetime
         Assert.Equal(1, wrong.Endpoint(0).InFlightRequests);
     }
 
-    private Replica Start(TimeSpan? ttl = null, string? password = null, TimeSpan? interval = null)
+    private Replica Start(TimeSpan? ttl = null, string? password = null, TimeSpan? interval = null, TimeProvider? time = null)
     {
         var options = ReplicaStateOptions.TryParse(_redis.Url, [])! with
         {
@@ -165,7 +165,7 @@ public sealed partial class ReplicaStateRedisTests : IAsyncLifetime
         var store = new EndpointStore();
         store.Publish(s_endpoints);
         var index = new PrefixIndex();
-        var sync = new ReplicaStateSync(options, store, [("prefix-cache-scorer", index)], _logs.CreateLogger("replica-" + _replicas.Count));
+        var sync = new ReplicaStateSync(options, store, [("prefix-cache-scorer", index)], _logs.CreateLogger("replica-" + _replicas.Count), time);
         sync.Start();
         var replica = new Replica(store, index, sync);
         _replicas.Add(replica);
