@@ -30,7 +30,7 @@ internal sealed record ReplicaStateOptions
 
     public string? Password { get; init; }
 
-    /// <summary>How often local changes are published and remote ones read (the batch interval).</summary>
+    /// <summary>How often local changes are published (the batch interval); the others' are read when they notify, and at every batch as a fallback.</summary>
     public TimeSpan Interval { get; init; } = DefaultInterval;
 
     /// <summary>A replica's reported in-flight load is dropped when not refreshed for this long (a dead replica's load does not linger).</summary>

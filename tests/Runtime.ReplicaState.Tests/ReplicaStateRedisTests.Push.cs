@@ -96,6 +96,23 @@ public sealed partial class ReplicaStateRedisTests
         await PushedAsync(a, () => a.Endpoint(0).AddInFlight(1), SameCount);
     }
 
+    [Fact]
+    public async Task RedisDownAtStart_ReplicasSubscribeOnceItIsUp()
+    {
+        await _redis.KillAsync();
+        var a = Start(interval: TimeSpan.FromSeconds(1));
+        var (b, clock) = StartManual();
+        await Task.Delay(500);
+        Assert.False(a.Sync.IsConnected);
+        Assert.False(b.Sync.IsConnected);
+
+        await _redis.RestartAsync();
+        await ConnectedAsync(a);
+        await StepUntilAsync(b, clock, () => b.Sync.IsConnected, "B connected");
+        bool SameCount() => b.Endpoint(0).InFlightRequests == a.Endpoint(0).LocalInFlightRequests;
+        await PushedAsync(a, () => a.Endpoint(0).AddInFlight(1), SameCount);
+    }
+
     private (Replica Replica, FakeTimeProvider Clock) StartManual()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
