@@ -13,6 +13,10 @@ internal sealed class ReplicaStateMetrics : IDisposable
     private readonly Counter<long> _publishedBytes;
     private readonly Counter<long> _applied;
     private readonly Counter<long> _errors;
+    private readonly Counter<long> _notifications;
+    private readonly Counter<long> _reads;
+    private long _notificationCount;
+    private long _notifiedReadCount;
     private long _publishedCount;
     private long _appliedCount;
     private long _errorCount;
@@ -27,6 +31,8 @@ internal sealed class ReplicaStateMetrics : IDisposable
         _publishedBytes = _meter.CreateCounter<long>("runtime_replica_state_published_bytes_total", description: "Encoded bytes of the batches this replica published.");
         _applied = _meter.CreateCounter<long>("runtime_replica_state_applied_total", description: "Batches from other replicas applied to this replica's remote state layer.");
         _errors = _meter.CreateCounter<long>("runtime_replica_state_errors_total", description: "Failed Redis round trips and undecodable entries of the shared replica state.");
+        _notifications = _meter.CreateCounter<long>("runtime_replica_state_notifications_total", description: "Notifications received that another replica published a batch (Redis Pub/Sub).");
+        _reads = _meter.CreateCounter<long>("runtime_replica_state_reads_total", description: "Reads of the shared stream (XREAD): trigger=\"interval\" every batch, trigger=\"notification\" when another replica published (notifications arriving during a read coalesce into one more).");
     }
 
     public long Published => Interlocked.Read(ref _publishedCount);
@@ -34,6 +40,11 @@ internal sealed class ReplicaStateMetrics : IDisposable
     public long Applied => Interlocked.Read(ref _appliedCount);
 
     public long Errors => Interlocked.Read(ref _errorCount);
+
+    public long Notifications => Interlocked.Read(ref _notificationCount);
+
+    /// <summary>Stream reads a notification triggered.</summary>
+    public long NotifiedReads => Interlocked.Read(ref _notifiedReadCount);
 
     public void OnPublished(int bytes)
     {
@@ -52,6 +63,22 @@ internal sealed class ReplicaStateMetrics : IDisposable
     {
         Interlocked.Increment(ref _errorCount);
         _errors.Add(1);
+    }
+
+    public void OnNotification()
+    {
+        Interlocked.Increment(ref _notificationCount);
+        _notifications.Add(1);
+    }
+
+    public void OnRead(bool notified)
+    {
+        if (notified)
+        {
+            Interlocked.Increment(ref _notifiedReadCount);
+        }
+
+        _reads.Add(1, new KeyValuePair<string, object?>("trigger", notified ? "notification" : "interval"));
     }
 
     public void Dispose() => _meter.Dispose();

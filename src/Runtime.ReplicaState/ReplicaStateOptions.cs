@@ -30,7 +30,7 @@ internal sealed record ReplicaStateOptions
 
     public string? Password { get; init; }
 
-    /// <summary>How often local changes are published and remote ones read (the batch interval).</summary>
+    /// <summary>How often local changes are published (the batch interval); the others' are read when they notify, and at every batch as a fallback.</summary>
     public TimeSpan Interval { get; init; } = DefaultInterval;
 
     /// <summary>A replica's reported in-flight load is dropped when not refreshed for this long (a dead replica's load does not linger).</summary>
@@ -44,6 +44,9 @@ internal sealed record ReplicaStateOptions
 
     /// <summary>The Redis stream every replica of <see cref="Pool"/> appends to and reads.</summary>
     public string StreamKey => "runtime:{" + Pool + "}:state";
+
+    /// <summary>The Pub/Sub channel on which a replica says it appended to <see cref="StreamKey"/> (the message: its id).</summary>
+    public string NotifyChannel => StreamKey + ":notify";
 
     /// <summary>Where to connect, for logs (no credentials).</summary>
     public string Display => $"{(Tls ? "rediss" : "redis")}://{Host}:{Port.ToString(CultureInfo.InvariantCulture)}/{Database.ToString(CultureInfo.InvariantCulture)}";

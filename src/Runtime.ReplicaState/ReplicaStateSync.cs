@@ -18,8 +18,11 @@ namespace Runtime.ReplicaState;
 /// </summary>
 /// <remarks>
 /// The request path never waits on Redis: it only buffers (<see cref="PendingPrefixes"/>) and counts
-/// (the endpoints' local in-flight counters); one loop does all I/O, pipelining its XADD and XREAD
-/// on one connection. When Redis is unreachable the replica routes on local state (readiness does
+/// (the endpoints' local in-flight counters); one loop does all I/O, pipelining its XADD, a PUBLISH
+/// on the pool's notification channel and its XREAD on one connection. A notification from another
+/// replica wakes the loop for an XREAD at once (coalesced: one read in flight, at most one more
+/// queued), so a batch reaches the others a round trip after it is published, not at their next
+/// tick; the XREAD of every tick stays as the fallback for notifications lost while reconnecting. When Redis is unreachable the replica routes on local state (readiness does
 /// not change), logs it once, and on reconnect republishes its load and its indexes' recent blocks.
 /// The stream keeps <see cref="ReplicaStateOptions.History"/> of entries (XADD MINID trimming), so a
 /// replica that starts later learns the pool's prefix index; load snapshots older than the load
@@ -72,6 +75,7 @@ internal sealed partial class ReplicaStateSync : IAsyncDisposable
         _logger = logger;
         _time = time ?? TimeProvider.System;
         _key = options.StreamKey;
+        _notifyChannel = RedisChannel.Literal(options.NotifyChannel);
         _remoteLoads = new RemoteLoads(options.LoadTtl);
         _usage = new SharedFlowUsage(fairness ?? [], options.LoadTtl);
         ReplicaId = Guid.NewGuid().ToString("N")[..12];
@@ -136,10 +140,30 @@ internal sealed partial class ReplicaStateSync : IAsyncDisposable
         try
         {
             _redis = await ConnectionMultiplexer.ConnectAsync(Configuration()).ConfigureAwait(false);
+            await SubscribeAsync(_redis).ConfigureAwait(false);
             using var timer = new PeriodicTimer(_options.Interval, _time);
-            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
+            var tick = timer.WaitForNextTickAsync(stopping).AsTask();
+            var notified = _notifications.Reader.WaitToReadAsync(stopping).AsTask();
+            while (true)
             {
-                await TickOrRecordFailureAsync().ConfigureAwait(false);
+                // Both cancel on stop (the awaits below then throw); a due tick goes first.
+                await Task.WhenAny(tick, notified).ConfigureAwait(false);
+                if (tick.IsCompleted)
+                {
+                    await tick.ConfigureAwait(false);
+                    await RecordingFailuresAsync(TickAsync).ConfigureAwait(false);
+                    ApplyRemote();
+                    Interlocked.Increment(ref _ticks);
+                    tick = timer.WaitForNextTickAsync(stopping).AsTask();
+                }
+                else
+                {
+                    await notified.ConfigureAwait(false);
+                    _notifications.Reader.TryRead(out _);
+                    await RecordingFailuresAsync(ReadNotifiedAsync).ConfigureAwait(false);
+                    ApplyRemote();
+                    notified = _notifications.Reader.WaitToReadAsync(stopping).AsTask();
+                }
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -157,38 +181,11 @@ internal sealed partial class ReplicaStateSync : IAsyncDisposable
         await SayGoodbyeAsync().ConfigureAwait(false);
     }
 
-    private ConfigurationOptions Configuration()
-    {
-        var config = new ConfigurationOptions
-        {
-            AbortOnConnectFail = false,
-            Ssl = _options.Tls,
-            SslHost = _options.Tls ? _options.Host : null,
-            User = _options.User,
-            Password = _options.Password,
-            DefaultDatabase = _options.Database,
-            ClientName = "runtime-" + ReplicaId,
-            ConnectTimeout = 2000,
-            AsyncTimeout = 2000,
-            SyncTimeout = 2000,
-            KeepAlive = 5,
-
-            // The replies are parsed as RESP2 arrays (XREAD, TIME), whatever the client's default.
-            Protocol = RedisProtocol.Resp2,
-
-            // Fail at once while disconnected instead of queueing: stale batches are rebuilt on reconnect.
-            BacklogPolicy = BacklogPolicy.FailFast,
-            ReconnectRetryPolicy = new LinearRetry(500),
-        };
-        config.EndPoints.Add(_options.Host, _options.Port);
-        return config;
-    }
-
-    private async Task TickOrRecordFailureAsync()
+    private async Task RecordingFailuresAsync(Func<Task> step)
     {
         try
         {
-            await TickAsync().ConfigureAwait(false);
+            await step().ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or IOException or ObjectDisposedException)
         {
@@ -205,11 +202,14 @@ internal sealed partial class ReplicaStateSync : IAsyncDisposable
                 Log.BadReply(_logger, _options.Display, ex.GetType().Name, ex.Message);
             }
         }
+    }
 
+    /// <summary>Writes what the others reported (and drops what expired) into the endpoints and fairness policies.</summary>
+    private void ApplyRemote()
+    {
         var now = ServerNowMs();
         _remoteLoads.Apply(now, _store.Current);
         _usage.Apply(now);
-        Interlocked.Increment(ref _ticks);
     }
 
     private async Task TickAsync()
@@ -253,8 +253,10 @@ internal sealed partial class ReplicaStateSync : IAsyncDisposable
 
         update.Usage = _usage.SnapshotIfChanged(now, _forceLoad);
 
-        // Issued together, awaited after: the client pipelines both on its one connection.
+        // Issued together, awaited after: the client pipelines them on its one connection, and Redis
+        // runs them in order, so whoever the PUBLISH wakes finds the entry when it reads.
         Task<RedisResult>? add = null;
+        Task<long>? notify = null;
         var bytes = 0;
         if (!update.IsEmpty)
         {
@@ -262,15 +264,20 @@ internal sealed partial class ReplicaStateSync : IAsyncDisposable
             bytes = payload.Length;
             var minId = (now - (long)_options.History.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
             add = db.ExecuteAsync("XADD", _key, "MINID", "~", minId, "*", "r", ReplicaId, "d", payload);
+            notify = db.PublishAsync(_notifyChannel, ReplicaId);
         }
 
+        // Notifications received so far name entries this read returns: no read of their own.
+        _notifications.Reader.TryRead(out _);
         var read = db.ExecuteAsync("XREAD", "COUNT", ReadCount, "STREAMS", _key, _lastId);
+        Metrics.OnRead(notified: false);
         Exception? failure = null;
         if (add is not null)
         {
             try
             {
                 await add.ConfigureAwait(false);
+                await notify!.ConfigureAwait(false);
                 Metrics.OnPublished(bytes);
                 if (update.Load is not null)
                 {
@@ -296,8 +303,15 @@ internal sealed partial class ReplicaStateSync : IAsyncDisposable
             throw failure;
         }
 
+        await ApplyAllAsync(db, entries, notified: false).ConfigureAwait(false);
+    }
+
+    /// <summary>Applies one XREAD reply, then reads on while replies come full (a backlog), up to <see cref="MaxReadsPerTick"/> reads.</summary>
+    private async Task ApplyAllAsync(IDatabase db, RedisResult entries, bool notified)
+    {
         for (var reads = 1; Apply(entries) == ReadCount && reads < MaxReadsPerTick; reads++)
         {
+            Metrics.OnRead(notified);
             entries = await db.ExecuteAsync("XREAD", "COUNT", ReadCount, "STREAMS", _key, _lastId).ConfigureAwait(false);
         }
     }
@@ -409,38 +423,6 @@ internal sealed partial class ReplicaStateSync : IAsyncDisposable
         {
             _down = true;
             Log.Unreachable(_logger, _options.Display, reason);
-        }
-    }
-
-    private async Task SyncClockAsync(IDatabase db)
-    {
-        // Entry ids carry Redis' clock; load ages are judged on it, whatever this host's clock says.
-        var time = await db.ExecuteAsync("TIME").ConfigureAwait(false);
-        var serverMs = (long.Parse((string)time[0]!, CultureInfo.InvariantCulture) * 1000) + (long.Parse((string)time[1]!, CultureInfo.InvariantCulture) / 1000);
-        _clockOffsetMs = serverMs - _time.GetUtcNow().ToUnixTimeMilliseconds();
-    }
-
-    private long ServerNowMs() => _time.GetUtcNow().ToUnixTimeMilliseconds() + _clockOffsetMs;
-
-    private static long EntryTimeMs(string id) =>
-        long.TryParse(id.AsSpan(0, Math.Max(0, id.IndexOf('-', StringComparison.Ordinal))), NumberStyles.None, CultureInfo.InvariantCulture, out var ms) ? ms : 0;
-
-    /// <summary>On shutdown: empty load and usage snapshots, so the others drop this replica's share now rather than after the TTL.</summary>
-    private async Task SayGoodbyeAsync()
-    {
-        if (_redis is not { IsConnected: true } redis || (_lastLoad.Count == 0 && !_usage.PublishedAny))
-        {
-            return;
-        }
-
-        try
-        {
-            var payload = new ReplicaUpdate { Load = [], Usage = _usage.IsEmpty ? null : [] }.Encode();
-            await redis.GetDatabase().ExecuteAsync("XADD", _key, "*", "r", ReplicaId, "d", payload).WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            Metrics.OnError();
         }
     }
 }

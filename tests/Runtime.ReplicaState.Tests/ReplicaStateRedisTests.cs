@@ -9,7 +9,7 @@ namespace Runtime.ReplicaState.Tests;
 
 /// <summary>Replicas sharing state through a real redis-server on a free loopback port.</summary>
 [Trait("Category", "Redis")]
-public sealed class ReplicaStateRedisTests : IAsyncLifetime
+public sealed partial class ReplicaStateRedisTests : IAsyncLifetime
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(15);
     private static readonly Endpoint[] s_endpoints = [new("pod-a", "10.0.0.1", 8000), new("pod-b", "10.0.0.2", 8000), new("pod-c", "10.0.0.3", 8000)];
@@ -153,19 +153,19 @@ public sealed class ReplicaStateRedisTests : IAsyncLifetime
         Assert.Equal(1, wrong.Endpoint(0).InFlightRequests);
     }
 
-    private Replica Start(TimeSpan? ttl = null, string? password = null)
+    private Replica Start(TimeSpan? ttl = null, string? password = null, TimeSpan? interval = null, TimeProvider? time = null)
     {
         var options = ReplicaStateOptions.TryParse(_redis.Url, [])! with
         {
             Pool = _pool,
-            Interval = TimeSpan.FromMilliseconds(10),
+            Interval = interval ?? TimeSpan.FromMilliseconds(10),
             LoadTtl = ttl ?? TimeSpan.FromSeconds(2),
             Password = password,
         };
         var store = new EndpointStore();
         store.Publish(s_endpoints);
         var index = new PrefixIndex();
-        var sync = new ReplicaStateSync(options, store, [("prefix-cache-scorer", index)], _logs.CreateLogger("replica-" + _replicas.Count));
+        var sync = new ReplicaStateSync(options, store, [("prefix-cache-scorer", index)], _logs.CreateLogger("replica-" + _replicas.Count), time);
         sync.Start();
         var replica = new Replica(store, index, sync);
         _replicas.Add(replica);
