@@ -178,7 +178,8 @@ sanity_check() { # port size label [status-only]
     grep -a -E 'grpc-(status|message)|:status' "$base.log" >&2 || true
     return 1
   fi
-  # The Go peer in epp mode re-marshals the body: only its status is checked.
+  # The Go peer is only checked for its status: in epp mode it re-marshals the body, and in null
+  # mode it echoes a chunk whole, past the 62,000 B pieces the checker holds us to.
   [ -z "${4:-}" ] || return 0
   nghttp -d "$file" -H 'content-type: application/grpc' -H 'te: trailers' "$url" > "$base.bin" 2>/dev/null || true
   python3 "$here/check-exchange.py" "$file" "$base.bin" >&2
@@ -280,7 +281,7 @@ for run in "${runs[@]}"; do
 
   for size in $sizes; do
     label="$file_name-$size"
-    if ! sanity_check "$grpc_port" "$size" "$file_name" "${peer_mode/null/}"; then
+    if ! sanity_check "$grpc_port" "$size" "$file_name" "$peer_mode"; then
       failures=$((failures + 1))
       continue
     fi
@@ -325,7 +326,7 @@ for run in "${runs[@]}"; do
       "$(awk -v k="$rss_after" 'BEGIN { print k / 1024 }')" "$(awk -v k="$(hwm_kb "$pid")" 'BEGIN { print k / 1024 }')" >> "$summary"
 
     # A server that degraded under load must still answer correctly.
-    sanity_check "$grpc_port" "$size" "$file_name-after" "${peer_mode/null/}" || failures=$((failures + 1))
+    sanity_check "$grpc_port" "$size" "$file_name-after" "$peer_mode" || failures=$((failures + 1))
   done
 
   stop_server "$pid"

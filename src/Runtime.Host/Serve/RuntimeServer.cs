@@ -145,6 +145,10 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
             throw;
         }
 
+        // Receive straight into a buffer: by default each read is a zero-byte wait, then the read, two
+        // syscalls per 4 KB block; a 220 KB prompt then cost 110 of them. Envoy keeps few connections
+        // open, so a block held per idle connection is cheap (+18% exchanges/s at 220 KB, perf/README).
+        builder.WebHost.UseSockets(sockets => sockets.WaitForDataBeforeAllocatingBuffer = false);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             KestrelGrpcSetup.Configure(kestrel, options.Grpc, listeners);
