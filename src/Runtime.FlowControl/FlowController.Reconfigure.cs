@@ -97,17 +97,7 @@ internal sealed partial class FlowController
                 }
             }
 
-            // Draining and already empty: gone now (a non-empty one goes when its last request leaves).
-            foreach (PriorityBand band in table.Bands)
-            {
-                if (band.IsDraining && band.Requests == 0)
-                {
-                    table = table.Without(band);
-                    removed.Add(band.Priority);
-                }
-            }
-
-            Volatile.Write(ref _table, table);
+            Volatile.Write(ref _table, WithoutDrainedBands(table, removed));
         }
 
         if (options.ShardCount != ShardCount)

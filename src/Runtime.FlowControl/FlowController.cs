@@ -243,19 +243,28 @@ internal sealed partial class FlowController : IAsyncDisposable
                 }
             }
 
-            foreach (PriorityBand band in table.Bands)
-            {
-                if (band.IsDraining && band.Requests == 0)
-                {
-                    table = table.Without(band);
-                    removed.Add(band.Priority);
-                }
-            }
-
-            Volatile.Write(ref _table, table);
+            Volatile.Write(ref _table, WithoutDrainedBands(table, removed));
         }
 
         return new BandChanges(added, reactivated, draining, removed);
+    }
+
+    /// <summary>
+    /// The table without the draining bands that are already empty (a non-empty one goes when its
+    /// last request leaves); their priorities are added to <paramref name="removed"/>.
+    /// </summary>
+    private static BandTable WithoutDrainedBands(BandTable table, List<int> removed)
+    {
+        foreach (PriorityBand band in table.Bands)
+        {
+            if (band.IsDraining && band.Requests == 0)
+            {
+                table = table.Without(band);
+                removed.Add(band.Priority);
+            }
+        }
+
+        return table;
     }
 
     /// <summary>
