@@ -48,11 +48,16 @@ public sealed class BodyMemoryTests
         Assert.Equal(96 * 1024, Sample(page, "runtime_buffered_body_limit_bytes"));
         Assert.Equal(0, Sample(page, "runtime_buffered_body_bytes"));
         Assert.InRange(Sample(page, "runtime_buffer_pool_retained_bytes"), 0, 1024 * 1024);
+
+        // The socket transport's 64 KB blocks: one per open connection waits for the next read (the
+        // client's and this scrape's); nothing else is held, and idle ones stay under the same ceiling.
+        Assert.InRange(Sample(page, "runtime_transport_buffer_bytes{state=\"in_use\"}"), 64 * 1024, 4 * 64 * 1024);
+        Assert.InRange(Sample(page, "runtime_transport_buffer_bytes{state=\"idle\"}"), 0, 1024 * 1024);
     }
 
     private static double Sample(string page, string name)
     {
-        var match = Regex.Match(page, $@"^{name} (\S+)$", RegexOptions.Multiline);
+        var match = Regex.Match(page, $@"^{Regex.Escape(name)} (\S+)$", RegexOptions.Multiline);
         Assert.True(match.Success, $"{name} is not on the page:\n{page}");
         return double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
     }

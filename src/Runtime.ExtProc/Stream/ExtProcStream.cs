@@ -92,6 +92,10 @@ internal sealed partial class ExtProcStream : IDisposable
         ResponseHeaders.Clear();
         RequestBody.Reset();
         ResponseBody.Reset();
+
+        // The last reply may still point at the last received body: a pooled stream must not keep
+        // that array alive (after a burst the message pool drops its arrays, and these would stay).
+        Response.Reset(ProcessingResponseKind.None);
     }
 
     /// <summary>Returns the storage kept between streams (the stream pool dropped this one, or the service stopped).</summary>

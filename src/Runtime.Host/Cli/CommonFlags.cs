@@ -67,6 +67,6 @@ internal static class CommonFlags
             var bytes = v == "auto" ? 0 : ByteSize.ParseLong(v);
             maxBufferedBodyBytes(v == "auto" ? 0 : bytes > 0 ? bytes : throw new FormatException("must be positive, or auto"));
         });
-        flags.String("buffer-pool-retain-bytes", "64Mi", "Most idle message and body buffer memory kept for reuse between bursts; all of it is released after 10s without traffic", v => poolRetainBytes(ByteSize.ParseLong(v)));
+        flags.String("buffer-pool-retain-bytes", "64Mi", "Most idle buffer memory each pool (messages and bodies; socket blocks) keeps for reuse between bursts; released when traffic no longer needs it", v => poolRetainBytes(ByteSize.ParseLong(v)));
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -149,6 +150,11 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
         // syscalls per 4 KB block; a 220 KB prompt then cost 110 of them. Envoy keeps few connections
         // open, so a block held per idle connection is cheap (+18% exchanges/s at 220 KB, perf/README).
         builder.WebHost.UseSockets(sockets => sockets.WaitForDataBeforeAllocatingBuffer = false);
+
+        // Socket reads and writes in 64 KB blocks instead of Kestrel's 4 KB: a 220 KB prompt takes 4
+        // receive calls instead of 55 (2.2x the exchanges/s at 220 KB, perf/README).
+        var transportMemory = new SocketBlockPoolFactory(options.BufferPoolRetainBytes);
+        builder.Services.AddSingleton<IMemoryPoolFactory<byte>>(transportMemory);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             KestrelGrpcSetup.Configure(kestrel, options.Grpc, listeners);
@@ -206,12 +212,17 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
         }
 
         // Registered here, not where buffers are rented, so the gauge is on the page from the first scrape.
-        var processMetrics = metrics is null ? null : RegisterMemoryMetrics(metrics, bodyBudget);
+        var processMetrics = metrics is null ? null : RegisterMemoryMetrics(metrics, bodyBudget, transportMemory);
         return new RuntimeServer(app, certificate, metricsEndpoint, extProcs, processMetrics);
     }
 
-    private static ServedMetrics.Registrations RegisterMemoryMetrics(PrometheusExporter metrics, BodyBufferBudget budget) => new ServedMetrics.Registrations(
+    private static ServedMetrics.Registrations RegisterMemoryMetrics(PrometheusExporter metrics, BodyBufferBudget budget, SocketBlockPoolFactory transportMemory) => new ServedMetrics.Registrations(
     [
+        metrics.AddCollector(SocketBlockPoolFactory.HeldGaugeName, SocketBlockPoolFactory.HeldGaugeHelp, PrometheusMetricType.Gauge, w =>
+        {
+            w.Add("state", "in_use", transportMemory.InUseBytes);
+            w.Add("state", "idle", transportMemory.IdleBytes);
+        }),
         metrics.AddCollector(PooledBuffers.OutstandingGaugeName, PooledBuffers.OutstandingGaugeHelp, PrometheusMetricType.Gauge, static w => w.Add(PooledBuffers.Outstanding)),
         metrics.AddCollector(PooledBuffers.RetainedGaugeName, PooledBuffers.RetainedGaugeHelp, PrometheusMetricType.Gauge, static w => w.Add(PooledBuffers.RetainedBytes)),
         metrics.AddCollector(BodyBufferBudget.HeldGaugeName, BodyBufferBudget.HeldGaugeHelp, PrometheusMetricType.Gauge, w => w.Add(budget.Held)),

@@ -134,9 +134,16 @@ internal static class PooledBuffers
     /// Drops the pool's idle arrays after an interval without rentals and, when that was a lot,
     /// has the GC compact and return the memory to the OS, so RSS falls back after a burst.
     /// </summary>
-    internal static void TrimIfIdle()
+    internal static void TrimIfIdle() => CompactIfMuchDropped(s_messages.TrimIfIdle());
+
+    /// <summary>
+    /// After a pool dropped <paramref name="droppedBytes"/> of idle arrays: when that was a lot, has
+    /// the GC collect and give the memory back to the OS now, rather than at the next collection
+    /// (which an idle process may not have for minutes).
+    /// </summary>
+    public static void CompactIfMuchDropped(long droppedBytes)
     {
-        if (s_messages.TrimIfIdle() >= CompactAfterDropping)
+        if (droppedBytes >= CompactAfterDropping)
         {
             GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         }
