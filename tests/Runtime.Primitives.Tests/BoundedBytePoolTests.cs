@@ -12,10 +12,36 @@ public sealed class BoundedBytePoolTests
         var pool = new BoundedBytePool(1024 * 1024, retainCeiling: 1024 * 1024);
         var first = pool.Rent(100_000);
 
-        Assert.Equal(128 * 1024, first.Length);
+        Assert.Equal(112 * 1024, first.Length);
         pool.Return(first);
         Assert.Equal(first.Length, pool.Retained);
-        Assert.Same(first, pool.Rent(70_000));
+        Assert.Same(first, pool.Rent(98_305)); // 96 KiB + 1: the same quarter step
+        Assert.Equal(0, pool.Retained);
+    }
+
+    [Theory]
+    [InlineData(1, 4096)]
+    [InlineData(4096, 4096)]
+    [InlineData(4097, 5 * 1024)]
+    [InlineData(8192, 8192)]
+    [InlineData(8193, 10 * 1024)]
+    [InlineData(220_111, 224 * 1024)] // a 220 KB prompt's message
+    [InlineData(229_377, 256 * 1024)]
+    [InlineData(1024 * 1024, 1024 * 1024)]
+    public void SizeClasses_AreQuarterStepsBetweenPowersOfTwo(int requested, int expected)
+    {
+        var pool = new BoundedBytePool(1024 * 1024, retainCeiling: 1024 * 1024);
+
+        Assert.Equal(expected, pool.Rent(requested).Length);
+    }
+
+    [Fact]
+    public void ArrayOfNoSizeClass_IsNotRetained()
+    {
+        var pool = new BoundedBytePool(1024 * 1024, retainCeiling: 1024 * 1024);
+
+        pool.Return(new byte[100_000]);
+
         Assert.Equal(0, pool.Retained);
     }
 

@@ -25,7 +25,7 @@ internal sealed class BoundedBytePool
         _buckets = new Bucket[ClassOf(MaxArrayLength) + 1];
         for (var i = 0; i < _buckets.Length; i++)
         {
-            _buckets[i] = new Bucket(SmallestClass << i);
+            _buckets[i] = new Bucket(LengthOf(i));
         }
     }
 
@@ -60,7 +60,7 @@ internal sealed class BoundedBytePool
     public void Return(byte[] array)
     {
         ArgumentNullException.ThrowIfNull(array);
-        if (array.Length > MaxArrayLength || array.Length < SmallestClass || !System.Numerics.BitOperations.IsPow2(array.Length))
+        if (array.Length > MaxArrayLength || array.Length < SmallestClass || _buckets[ClassOf(array.Length)].Length != array.Length)
         {
             return;
         }
@@ -98,8 +98,34 @@ internal sealed class BoundedBytePool
         return dropped;
     }
 
-    private static int ClassOf(int length) =>
-        length <= SmallestClass ? 0 : System.Numerics.BitOperations.Log2((uint)length - 1) + 1 - System.Numerics.BitOperations.Log2(SmallestClass);
+    // Size classes are quarter steps between powers of two (4 KB, 5 KB, 6 KB, 7 KB, 8 KB, 10 KB, ...):
+    // a 220 KB prompt takes a 224 KB array, not 256 KB, so a burst of them holds an eighth less.
+    private const int SmallestClassLog2 = 12;
+
+    private static int ClassOf(int length)
+    {
+        if (length <= SmallestClass)
+        {
+            return 0;
+        }
+
+        // 2^octave < length <= 2^(octave+1); the class is the first quarter step at or above length.
+        var octave = System.Numerics.BitOperations.Log2((uint)length - 1);
+        var quarter = octave - 2;
+        var steps = (length - (1 << octave) + (1 << quarter) - 1) >> quarter;
+        return ((octave - SmallestClassLog2) * 4) + steps;
+    }
+
+    private static int LengthOf(int sizeClass)
+    {
+        if (sizeClass == 0)
+        {
+            return SmallestClass;
+        }
+
+        var octave = SmallestClassLog2 + ((sizeClass - 1) / 4);
+        return (1 << octave) + ((((sizeClass - 1) % 4) + 1) << (octave - 2));
+    }
 
     /// <summary>A locked stack of same-length arrays (the lock is held for a push or a pop only).</summary>
     private sealed class Bucket(int length)
