@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Connections;
 using Runtime.Primitives.Buffers;
@@ -30,10 +31,7 @@ internal sealed class PinnedBlockPool : MemoryPool<byte>
     /// <summary>How often the pool drops what recent demand did not use.</summary>
     public static readonly TimeSpan TrimInterval = TimeSpan.FromSeconds(10);
 
-    // Last in, first out: the block given back most recently is still in the CPU's caches. A queue
-    // cycles through every idle block, and with 64 KB blocks that is tens of MB of cold memory.
-    private readonly Lock _lock = new();
-    private Block[] _idle = new Block[64];
+    private readonly ConcurrentQueue<Block> _idle = new();
     private readonly Timer? _trimmer;
     private int _idleCount;
     private int _rented;
@@ -76,8 +74,9 @@ internal sealed class PinnedBlockPool : MemoryPool<byte>
             Volatile.Write(ref _peakRentedSinceTrim, rented);
         }
 
-        if (TryPop() is { } block)
+        if (_idle.TryDequeue(out var block))
         {
+            Interlocked.Decrement(ref _idleCount);
             block.Lease();
             return block;
         }
@@ -95,8 +94,9 @@ internal sealed class PinnedBlockPool : MemoryPool<byte>
         var peak = Math.Max(Interlocked.Exchange(ref _peakRentedSinceTrim, rented), rented);
         var keep = peak - rented;
         long dropped = 0;
-        while (Volatile.Read(ref _idleCount) > keep && TryPop() is not null)
+        while (Volatile.Read(ref _idleCount) > keep && _idle.TryDequeue(out _))
         {
+            Interlocked.Decrement(ref _idleCount);
             dropped += BlockSize;
         }
 
@@ -104,50 +104,28 @@ internal sealed class PinnedBlockPool : MemoryPool<byte>
         return dropped;
     }
 
-    private Block? TryPop()
-    {
-        lock (_lock)
-        {
-            if (_idleCount == 0)
-            {
-                return null;
-            }
-
-            var block = _idle[--_idleCount];
-            _idle[_idleCount] = null!;
-            return block;
-        }
-    }
-
     private void Give(Block block)
     {
         Interlocked.Decrement(ref _rented);
-        lock (_lock)
+        if (_disposed || (long)(Interlocked.Increment(ref _idleCount)) * BlockSize > RetainCeiling)
         {
-            // Past the ceiling (or after Dispose) the block is left to the GC.
-            if (_disposed || (long)(_idleCount + 1) * BlockSize > RetainCeiling)
+            if (!_disposed)
             {
-                return;
+                Interlocked.Decrement(ref _idleCount);
             }
 
-            if (_idleCount == _idle.Length)
-            {
-                Array.Resize(ref _idle, _idle.Length * 2);
-            }
-
-            _idle[_idleCount++] = block;
+            return;
         }
+
+        _idle.Enqueue(block);
     }
 
     protected override void Dispose(bool disposing)
     {
+        _disposed = true;
         _trimmer?.Dispose();
-        lock (_lock)
-        {
-            _disposed = true;
-            Array.Clear(_idle);
-            _idleCount = 0;
-        }
+        _idle.Clear();
+        Volatile.Write(ref _idleCount, 0);
     }
 
     private sealed class Block : IMemoryOwner<byte>
