@@ -1,3 +1,4 @@
+using System.Globalization;
 using Runtime.Endpoints;
 using Runtime.ExtProc.Processing;
 using Runtime.Plugins;
@@ -22,6 +23,7 @@ internal interface IRequestAdmitter
 internal sealed class ProbabilisticAdmitter(string name, ProbabilisticAdmitterParameters parameters) : IPlugin, IRequestAdmitter
 {
     private EndpointStore? _endpoints;
+    private volatile Rejection? _lastRejection;
 
     public string TypeName => BuiltInPlugins.ProbabilisticAdmitter;
 
@@ -52,8 +54,37 @@ internal sealed class ProbabilisticAdmitter(string name, ProbabilisticAdmitterPa
             return null;
         }
 
-        var probability = RejectProbability(Saturation(endpoints));
-        return Random() < probability ? Rejection : null;
+        var saturation = Saturation(endpoints);
+        var probability = RejectProbability(saturation);
+        return Random() < probability ? RejectionFor(saturation, probability) : null;
+    }
+
+    /// <summary>
+    /// llm-d's refusal text, which names the figures as printed (saturation to 3 decimals, the
+    /// probability to 2). The last refusal is kept and reused while its printed figures stay the
+    /// same, so a shedding storm under steady saturation refuses without allocating.
+    /// </summary>
+    private ImmediateError RejectionFor(double saturation, double probability)
+    {
+        // Formatted by hand: the interpolated-string handler boxes the doubles in unoptimised code.
+        Span<char> buffer = stackalloc char[96];
+        "saturation=".CopyTo(buffer);
+        saturation.TryFormat(buffer[11..], out var length, "F3", CultureInfo.InvariantCulture);
+        var written = 11 + length;
+        " prob=".CopyTo(buffer[written..]);
+        written += 6;
+        probability.TryFormat(buffer[written..], out length, "F2", CultureInfo.InvariantCulture);
+        var figures = buffer[..(written + length)];
+        var last = _lastRejection;
+        if (last is not null && figures.SequenceEqual(last.Figures))
+        {
+            return last.Error;
+        }
+
+        var text = figures.ToString();
+        var rejection = new Rejection(text, new ImmediateError(429, "probabilistic-admitter: rejected, " + text));
+        _lastRejection = rejection;
+        return rejection.Error;
     }
 
     /// <summary>The endpoints of the pool it is attached to (none before <see cref="Attach"/>).</summary>
@@ -80,8 +111,7 @@ internal sealed class ProbabilisticAdmitter(string name, ProbabilisticAdmitterPa
         return total / endpoints.Length;
     }
 
-    // One constant text: llm-d's names the figures, which would allocate per refusal on the hot path.
-    private static readonly ImmediateError Rejection = new(429, "probabilistic-admitter: rejected, sheddable request shed under saturation");
+    private sealed record Rejection(string Figures, ImmediateError Error);
 }
 
 /// <summary>

@@ -48,7 +48,27 @@ public class ProbabilisticAdmitterTests
         Assert.Equal(1.0, RejectedFraction(admitter, -1));
         var refusal = admitter.Admit(-1)!;
         Assert.Equal(429, refusal.HttpStatus);
-        Assert.StartsWith("probabilistic-admitter: rejected", refusal.Message, StringComparison.Ordinal);
+        Assert.Equal("probabilistic-admitter: rejected, saturation=0.400 prob=1.00", refusal.Message); // llm-d's text
+    }
+
+    [Fact]
+    public void Refusals_UnderTheSameSaturation_ShareOneReply_NewFiguresGetTheirOwn()
+    {
+        var (admitter, store) = Admitter(waiting: 2, kv: 0);
+        var first = admitter.Admit(-1)!;
+
+        Assert.Same(first, admitter.Admit(-1));
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1_000; i++)
+        {
+            admitter.Admit(-1);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+
+        var (busier, _) = Admitter(waiting: 4, kv: 0);
+        Assert.Equal("probabilistic-admitter: rejected, saturation=0.800 prob=1.00", busier.Admit(-1)!.Message);
+        GC.KeepAlive(store);
     }
 
     [Fact]
