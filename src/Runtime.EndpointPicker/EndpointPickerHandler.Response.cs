@@ -56,7 +56,7 @@ internal sealed partial class EndpointPickerHandler
         Span<byte> value = stackalloc byte[1024];
         foreach (var writer in _context.ResponseHeaderWriters)
         {
-            var length = writer.WriteValue(served, value);
+            var length = writer.WriteValue(_result, served, value);
             if (length > 0)
             {
                 reply.SetHeader(writer.HeaderName, value[..length]);

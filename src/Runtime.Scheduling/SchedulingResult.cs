@@ -67,6 +67,26 @@ public sealed class SchedulingResult
     /// <summary>The endpoint a separate prefill stage picked (llm-d's prefill profile), or null when the request was not disaggregated.</summary>
     public EndpointState? Prefill { get; set; }
 
+    /// <summary>The profile whose picks <see cref="Picked"/> holds (llm-d's primary profile), null before one picked.</summary>
+    internal string? PrimaryProfile { get; set; }
+
+    /// <summary>The profile that picked <see cref="Prefill"/>.</summary>
+    internal string? PrefillProfile { get; set; }
+
+    /// <summary>
+    /// The first pick of the profile named <paramref name="profile"/> for this request, or null when that profile
+    /// did not run or picked nothing (llm-d's <c>ProfileResults[name].TargetEndpoints[0]</c>).
+    /// </summary>
+    internal EndpointState? PickOf(string profile)
+    {
+        if (Prefill is not null && string.Equals(profile, PrefillProfile, StringComparison.Ordinal))
+        {
+            return Prefill;
+        }
+
+        return Count > 0 && string.Equals(profile, PrimaryProfile, StringComparison.Ordinal) ? _picked[0] : null;
+    }
+
     /// <summary>When not 0, the request goes to this port on each picked endpoint's host (llm-d's data-parallel <c>primaryPort</c>).</summary>
     public int DestinationPort { get; set; }
 
@@ -119,6 +139,8 @@ public sealed class SchedulingResult
         ScoredCount = 0;
         HeaderCount = 0;
         Prefill = null;
+        PrimaryProfile = null;
+        PrefillProfile = null;
         DestinationPort = 0;
         Status = SchedulingStatus.NoEndpoints;
     }

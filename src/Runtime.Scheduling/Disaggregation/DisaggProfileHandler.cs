@@ -116,6 +116,7 @@ internal sealed class DisaggProfileHandler(string name, string typeName, DisaggS
         if (prefillPick is not null)
         {
             result.Prefill = prefillPick;
+            result.PrefillProfile = Settings.PrefillProfile;
             result.SetHeader(PrefillHeader, prefillPick.Endpoint.HostPortUtf8);
         }
 

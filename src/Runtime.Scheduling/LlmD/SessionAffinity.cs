@@ -17,8 +17,11 @@ internal interface IResponseHeaderWriter : Runtime.Plugins.IPlugin
     /// <summary>The header name, lower-case UTF-8.</summary>
     ReadOnlySpan<byte> HeaderName { get; }
 
-    /// <summary>Writes the header value for <paramref name="served"/> into <paramref name="destination"/>; returns its length, 0 for no header.</summary>
-    int WriteValue(EndpointState served, Span<byte> destination);
+    /// <summary>
+    /// Writes the header value for this request into <paramref name="destination"/>: <paramref name="served"/> is the
+    /// endpoint that answered, <paramref name="result"/> what every profile picked. Returns its length, 0 for no header.
+    /// </summary>
+    int WriteValue(SchedulingResult result, EndpointState served, Span<byte> destination);
 }
 
 /// <summary>
@@ -31,9 +34,13 @@ internal interface IResponseHeaderWriter : Runtime.Plugins.IPlugin
 /// <c>evictionTtlSeconds</c>; a binding whose endpoint is no longer a candidate moves to the new pick.
 /// </summary>
 /// <remarks>
-/// Request attributes as session sources (llm-d's <c>attribute</c>) are not published by any plugin of
-/// this build, so such a source never yields an id. <c>profileName</c> binds to another profile's pick
-/// in llm-d's prefill/decode setups; here a plugin with a profileName writes no token and binds nothing.
+/// <c>profileName</c> (llm-d's prefill/decode setup: one instance per profile, each with its own header):
+/// the instance writes, or binds the session to, the first pick of that profile in the request's result
+/// instead of the serving endpoint; when that profile did not run for the request (a decode-only request
+/// has no prefill pick) it writes no header and binds nothing, as llm-d's <c>ResolvePodToWrite</c> and
+/// <c>pickedPodName</c> do. Without a profileName it uses the serving endpoint (token) or the primary pick
+/// (session_id). Request attributes as session sources (llm-d's <c>attribute</c>) are not published by
+/// any plugin of this build, so such a source never yields an id.
 /// Lookups allocate nothing: tokens are decoded on the stack and session ids looked up by span.
 /// </remarks>
 internal sealed class SessionAffinity
@@ -43,7 +50,7 @@ internal sealed class SessionAffinity
     private readonly byte[] _header;
     private readonly bool _sessionIdStrategy;
     private readonly byte[][] _sources;
-    private readonly bool _bindsPick;
+    private readonly string? _profile;
     private readonly long _ttlTicks;
     private readonly long _sweepTicks;
     private readonly TimeProvider _time;
@@ -60,7 +67,7 @@ internal sealed class SessionAffinity
         var config = parameters.SessionIdConfig;
         var sources = config?.Sources is { Count: > 0 } list ? list : [new SessionIdSource { Header = SessionAffinityParameters.DefaultSessionIdHeader }];
         _sources = [.. sources.Where(s => !string.IsNullOrEmpty(s.Header)).Select(s => Encoding.UTF8.GetBytes(s.Header!.Trim().ToLowerInvariant()))];
-        _bindsPick = string.IsNullOrEmpty(parameters.ProfileName);
+        _profile = string.IsNullOrEmpty(parameters.ProfileName) ? null : parameters.ProfileName;
         var ttl = config?.EvictionTtlSeconds is > 0 and var t ? t : SessionAffinityParameters.DefaultEvictionTtlSeconds;
         var sweep = config?.EvictionSweepSeconds is > 0 and var s ? s : SessionAffinityParameters.DefaultEvictionSweepSeconds;
         _ttlTicks = (long)(ttl * time.TimestampFrequency);
@@ -71,7 +78,10 @@ internal sealed class SessionAffinity
 
     public ReadOnlySpan<byte> Header => _header;
 
-    public bool WritesToken => !_sessionIdStrategy && _bindsPick;
+    public bool WritesToken => !_sessionIdStrategy;
+
+    /// <summary>The profile whose pick this instance pins, or null for the request's primary pick.</summary>
+    public string? ProfileName => _profile;
 
     /// <summary>Sessions currently bound (session_id strategy).</summary>
     public int Bindings => _bindings.Count;
@@ -123,7 +133,7 @@ internal sealed class SessionAffinity
     /// <summary>session_id: binds the session to the pick (or refreshes it), moving it only when its endpoint was not a candidate.</summary>
     public void PreRequest(SchedulingContext context, SchedulingRequest request, SchedulingResult result)
     {
-        if (!_sessionIdStrategy || !_bindsPick || result.Count == 0)
+        if (!_sessionIdStrategy || (_profile is null ? (result.Count > 0 ? result.Primary : null) : result.PickOf(_profile)) is not { } pick)
         {
             return;
         }
@@ -136,7 +146,7 @@ internal sealed class SessionAffinity
             return;
         }
 
-        var picked = result.Primary.Endpoint.Name;
+        var picked = pick.Endpoint.Name;
         if (!_lookup.TryGetValue(id[..length], out var binding))
         {
             _bindings.TryAdd(new string(id[..length]), new Binding(picked, now));
@@ -153,15 +163,15 @@ internal sealed class SessionAffinity
         }
     }
 
-    /// <summary>encoded_endpoint_header: base64 of the serving endpoint's name.</summary>
-    public int WriteToken(EndpointState served, Span<byte> destination)
+    /// <summary>encoded_endpoint_header: base64 of the name of the serving endpoint, or of the named profile's pick.</summary>
+    public int WriteToken(SchedulingResult result, EndpointState served, Span<byte> destination)
     {
-        if (!WritesToken)
+        if (!WritesToken || (_profile is null ? served : result.PickOf(_profile)) is not { } pod)
         {
             return 0;
         }
 
-        var name = served.Endpoint.Name;
+        var name = pod.Endpoint.Name;
         Span<byte> utf8 = stackalloc byte[MaxTokenBytes];
         if (!Encoding.UTF8.TryGetBytes(name, utf8, out var length) || Base64.GetMaxEncodedToUtf8Length(length) > destination.Length)
         {

@@ -27,7 +27,7 @@ internal sealed class SessionAffinityScorer(string name, SessionAffinityParamete
 
     public void PreRequest(SchedulingContext context, SchedulingRequest request, SchedulingResult result) => Affinity.PreRequest(context, request, result);
 
-    public int WriteValue(EndpointState served, Span<byte> destination) => Affinity.WriteToken(served, destination);
+    public int WriteValue(SchedulingResult result, EndpointState served, Span<byte> destination) => Affinity.WriteToken(result, served, destination);
 }
 
 /// <summary><c>session-affinity-filter</c> (llm-d v0.10, Alpha): keeps only the pinned endpoint when it is a candidate, all candidates otherwise.</summary>
@@ -54,5 +54,5 @@ internal sealed class SessionAffinityFilter(string name, SessionAffinityParamete
 
     public void PreRequest(SchedulingContext context, SchedulingRequest request, SchedulingResult result) => Affinity.PreRequest(context, request, result);
 
-    public int WriteValue(EndpointState served, Span<byte> destination) => Affinity.WriteToken(served, destination);
+    public int WriteValue(SchedulingResult result, EndpointState served, Span<byte> destination) => Affinity.WriteToken(result, served, destination);
 }

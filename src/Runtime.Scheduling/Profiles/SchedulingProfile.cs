@@ -80,7 +80,13 @@ public sealed class SchedulingProfile
             var picking = Stopwatch.GetTimestamp();
             Picker.Pick(context, kept, totals, result);
             SchedulingMetrics.PluginRan(SchedulingMetrics.Picker, Picker, picking);
-            return result.Status = result.Count > 0 ? SchedulingStatus.Picked : SchedulingStatus.AllFiltered;
+            if (result.Count == 0)
+            {
+                return result.Status = SchedulingStatus.AllFiltered;
+            }
+
+            result.PrimaryProfile = Name;
+            return result.Status = SchedulingStatus.Picked;
         }
         finally
         {

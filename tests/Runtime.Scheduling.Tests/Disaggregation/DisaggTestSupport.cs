@@ -54,9 +54,10 @@ internal sealed class DisaggTestSupport
           - pluginRef: queue-scorer
         """;
 
-    public static Runtime.Plugins.Registry.PluginRegistry Registry { get; } = BuiltInPlugins.CreateBuilder().UseSchedulingFactories().UseDisaggregationFactories().Build().Registry;
+    public static Runtime.Plugins.Registry.PluginRegistry Registry { get; } = BuiltInPlugins.CreateBuilder().UseSchedulingFactories().UseDisaggregationFactories().UseLlmDSchedulingFactories().Build().Registry;
 
-    public static ConfigLoadResult Validate(string yaml) => new EndpointPickerConfigLoader(Registry).LoadText(Header + yaml, "test");
+    public static ConfigLoadResult Validate(string yaml, bool allowExperimental = false) =>
+        new EndpointPickerConfigLoader(Registry) { AllowExperimentalPlugins = allowExperimental }.LoadText(Header + yaml, "test");
 
     public static string FirstError(string yaml)
     {
@@ -65,9 +66,9 @@ internal sealed class DisaggTestSupport
         return loaded.Errors[0].Message;
     }
 
-    public (SchedulerBuildResult Built, IReadOnlyDictionary<string, IPlugin> Plugins) Build(string yaml)
+    public (SchedulerBuildResult Built, IReadOnlyDictionary<string, IPlugin> Plugins) Build(string yaml, bool allowExperimental = false)
     {
-        var loaded = Validate(yaml);
+        var loaded = Validate(yaml, allowExperimental);
         Assert.True(loaded.IsValid, string.Join("; ", loaded.Errors.Select(e => e.Message)));
         var config = loaded.Config!;
         var specs = config.Plugins.Select((p, i) => new PluginInstanceSpec(p.Name!, p.Type!, p.Parameters ?? default, $"plugins[{i}]"));

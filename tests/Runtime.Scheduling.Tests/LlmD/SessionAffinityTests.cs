@@ -56,7 +56,7 @@ public class SessionAffinityTests
         var scorer = new SessionAffinityScorer("s", Bind(BuiltInParameterBinders.SessionAffinity, """{"encodedEndpointHeaderConfig": {"header": " X-My-Session "}}"""), _time);
         var value = new byte[256];
 
-        var length = scorer.WriteValue(pool[1], value);
+        var length = scorer.WriteValue(Served(pool[1]), pool[1], value);
 
         Assert.Equal("x-my-session", Encoding.ASCII.GetString(scorer.HeaderName));
         Assert.Equal(Token("pod-001"), Encoding.ASCII.GetString(value, 0, length));
@@ -86,7 +86,7 @@ public class SessionAffinityTests
         Assert.Equal([0.0, 0.0, 0.0], Score(scorer, request, pool));
         Pick(scorer, request, pool[2]);
         Assert.Equal([0.0, 0.0, 1.0], Score(scorer, request, pool));
-        Assert.Equal(0, scorer.WriteValue(pool[2], new byte[64]));
+        Assert.Equal(0, scorer.WriteValue(Served(pool[2]), pool[2], new byte[64]));
 
         // A different pick while the bound endpoint is a candidate does not move the session.
         Pick(scorer, request, pool[0]);
@@ -118,6 +118,77 @@ public class SessionAffinityTests
         result.Add(picked);
         result.Status = SchedulingStatus.Picked;
         scorer.PreRequest(_context, request, result);
+    }
+
+    private static SchedulingResult Served(EndpointState primary, EndpointState? prefill = null)
+    {
+        var result = new SchedulingResult();
+        result.Reset();
+        result.Add(primary);
+        result.Status = SchedulingStatus.Picked;
+        result.PrimaryProfile = "decode";
+        if (prefill is not null)
+        {
+            result.Prefill = prefill;
+            result.PrefillProfile = "prefill";
+        }
+
+        return result;
+    }
+
+    private static string? Written(IResponseHeaderWriter writer, SchedulingResult result, EndpointState served)
+    {
+        var value = new byte[256];
+        var length = writer.WriteValue(result, served, value);
+        return length == 0 ? null : Encoding.ASCII.GetString(value, 0, length);
+    }
+
+    [Fact]
+    public void ProfileName_TokenIsThatProfilesPick_NoneWhenTheProfileDidNotRun()
+    {
+        var pool = TestEndpoints.States(3);
+        var prefill = new SessionAffinityScorer("p", Bind(BuiltInParameterBinders.SessionAffinity, """{"profileName": "prefill", "encodedEndpointHeaderConfig": {"header": "x-session-token-prefill"}}"""), _time);
+        var decode = new SessionAffinityScorer("d", new SessionAffinityParameters(), _time);
+        var namedDecode = new SessionAffinityFilter("n", Bind(BuiltInParameterBinders.SessionAffinity, """{"profileName": "decode"}"""), _time);
+        var disaggregated = Served(pool[0], prefill: pool[2]);
+
+        Assert.Equal("x-session-token-prefill", Encoding.ASCII.GetString(prefill.HeaderName));
+        Assert.Equal(Token("pod-002"), Written(prefill, disaggregated, pool[0]));
+        Assert.Equal(Token("pod-000"), Written(decode, disaggregated, pool[0]));
+        Assert.Equal(Token("pod-000"), Written(namedDecode, disaggregated, pool[1]));
+
+        // Decode-only request: the prefill profile did not run, so its instance writes nothing; a profile that does not exist neither.
+        Assert.Null(Written(prefill, Served(pool[1]), pool[1]));
+        Assert.Equal(Token("pod-001"), Written(decode, Served(pool[1]), pool[1]));
+        var unknown = new SessionAffinityScorer("u", Bind(BuiltInParameterBinders.SessionAffinity, """{"profileName": "encode"}"""), _time);
+        Assert.Null(Written(unknown, disaggregated, pool[0]));
+
+        // The next turn sends the prefill token back under its own header: the prefill instance pins that endpoint.
+        Assert.Equal([0.0, 0.0, 1.0], Score(prefill, Request(("x-session-token-prefill", Token("pod-002")), ("x-session-token", Token("pod-000"))), pool));
+        Assert.Equal([1.0, 0.0, 0.0], Score(decode, Request(("x-session-token-prefill", Token("pod-002")), ("x-session-token", Token("pod-000"))), pool));
+    }
+
+    [Fact]
+    public void ProfileName_SessionId_BindsThatProfilesPick_NothingWhenItDidNotRun()
+    {
+        var pool = TestEndpoints.States(3);
+        var prefill = new SessionAffinityScorer("p", Bind(BuiltInParameterBinders.SessionAffinity, """{"strategy": "session_id", "profileName": "prefill"}"""), _time);
+        var decode = new SessionAffinityScorer("d", Bind(BuiltInParameterBinders.SessionAffinity, """{"strategy": "session_id"}"""), _time);
+
+        var decodeOnly = Request(("x-session-id", "short-chat"));
+        prefill.PreRequest(_context, decodeOnly, Served(pool[1]));
+        decode.PreRequest(_context, decodeOnly, Served(pool[1]));
+        Assert.Equal(0, prefill.Affinity.Bindings);
+        Assert.Equal(1, decode.Affinity.Bindings);
+
+        var request = Request(("x-session-id", "long-chat"));
+        var disaggregated = Served(pool[0], prefill: pool[2]);
+        prefill.PreRequest(_context, request, disaggregated);
+        decode.PreRequest(_context, request, disaggregated);
+        Assert.Null(Written(prefill, disaggregated, pool[0]));
+
+        Assert.Equal([0.0, 0.0, 1.0], Score(prefill, request, pool));
+        Assert.Equal([1.0, 0.0, 0.0], Score(decode, request, pool));
     }
 
     [Theory]
