@@ -80,9 +80,6 @@ internal sealed class SessionAffinity
 
     public bool WritesToken => !_sessionIdStrategy;
 
-    /// <summary>The profile whose pick this instance pins, or null for the request's primary pick.</summary>
-    public string? ProfileName => _profile;
-
     /// <summary>Sessions currently bound (session_id strategy).</summary>
     public int Bindings => _bindings.Count;
 
