@@ -191,6 +191,41 @@ public class SessionAffinityTests
         Assert.Equal([1.0, 0.0, 0.0], Score(decode, request, pool));
     }
 
+    [Fact]
+    public void ProfileName_WritingAndBinding_AllocateNothing()
+    {
+        var pool = TestEndpoints.States(3);
+        var token = new SessionAffinityFilter("p", Bind(BuiltInParameterBinders.SessionAffinity, """{"profileName": "prefill"}"""), _time);
+        var bound = new SessionAffinityFilter("b", Bind(BuiltInParameterBinders.SessionAffinity, """{"strategy": "session_id", "profileName": "prefill"}"""), _time);
+        var request = TestEndpoints.Request("hello");
+        request.Headers = new OneHeader("x-session-id"u8.ToArray(), "chat"u8.ToArray());
+        var result = Served(pool[0], prefill: pool[2]);
+        var value = new byte[256];
+        bound.PreRequest(_context, request, result);
+        token.WriteValue(result, pool[0], value);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 100; i++)
+        {
+            token.WriteValue(result, pool[0], value);
+            bound.PreRequest(_context, request, result);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(Token("pod-002"), Encoding.ASCII.GetString(value, 0, token.WriteValue(result, pool[0], value)));
+        Assert.Equal(1, bound.Affinity.Bindings);
+    }
+
+    /// <summary>One request header, read without allocating (as the request path's header view).</summary>
+    private sealed class OneHeader(byte[] name, byte[] value) : IRequestHeaders
+    {
+        public bool TryGetValue(ReadOnlySpan<byte> wanted, out ReadOnlySpan<byte> found)
+        {
+            found = wanted.SequenceEqual(name) ? value : default;
+            return wanted.SequenceEqual(name);
+        }
+    }
+
     [Theory]
     [InlineData("""{"strategy": "sticky"}""", "strategy must be \"encoded_endpoint_header\" or \"session_id\", got \"sticky\"")]
     [InlineData("""{"strategy": "session_id", "sessionIdConfig": {"sources": [{"header": "a", "attribute": "b"}]}}""", "exactly one of header or attribute must be set")]
