@@ -24,8 +24,14 @@ internal sealed record GrpcServerOptions
     /// <summary>HTTP/2 receive window per connection; shared by all its streams.</summary>
     public int InitialConnectionWindowSize { get; init; } = 32 * 1024 * 1024;
 
-    /// <summary>HTTP/2 receive window per stream; sized so a multi-hundred-KB body is not stalled on WINDOW_UPDATEs.</summary>
-    public int InitialStreamWindowSize { get; init; } = 1024 * 1024;
+    /// <summary>
+    /// HTTP/2 receive window per stream: how far a client may send ahead of what the server has read
+    /// (grpc-go's initial window too). A message larger than the window still arrives whole (Kestrel
+    /// opens the window as a partial message is examined), but a stream's queued Envoy-sized 16 KB
+    /// pieces wait in the client: 256 streams × 220 KB held 185–196 MiB of RSS with 1 MiB, 124–129
+    /// with 64 KiB, at the same exchanges/s (perf/README).
+    /// </summary>
+    public int InitialStreamWindowSize { get; init; } = 64 * 1024;
 
     /// <summary>
     /// Largest HTTP/2 frame the peer may send us (SETTINGS_MAX_FRAME_SIZE). Bigger frames mean

@@ -86,7 +86,7 @@ public sealed partial class FlagCoverageTests
     [InlineData("--grpc-max-message-size", "1000")]
     [InlineData("--grpc-max-concurrent-streams", "7")]
     [InlineData("--http2-connection-window", "131072")]
-    [InlineData("--http2-stream-window", "65536")]
+    [InlineData("--http2-stream-window", "262144")]
     [InlineData("--shutdown-grace-period", "3s")]
     [InlineData("--default-request-body-mode", "BUFFERED")]
     [InlineData("--default-response-body-mode", "STREAMED")]
