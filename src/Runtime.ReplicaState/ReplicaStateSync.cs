@@ -22,8 +22,9 @@ namespace Runtime.ReplicaState;
 /// on the pool's notification channel and its XREAD on one connection. A notification from another
 /// replica wakes the loop for an XREAD at once (coalesced: one read in flight, at most one more
 /// queued), so a batch reaches the others a round trip after it is published, not at their next
-/// tick; the XREAD of every tick stays as the fallback for notifications lost while reconnecting. When Redis is unreachable the replica routes on local state (readiness does
-/// not change), logs it once, and on reconnect republishes its load and its indexes' recent blocks.
+/// tick; the XREAD of every tick stays as the fallback for notifications lost while reconnecting.
+/// When Redis is unreachable the replica routes on local state (readiness does not change), logs it
+/// once, and on reconnect republishes its load and its indexes' recent blocks.
 /// The stream keeps <see cref="ReplicaStateOptions.History"/> of entries (XADD MINID trimming), so a
 /// replica that starts later learns the pool's prefix index; load snapshots older than the load
 /// TTL are ignored and expire, so a dead replica's load does not linger.

@@ -10,7 +10,8 @@ namespace Runtime.Primitives.Buffers;
 /// </summary>
 internal sealed class BoundedBytePool
 {
-    private const int SmallestClass = 4 * 1024;
+    private const int SmallestClassLog2 = 12;
+    private const int SmallestClass = 1 << SmallestClassLog2; // 4 KB
 
     private readonly Bucket[] _buckets;
     private long _retained;
@@ -100,7 +101,6 @@ internal sealed class BoundedBytePool
 
     // Size classes are quarter steps between powers of two (4 KB, 5 KB, 6 KB, 7 KB, 8 KB, 10 KB, ...):
     // a 220 KB prompt takes a 224 KB array, not 256 KB, so a burst of them holds an eighth less.
-    private const int SmallestClassLog2 = 12;
 
     private static int ClassOf(int length)
     {

@@ -106,13 +106,15 @@ internal sealed class PinnedBlockPool : MemoryPool<byte>
     private void Give(Block block)
     {
         Interlocked.Decrement(ref _rented);
-        if (_disposed || (long)(Interlocked.Increment(ref _idleCount)) * BlockSize > RetainCeiling)
+        if (_disposed)
         {
-            if (!_disposed)
-            {
-                Interlocked.Decrement(ref _idleCount);
-            }
+            return;
+        }
 
+        // Past the ceiling the block is left to the GC.
+        if ((long)Interlocked.Increment(ref _idleCount) * BlockSize > RetainCeiling)
+        {
+            Interlocked.Decrement(ref _idleCount);
             return;
         }
 
