@@ -105,6 +105,12 @@ internal sealed partial class BbrExtProcProcessor : PooledProcessor<BbrExtProcPr
             _tail.Reset();
             _response.FinalJson = default;
             _response.IsEventStream = false;
+            ReturnRewritten();
+        }
+
+        /// <summary>The rewritten body goes back once it is sent (or the stream ends).</summary>
+        private void ReturnRewritten()
+        {
             if (_rewritten is not null)
             {
                 PooledBuffers.Return(_rewritten);
@@ -148,6 +154,7 @@ internal sealed partial class BbrExtProcProcessor : PooledProcessor<BbrExtProcPr
             var reply = BeginDecision(stream, hasBody);
             WriteRouting(reply, rewriter.HasChanges ? outgoing.Length : -1);
             await SendDecisionAsync(stream, reply, hasBody, outgoing, rewriter.HasChanges).ConfigureAwait(false);
+            ReturnRewritten();
         }
 
         private void WriteRouting(ProcessingResponseBuilder reply, long newContentLength)

@@ -211,6 +211,7 @@ internal sealed partial class EndpointPickerHandler
         var reply = BeginDecision(stream, hasBody);
         WriteDestination(reply, headers, rewritten ? outgoing.Length : -1);
         await SendDecisionAsync(stream, reply, hasBody, outgoing, rewritten).ConfigureAwait(false);
+        ReturnRewrittenBody();
     }
 
     private ImmediateError? Schedule(ExtProcStream stream)

@@ -91,6 +91,12 @@ internal sealed partial class EndpointPickerHandler : RequestRoutingHandler, IDi
         _eventStream = false;
         _usageTooLarge = false;
         _metadataLength = 0;
+        ReturnRewrittenBody();
+    }
+
+    /// <summary>The body with the model rewritten goes back once it is sent (or the stream ends).</summary>
+    private void ReturnRewrittenBody()
+    {
         if (_rewrittenBody is not null)
         {
             PooledBuffers.Return(_rewrittenBody);

@@ -319,6 +319,9 @@ internal sealed partial class ProcessingResponseBuilder
         return _totalSize;
     }
 
+    /// <summary>How many times <see cref="WriteTo"/> has finished: a sender can tell whether its reply is already in the pipe.</summary>
+    public long WriteCount { get; private set; }
+
     /// <summary>Writes the response. Referenced bodies are copied into <paramref name="writer"/> here.</summary>
     public void WriteTo(IBufferWriter<byte> writer)
     {
@@ -362,6 +365,7 @@ internal sealed partial class ProcessingResponseBuilder
         }
 
         output.Flush();
+        WriteCount++;
     }
 
     /// <summary>Returns pooled storage and drops body references; the builder may be reused after <see cref="Reset"/>.</summary>

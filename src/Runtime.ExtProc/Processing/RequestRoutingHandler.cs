@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using Runtime.ExtProc.Codec;
 using Runtime.ExtProc.Stream;
 
@@ -142,6 +143,26 @@ internal abstract class RequestRoutingHandler : ExtProcStreamHandler
     private ValueTask DecideAsync(ExtProcStream stream, ReadOnlySequence<byte> body, bool hasBody)
     {
         Decided = true;
-        return OnRequestReadyAsync(stream, body, hasBody);
+        var decided = OnRequestReadyAsync(stream, body, hasBody);
+        if (!decided.IsCompletedSuccessfully)
+        {
+            return ReleaseBodyAfterAsync(stream, decided);
+        }
+
+        decided.GetAwaiter().GetResult();
+        stream.RequestBody.Reset();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Once the decision and the body it forwards are in the response pipe, the gathered body goes
+    /// back to the pool and out of the buffered-bytes budget: the stream itself lives on for the
+    /// whole upstream response, which for a generation can take minutes.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private static async ValueTask ReleaseBodyAfterAsync(ExtProcStream stream, ValueTask decided)
+    {
+        await decided.ConfigureAwait(false);
+        stream.RequestBody.Reset();
     }
 }

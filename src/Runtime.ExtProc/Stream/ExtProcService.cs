@@ -65,12 +65,15 @@ internal sealed class ExtProcService : IDisposable
                 {
                     payload.Return();
                 }
+
+                await stream.CompletePendingFlushAsync().ConfigureAwait(false);
             }
 
             aborted = false;
         }
         catch (Exception ex)
         {
+            await stream.SettlePendingFlushAsync().ConfigureAwait(false);
             code = StatusOf(ex, context);
             stream.NoteFailure(ex);
             if (code == StatusCode.Internal && ex is not RpcException)

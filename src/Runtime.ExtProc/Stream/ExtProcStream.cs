@@ -23,6 +23,7 @@ internal sealed partial class ExtProcStream : IDisposable
     private static readonly WriteOptions s_bufferHint = new(WriteFlags.BufferHint);
 
     private IServerStreamWriter<ProcessingResponseBuilder>? _writer;
+    private Task? _pendingFlush;
     private CancellationToken _cancelled;
     private ExtProcStreamHandler? _handler;
     private ExtProcOptions _options = new();
@@ -79,6 +80,7 @@ internal sealed partial class ExtProcStream : IDisposable
     internal void Reset()
     {
         _responseEndMetadata.Clear();
+        _pendingFlush = null;
         _writer = null;
         _cancelled = default;
         _handler = null;
@@ -517,10 +519,72 @@ internal sealed partial class ExtProcStream : IDisposable
         // After a reset, Grpc.AspNetCore's writer throws InvalidOperationException, which reads like
         // a processor bug; say what happened instead.
         _cancelled.ThrowIfCancellationRequested();
+        if (_pendingFlush is { } pending)
+        {
+            if (!pending.IsCompleted)
+            {
+                return AwaitFlushThenWriteAsync(flush);
+            }
+
+            _pendingFlush = null;
+            pending.GetAwaiter().GetResult();
+        }
+
         var writer = _writer!;
         writer.WriteOptions = flush ? null : s_bufferHint;
+        var written = Response.WriteCount;
         var write = writer.WriteAsync(Response);
-        return write.IsCompletedSuccessfully ? ValueTask.CompletedTask : new ValueTask(write);
+        if (write.IsCompletedSuccessfully)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        if (!write.IsCompleted && Response.WriteCount != written)
+        {
+            // The reply is in the response pipe; only the flush waits (for Kestrel's frame writer to take
+            // it). The phase can end now, so the received message goes back to the pool instead of
+            // waiting with it: under a burst on one core, that wait held a 220 KB array per stream.
+            // The flush is awaited before the next write and before the next message is read.
+            _pendingFlush = write;
+            return ValueTask.CompletedTask;
+        }
+
+        return new ValueTask(write);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask AwaitFlushThenWriteAsync(bool flush)
+    {
+        await CompletePendingFlushAsync().ConfigureAwait(false);
+        await WriteAsync(flush).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Waits for the last reply's flush (see <see cref="WriteAsync"/>): the stream reads no further
+    /// message before its replies left, which keeps Kestrel's back-pressure on a slow client.
+    /// </summary>
+    internal ValueTask CompletePendingFlushAsync()
+    {
+        var pending = _pendingFlush;
+        if (pending is null)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        _pendingFlush = null;
+        return new ValueTask(pending);
+    }
+
+    /// <summary>On a failed stream: lets a pending flush finish (its error is the call's own), so the status goes out after it.</summary>
+    internal async Task SettlePendingFlushAsync()
+    {
+        try
+        {
+            await CompletePendingFlushAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException or RpcException)
+        {
+        }
     }
 
     [DoesNotReturn]

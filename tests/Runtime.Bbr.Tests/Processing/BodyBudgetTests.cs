@@ -43,6 +43,30 @@ public sealed class BodyBudgetTests
     }
 
     [Fact]
+    public async Task RoutedBody_LeavesTheBudget_WhileTheStreamWaitsForTheResponse()
+    {
+        // The stream lives on for the whole upstream response (minutes for a long generation); the
+        // gathered prompt must not stay held, or in-flight generations would fill the ceiling.
+        var budget = new BodyBufferBudget(1024 * 1024);
+        var chain = new BbrChain([new BodyFieldToHeaderProcessor("body-field-to-header")], []);
+        await using var server = await ExtProcTestServer.StartAsync(new BbrExtProcProcessor(chain, new BbrMetrics(), NullLogger.Instance), options: new ExtProcOptions { BodyBudget = budget });
+        await using var exchange = await server.Client.StartAsync();
+
+        var body = Chat(200_000);
+        await exchange.SendAllAsync(new FullDuplexPhase { Headers = ExtProcMessages.FullDuplexRequestHeaders(), BodyChunks = BodyChunks.SplitEvery(body, 16 * 1024) }.ToMessages(Runtime.TestSupport.ExtProc.ExtProcDirection.Request));
+        var headersReply = await exchange.ReadRequiredAsync(s_timeout);
+        Assert.Equal("m", headersReply.RequestHeaders.Response.HeaderMutation.SetHeaders.Single(h => h.Header.Key == "x-gateway-model-name").Header.RawValue.ToStringUtf8());
+        var echoed = 0;
+        while (echoed < body.Length)
+        {
+            echoed += (await exchange.ReadRequiredAsync(s_timeout)).RequestBody.Response.BodyMutation.StreamedResponse.Body.Length;
+        }
+
+        Assert.Equal(body.Length, echoed);
+        Assert.Equal(0, budget.Held);
+    }
+
+    [Fact]
     public void BodyBuffer_ChargesHeldArrays_RefusesPastTheLimit_ReleasesOnReset()
     {
         var budget = new BodyBufferBudget(48 * 1024);
