@@ -31,10 +31,11 @@ internal static class Program
     public static async Task<int> Main(string[] args)
     {
         // Socket completions run on the socket engine's own threads (one per core in this mode)
-        // instead of hopping to the thread pool first: Kestrel's transport only moves bytes into
-        // its pipes there, and our processing still runs on the pool. Half the context switches per
-        // exchange, and a steadier rate (perf/README, "Socket completions"). An operator's own
-        // value (0 turns it off) wins.
+        // instead of hopping to the thread pool first. For ext_proc, Kestrel's transport only moves
+        // the bytes into its pipes there and hands our processing to the pool; an outgoing client
+        // (a metrics scrape) parses the bytes of one read there. Half the context switches per
+        // exchange and a steadier rate (perf/README, "Socket completions"). An operator's own value
+        // (0 turns it off) wins.
         if (Environment.GetEnvironmentVariable(InlineSocketCompletionsVariable) is null)
         {
             Environment.SetEnvironmentVariable(InlineSocketCompletionsVariable, "1");

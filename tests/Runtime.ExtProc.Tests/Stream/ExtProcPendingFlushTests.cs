@@ -25,11 +25,7 @@ public sealed class ExtProcPendingFlushTests
     public async Task ReplyWaitingForItsFlush_ReceivedMessageIsBack_NextMessageNotReadUntilFlushed()
     {
         var before = PooledBuffers.Outstanding;
-        var reader = new ScriptedReader(ExtProcMessages.FullDuplexRequestHeaders(), ExtProcMessages.RequestBody(s_body, endOfStream: true));
-        var writer = new HeldFlushWriter();
-        var service = new ExtProcService(new PassThroughProcessor(), new ExtProcOptions());
-
-        var call = service.ProcessAsync(reader, writer, new TestCallContext());
+        var (service, reader, writer, call) = StartEchoOfOneBody();
 
         // The headers reply waits for its flush: the headers message is back, the body not yet read.
         await writer.FlushRequested(1);
@@ -57,11 +53,7 @@ public sealed class ExtProcPendingFlushTests
     public async Task PendingFlushFails_CallEndsWithItsError_NothingMoreRead_BuffersBack()
     {
         var before = PooledBuffers.Outstanding;
-        var reader = new ScriptedReader(ExtProcMessages.FullDuplexRequestHeaders(), ExtProcMessages.RequestBody(s_body, endOfStream: true));
-        var writer = new HeldFlushWriter();
-        var service = new ExtProcService(new PassThroughProcessor(), new ExtProcOptions());
-
-        var call = service.ProcessAsync(reader, writer, new TestCallContext());
+        var (service, reader, writer, call) = StartEchoOfOneBody();
         await writer.FlushRequested(1);
         writer.Fail(1, new IOException("client went away"));
 
@@ -70,6 +62,15 @@ public sealed class ExtProcPendingFlushTests
         Assert.Equal(0, service.ActiveStreams);
         service.Dispose();
         Assert.Equal(before, PooledBuffers.Outstanding);
+    }
+
+    /// <summary>A pass-through call over the headers and one 200 KB body message, with flushes the test completes.</summary>
+    private static (ExtProcService Service, ScriptedReader Reader, HeldFlushWriter Writer, Task Call) StartEchoOfOneBody()
+    {
+        var reader = new ScriptedReader(ExtProcMessages.FullDuplexRequestHeaders(), ExtProcMessages.RequestBody(s_body, endOfStream: true));
+        var writer = new HeldFlushWriter();
+        var service = new ExtProcService(new PassThroughProcessor(), new ExtProcOptions());
+        return (service, reader, writer, service.ProcessAsync(reader, writer, new TestCallContext()));
     }
 
     /// <summary>Hands out the given requests, copied into pooled payloads as Grpc.AspNetCore's marshaller does.</summary>
