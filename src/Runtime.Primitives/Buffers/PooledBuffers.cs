@@ -78,9 +78,10 @@ internal static class PooledBuffers
 
     /// <summary>
     /// Received messages and accumulated body segments: up to <see cref="MessagePoolMaxLength"/>
-    /// bytes, from a <see cref="BoundedBytePool"/>. Every stream in flight holds its current message
-    /// (a 220 KB body is held while its echo drains to a slow client), far more than the shared pool
-    /// keeps per core; a miss would allocate on the large object heap. What the pool keeps between
+    /// bytes, from a <see cref="BoundedBytePool"/>. A stream holds its current message until its reply
+    /// is in the response pipe, and a router its gathered body until the decision is sent: under a
+    /// burst that is far more than the shared pool keeps per core, and a miss would allocate on the
+    /// large object heap. What the pool keeps between
     /// bursts is capped (<see cref="SetRetainCeiling"/>) and dropped when idle. Larger messages are
     /// rented from the shared pool.
     /// </summary>
