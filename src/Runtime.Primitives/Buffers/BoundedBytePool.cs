@@ -101,7 +101,6 @@ internal sealed class BoundedBytePool
 
     // Size classes are quarter steps between powers of two (4 KB, 5 KB, 6 KB, 7 KB, 8 KB, 10 KB, ...):
     // a 220 KB prompt takes a 224 KB array, not 256 KB, so a burst of them holds an eighth less.
-
     private static int ClassOf(int length)
     {
         if (length <= SmallestClass)

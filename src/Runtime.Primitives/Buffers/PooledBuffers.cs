@@ -81,9 +81,8 @@ internal static class PooledBuffers
     /// bytes, from a <see cref="BoundedBytePool"/>. A stream holds its current message until its reply
     /// is in the response pipe, and a router its gathered body until the decision is sent: under a
     /// burst that is far more than the shared pool keeps per core, and a miss would allocate on the
-    /// large object heap. What the pool keeps between
-    /// bursts is capped (<see cref="SetRetainCeiling"/>) and dropped when idle. Larger messages are
-    /// rented from the shared pool.
+    /// large object heap. What the pool keeps between bursts is capped (<see cref="SetRetainCeiling"/>)
+    /// and dropped when idle. Larger messages are rented from the shared pool.
     /// </summary>
     public static byte[] RentMessage(int minimumLength)
     {

@@ -130,7 +130,7 @@ internal sealed class SessionAffinity
     /// <summary>session_id: binds the session to the pick (or refreshes it), moving it only when its endpoint was not a candidate.</summary>
     public void PreRequest(SchedulingContext context, SchedulingRequest request, SchedulingResult result)
     {
-        if (!_sessionIdStrategy || (_profile is null ? (result.Count > 0 ? result.Primary : null) : result.PickOf(_profile)) is not { } pick)
+        if (!_sessionIdStrategy || Target(result, result.Count > 0 ? result.Primary : null) is not { } pick)
         {
             return;
         }
@@ -160,10 +160,13 @@ internal sealed class SessionAffinity
         }
     }
 
+    /// <summary>The endpoint this instance speaks for: its profile's first pick when it names one, else <paramref name="unnamed"/>.</summary>
+    private EndpointState? Target(SchedulingResult result, EndpointState? unnamed) => _profile is null ? unnamed : result.PickOf(_profile);
+
     /// <summary>encoded_endpoint_header: base64 of the name of the serving endpoint, or of the named profile's pick.</summary>
     public int WriteToken(SchedulingResult result, EndpointState served, Span<byte> destination)
     {
-        if (!WritesToken || (_profile is null ? served : result.PickOf(_profile)) is not { } pod)
+        if (!WritesToken || Target(result, served) is not { } pod)
         {
             return 0;
         }

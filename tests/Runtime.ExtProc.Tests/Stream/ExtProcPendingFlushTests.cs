@@ -30,14 +30,14 @@ public sealed class ExtProcPendingFlushTests
         // The headers reply waits for its flush: the headers message is back, the body not yet read.
         await writer.FlushRequested(1);
         Assert.Equal(1, reader.Reads);
-        Assert.True(reader.Current.Message.IsEmpty, "the headers message is still held");
+        await Eventually(() => reader.Current.Message.IsEmpty, "the headers message is still held");
 
         writer.Flush(1);
         await writer.FlushRequested(2);
 
         // The echo (four pieces, one flush) is in the pipe; the 200 KB message is already back.
         Assert.Equal(2, reader.Reads);
-        Assert.True(reader.Current.Message.IsEmpty, "the body message is held while its echo waits for the flush");
+        await Eventually(() => reader.Current.Message.IsEmpty, "the body message is held while its echo waits for the flush");
         Assert.Equal(s_body, writer.EchoedRequestBody());
         Assert.False(call.IsCompleted);
 
@@ -62,6 +62,18 @@ public sealed class ExtProcPendingFlushTests
         Assert.Equal(0, service.ActiveStreams);
         service.Dispose();
         Assert.Equal(before, PooledBuffers.Outstanding);
+    }
+
+    /// <summary>The message goes back just after the write returns, on the stream's thread: poll for it.</summary>
+    private static async Task Eventually(Func<bool> condition, string failure)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!condition() && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(5);
+        }
+
+        Assert.True(condition(), failure);
     }
 
     /// <summary>A pass-through call over the headers and one 200 KB body message, with flushes the test completes.</summary>
@@ -126,9 +138,6 @@ public sealed class ExtProcPendingFlushTests
             {
                 Assert.True(await _flushRequested.WaitAsync(TimeSpan.FromSeconds(10)), $"flush {count} was never requested");
             }
-
-            // Let the stream reach its next wait (it may only do so after the write returned).
-            await Task.Delay(50);
         }
 
         public void Flush(int number) => _flushes[number - 1].SetResult();
