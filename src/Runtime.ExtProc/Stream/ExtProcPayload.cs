@@ -12,6 +12,7 @@ namespace Runtime.ExtProc.Stream;
 /// as the deserializer returns, so a body that must outlive that moment (it is echoed, buffered
 /// or scanned while the next message is read) is copied once here. Decoding runs later, on the
 /// stream, from this contiguous copy; the array goes back to the pool after the message's phase.
+/// Only calls with <c>grpc-encoding</c> take this path (Grpc.AspNetCore decompresses them).
 /// </summary>
 internal sealed class ExtProcPayload
 {

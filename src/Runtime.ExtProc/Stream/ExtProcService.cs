@@ -1,4 +1,4 @@
-using System.Runtime.CompilerServices;
+using System.IO.Pipelines;
 using Grpc.Core;
 using Microsoft.Extensions.ObjectPool;
 using Runtime.ExtProc.Codec;
@@ -22,6 +22,9 @@ internal sealed class ExtProcService : IDisposable
     private readonly ObjectPool<ExtProcStream> _streams =
         new DefaultObjectPoolProvider { MaximumRetained = 1024 }.Create(new DefaultPooledObjectPolicy<ExtProcStream>());
 
+    private readonly ObjectPool<PipeRequestMessages> _pipeReaders =
+        new DefaultObjectPoolProvider { MaximumRetained = 1024 }.Create(new DefaultPooledObjectPolicy<PipeRequestMessages>());
+
     private int _activeStreams;
 
     public ExtProcService(IExtProcProcessor processor, ExtProcOptions options)
@@ -40,9 +43,31 @@ internal sealed class ExtProcService : IDisposable
         (_processor as IDisposable)?.Dispose();
     }
 
-    public async Task ProcessAsync(IAsyncStreamReader<ExtProcPayload> requests, IServerStreamWriter<ProcessingResponseBuilder> responses, ServerCallContext context)
+    /// <summary>Serves a call from Grpc.AspNetCore's reader (a compressed call; tests that script one).</summary>
+    public Task ProcessAsync(IAsyncStreamReader<ExtProcPayload> requests, IServerStreamWriter<ProcessingResponseBuilder> responses, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(requests);
+        return ProcessAsync(new GrpcReaderMessages(requests), responses, context);
+    }
+
+    /// <summary>Serves a call by reading its messages straight off the request body pipe.</summary>
+    public async Task ProcessAsync(PipeReader requestBody, int maxMessageSize, IServerStreamWriter<ProcessingResponseBuilder> responses, ServerCallContext context)
+    {
+        var messages = _pipeReaders.Get();
+        messages.Start(requestBody, maxMessageSize);
+        try
+        {
+            await ProcessAsync(messages, responses, context).ConfigureAwait(false);
+        }
+        finally
+        {
+            messages.Stop();
+            _pipeReaders.Return(messages);
+        }
+    }
+
+    private async Task ProcessAsync(RequestMessages requests, IServerStreamWriter<ProcessingResponseBuilder> responses, ServerCallContext context)
+    {
         ArgumentNullException.ThrowIfNull(context);
         Interlocked.Increment(ref _activeStreams);
         var metrics = _options.StreamMetrics;
@@ -54,16 +79,15 @@ internal sealed class ExtProcService : IDisposable
         var aborted = true;
         try
         {
-            while (!stream.IsFinished && await MoveNextAsync(requests).ConfigureAwait(false))
+            while (!stream.IsFinished && await requests.MoveNextAsync().ConfigureAwait(false))
             {
-                var payload = requests.Current;
                 try
                 {
-                    await stream.DispatchAsync(payload.Message).ConfigureAwait(false);
+                    await stream.DispatchAsync(requests.Current).ConfigureAwait(false);
                 }
                 finally
                 {
-                    payload.Return();
+                    requests.Release();
                 }
 
                 await stream.CompletePendingFlushAsync().ConfigureAwait(false);
@@ -86,6 +110,7 @@ internal sealed class ExtProcService : IDisposable
         }
         finally
         {
+            requests.Release();
             stream.End(aborted);
             _processor.ReturnHandler(handler);
             stream.Reset();
@@ -118,37 +143,4 @@ internal sealed class ExtProcService : IDisposable
         _ when context.CancellationToken.IsCancellationRequested => StatusCode.Cancelled,
         _ => StatusCode.Internal,
     };
-
-    /// <summary>
-    /// The next request message, with the reader's transport errors turned into statuses: a
-    /// length prefix beyond 2 GiB (Grpc.AspNetCore refuses it with an IOException before its
-    /// size check) is RESOURCE_EXHAUSTED like any oversized message, a compressed message that
-    /// does not decompress is INTERNAL, a reset request stream is CANCELLED.
-    /// </summary>
-    private static ValueTask<bool> MoveNextAsync(IAsyncStreamReader<ExtProcPayload> requests)
-    {
-        var next = requests.MoveNext(CancellationToken.None);
-        return next.IsCompletedSuccessfully ? new ValueTask<bool>(next.Result) : AwaitNextAsync(next);
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private static async ValueTask<bool> AwaitNextAsync(Task<bool> next)
-    {
-        try
-        {
-            return await next.ConfigureAwait(false);
-        }
-        catch (IOException ex) when (ex.Message.StartsWith("Message too large", StringComparison.Ordinal))
-        {
-            throw new RpcException(new Status(StatusCode.ResourceExhausted, "Received message exceeds the maximum configured message size."));
-        }
-        catch (IOException ex)
-        {
-            throw new RpcException(new Status(StatusCode.Cancelled, "The request stream ended abnormally: " + ex.Message));
-        }
-        catch (InvalidDataException ex)
-        {
-            throw new RpcException(new Status(StatusCode.Internal, "Malformed message: " + ex.Message));
-        }
-    }
 }

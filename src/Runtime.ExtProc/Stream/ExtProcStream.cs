@@ -542,8 +542,8 @@ internal sealed partial class ExtProcStream : IDisposable
         if (!write.IsCompleted && Response.WriteCount != written)
         {
             // The reply is in the response pipe; only the flush waits (for Kestrel's frame writer to take
-            // it). The phase can end now, so the received message goes back to the pool instead of
-            // waiting with it: under a burst on one core, that wait held a 220 KB array per stream.
+            // it). The phase can end now, so the received message is released instead of waiting
+            // with it: under a burst on one core, that wait held a 220 KB message per stream.
             // The flush is awaited before the next write and before the next message is read.
             _pendingFlush = write;
             return ValueTask.CompletedTask;

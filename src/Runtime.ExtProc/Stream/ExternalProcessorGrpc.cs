@@ -5,8 +5,9 @@ namespace Runtime.ExtProc.Stream;
 
 /// <summary>
 /// <c>envoy.service.ext_proc.v3.ExternalProcessor</c> in the shape Grpc.Tools generates, with
-/// our zero-allocation codec as the marshallers: requests are copied once into a pooled
-/// <see cref="ExtProcPayload"/>; a <see cref="ProcessingResponseBuilder"/> writes itself straight
+/// our zero-allocation codec as the marshallers: a compressed call's requests are copied into a
+/// pooled <see cref="ExtProcPayload"/> (other calls are read straight off the request pipe, see
+/// <see cref="PipeRequestMessages"/>); a <see cref="ProcessingResponseBuilder"/> writes itself straight
 /// into the response pipe through <see cref="SerializationContext.GetBufferWriter"/>.
 /// </summary>
 internal static class ExternalProcessorGrpc

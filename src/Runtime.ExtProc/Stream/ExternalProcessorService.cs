@@ -1,4 +1,6 @@
+using Grpc.AspNetCore.Server;
 using Grpc.Core;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Logging;
 using Runtime.ExtProc.Codec;
 using Runtime.Primitives.Diagnostics;
@@ -8,7 +10,8 @@ namespace Runtime.ExtProc.Stream;
 
 /// <summary>
 /// The Grpc.AspNetCore service of ext_proc: runs each call on the <see cref="ExtProcService"/>
-/// of the listener it arrived on (UNIMPLEMENTED on a listener without one, e.g. the health port).
+/// of the listener it arrived on (UNIMPLEMENTED on a listener without one, e.g. the health port),
+/// reading its messages straight off the request body unless the call is compressed.
 /// A processor that crashes ends the call INTERNAL with a generic message and one log line that
 /// names the request (its <c>x-request-id</c>). After
 /// the client went away no status can reach it: a crash then is logged with the call's context and
@@ -18,10 +21,13 @@ namespace Runtime.ExtProc.Stream;
 internal sealed partial class ExternalProcessorService : ExternalProcessorBase
 {
     private readonly ILogger _logger;
+    private readonly int _maxReceiveMessageSize;
 
-    public ExternalProcessorService(ILogger<ExternalProcessorService> logger)
+    public ExternalProcessorService(ILogger<ExternalProcessorService> logger, IOptions<GrpcServiceOptions> grpc)
     {
+        ArgumentNullException.ThrowIfNull(grpc);
         _logger = logger;
+        _maxReceiveMessageSize = grpc.Value.MaxReceiveMessageSize ?? int.MaxValue;
     }
 
     public override async Task Process(IAsyncStreamReader<ExtProcPayload> requestStream, IServerStreamWriter<ProcessingResponseBuilder> responseStream, ServerCallContext context)
@@ -30,7 +36,16 @@ internal sealed partial class ExternalProcessorService : ExternalProcessorBase
         var service = ListenerServices.Require<ExtProcService>(context);
         try
         {
-            await service.ProcessAsync(requestStream, responseStream, context).ConfigureAwait(false);
+            var http = context.GetHttpContext();
+            if (http.Request.Headers.ContainsKey(GrpcEncodingHeader))
+            {
+                // Grpc.AspNetCore decompresses (or refuses) what the call says it compressed.
+                await service.ProcessAsync(requestStream, responseStream, context).ConfigureAwait(false);
+            }
+            else
+            {
+                await service.ProcessAsync(http.Request.BodyReader, _maxReceiveMessageSize, responseStream, context).ConfigureAwait(false);
+            }
         }
         catch (Exception ex) when (ex is not RpcException and not OperationCanceledException and not IOException)
         {
@@ -45,6 +60,8 @@ internal sealed partial class ExternalProcessorService : ExternalProcessorBase
             throw new RpcException(new Status(StatusCode.Internal, "Internal server error."));
         }
     }
+
+    private const string GrpcEncodingHeader = "grpc-encoding";
 
     private static partial class Log
     {

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Connections;
 using Runtime.Primitives.Buffers;
@@ -30,7 +29,9 @@ internal sealed class PinnedBlockPool : MemoryPool<byte>
     /// <summary>How often the pool drops what recent demand did not use.</summary>
     public static readonly TimeSpan TrimInterval = TimeSpan.FromSeconds(10);
 
-    private readonly ConcurrentQueue<Block> _idle = new();
+    // Last in, first out: the block given back most recently is still in the CPU's cache.
+    private readonly Stack<Block> _idle = new();
+    private readonly Lock _idleLock = new();
     private readonly Timer? _trimmer;
     private int _idleCount;
     private int _rented;
@@ -73,9 +74,8 @@ internal sealed class PinnedBlockPool : MemoryPool<byte>
             Volatile.Write(ref _peakRentedSinceTrim, rented);
         }
 
-        if (_idle.TryDequeue(out var block))
+        if (TryTakeIdle() is { } block)
         {
-            Interlocked.Decrement(ref _idleCount);
             block.Lease();
             return block;
         }
@@ -93,9 +93,8 @@ internal sealed class PinnedBlockPool : MemoryPool<byte>
         var peak = Math.Max(Interlocked.Exchange(ref _peakRentedSinceTrim, rented), rented);
         var keep = peak - rented;
         long dropped = 0;
-        while (Volatile.Read(ref _idleCount) > keep && _idle.TryDequeue(out _))
+        while (Volatile.Read(ref _idleCount) > keep && TryTakeIdle() is not null)
         {
-            Interlocked.Decrement(ref _idleCount);
             dropped += BlockSize;
         }
 
@@ -118,14 +117,35 @@ internal sealed class PinnedBlockPool : MemoryPool<byte>
             return;
         }
 
-        _idle.Enqueue(block);
+        lock (_idleLock)
+        {
+            _idle.Push(block);
+        }
+    }
+
+    private Block? TryTakeIdle()
+    {
+        lock (_idleLock)
+        {
+            if (!_idle.TryPop(out var block))
+            {
+                return null;
+            }
+
+            Interlocked.Decrement(ref _idleCount);
+            return block;
+        }
     }
 
     protected override void Dispose(bool disposing)
     {
         _disposed = true;
         _trimmer?.Dispose();
-        _idle.Clear();
+        lock (_idleLock)
+        {
+            _idle.Clear();
+        }
+
         Volatile.Write(ref _idleCount, 0);
     }
 

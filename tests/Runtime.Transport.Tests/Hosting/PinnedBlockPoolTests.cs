@@ -25,6 +25,23 @@ public sealed class PinnedBlockPoolTests
     }
 
     [Fact]
+    public void Rent_GivesTheMostRecentlyReturnedBlockFirst()
+    {
+        // The block given back last is the one still in the CPU's cache: reuse it first.
+        using var pool = new PinnedBlockPool(4096, retainCeiling: 1 << 20, trimOnTimer: false);
+        var blocks = Enumerable.Range(0, 3).Select(_ => pool.Rent()).ToList();
+        for (var i = 0; i < blocks.Count; i++)
+        {
+            blocks[i].Memory.Span[0] = (byte)(i + 1);
+            blocks[i].Dispose();
+        }
+
+        Assert.Equal(3, pool.Rent().Memory.Span[0]);
+        Assert.Equal(2, pool.Rent().Memory.Span[0]);
+        Assert.Equal(1, pool.Rent().Memory.Span[0]);
+    }
+
+    [Fact]
     public void Rent_MoreThanABlock_Refused()
     {
         using var pool = new PinnedBlockPool(4096, retainCeiling: 0, trimOnTimer: false);
