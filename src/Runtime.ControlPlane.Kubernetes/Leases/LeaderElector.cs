@@ -216,14 +216,23 @@ internal sealed partial class LeaderElector : IAsyncDisposable
             return;
         }
 
-        var now = _time.GetUtcNow();
         try
         {
-            using var timeout = new CancellationTokenSource(_options.RetryPeriod);
-            await _lease.UpdateAsync(new LeaseRecord(string.Empty, 1, now, now, observed.LeaseTransitions) { ResourceVersion = observed.ResourceVersion }, timeout.Token).ConfigureAwait(false);
+            // Bounded like any other try. The lease is read again first: a renewal cut short by the
+            // shutdown may still have landed, and the resourceVersion we saw last would be refused;
+            // a release that fails leaves the standbys waiting out the whole lease duration.
+            using var timeout = new CancellationTokenSource(_options.RenewDeadline);
+            var current = await _lease.GetAsync(timeout.Token).ConfigureAwait(false);
+            if (current is null || current.HolderIdentity != _options.Identity)
+            {
+                return;
+            }
+
+            var now = _time.GetUtcNow();
+            await _lease.UpdateAsync(new LeaseRecord(string.Empty, 1, now, now, current.LeaseTransitions) { ResourceVersion = current.ResourceVersion }, timeout.Token).ConfigureAwait(false);
             Log.Released(_logger, _lease.Namespace, _lease.Name);
         }
-        catch (Exception ex) when (ex is KubernetesApiException or HttpRequestException or OperationCanceledException)
+        catch (Exception ex) when (ex is KubernetesApiException or HttpRequestException or OperationCanceledException or System.Text.Json.JsonException)
         {
             // Nothing more to do on the way out: the standbys take over when the lease expires.
             Log.ReleaseFailed(_logger, _lease.Namespace, _lease.Name, ex.Message);
