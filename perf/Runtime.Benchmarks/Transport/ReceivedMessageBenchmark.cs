@@ -65,7 +65,6 @@ public class ReceivedMessageBenchmark
     [AllocationBudget(0, Outcome = nameof(ReadEveryMessage))]
     public long ReadMessagesOffThePipe220K()
     {
-        _pipe.Reset();
         _pipe.Writer.Write(_frames16K);
         _pipe.Writer.Complete();
         _messages.Start(_pipe.Reader, int.MaxValue);
@@ -77,6 +76,7 @@ public class ReceivedMessageBenchmark
 
         _messages.Stop();
         _pipe.Reader.Complete();
+        _pipe.Reset();
         return total;
     }
 
