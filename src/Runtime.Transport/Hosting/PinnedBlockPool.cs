@@ -33,7 +33,7 @@ internal sealed class PinnedBlockPool : MemoryPool<byte>
     private readonly Stack<Block> _idle = new();
     private readonly Lock _idleLock = new();
     private readonly Timer? _trimmer;
-    private int _idleCount;
+    private int _idleCount; // _idle.Count, published for reads without the lock
     private int _rented;
     private int _peakRentedSinceTrim;
     private bool _disposed;
@@ -110,16 +110,16 @@ internal sealed class PinnedBlockPool : MemoryPool<byte>
             return;
         }
 
-        // Past the ceiling the block is left to the GC.
-        if ((long)Interlocked.Increment(ref _idleCount) * BlockSize > RetainCeiling)
-        {
-            Interlocked.Decrement(ref _idleCount);
-            return;
-        }
-
         lock (_idleLock)
         {
+            // Past the ceiling the block is left to the GC.
+            if ((long)(_idle.Count + 1) * BlockSize > RetainCeiling)
+            {
+                return;
+            }
+
             _idle.Push(block);
+            Volatile.Write(ref _idleCount, _idle.Count);
         }
     }
 
@@ -132,7 +132,7 @@ internal sealed class PinnedBlockPool : MemoryPool<byte>
                 return null;
             }
 
-            Interlocked.Decrement(ref _idleCount);
+            Volatile.Write(ref _idleCount, _idle.Count);
             return block;
         }
     }
@@ -144,9 +144,8 @@ internal sealed class PinnedBlockPool : MemoryPool<byte>
         lock (_idleLock)
         {
             _idle.Clear();
+            Volatile.Write(ref _idleCount, 0);
         }
-
-        Volatile.Write(ref _idleCount, 0);
     }
 
     private sealed class Block : IMemoryOwner<byte>
