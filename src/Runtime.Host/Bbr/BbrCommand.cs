@@ -136,6 +136,7 @@ internal static class BbrCommand
         flags.Int("metrics-port", options.MetricsPort, "The metrics port exposed by BBR.", v => options = options with { MetricsPort = v });
         CommonFlags.Observability(flags, v => options = options with { Tracing = v });
         CommonFlags.BodyMemory(flags, v => options = options with { MaxBufferedBodyBytes = v }, v => options = options with { BufferPoolRetainBytes = v });
+        CommonFlags.ThreadScheduling(flags, v => options = options with { ThreadScheduling = v });
         CommonFlags.MetricsEndpointAuth(flags, ApiServerless, v => metricsAuth = v);
         flags.Bool("streaming", false, "Enables streaming support for Envoy full-duplex streaming mode.", v => streaming = v);
         flags.Bool("secure-serving", options.SecureServing, "Enables secure serving.", v => options = options with { SecureServing = v });

@@ -72,6 +72,9 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
     /// </summary>
     public static RuntimeServer Create(ServeOptions options, IReadOnlyList<ExtProcListener> services, ILoggerFactory loggers, PrometheusExporter? metrics = null)
     {
+        // Before the host starts its threads, so they inherit the policy; again once started, for any
+        // thread started while the first pass listed them.
+        ThreadScheduling.Apply(options.ThreadScheduling);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions());
         builder.Logging.ClearProviders();
         Cli.RuntimeLogging.Configure(builder.Logging, options.Logging);
@@ -194,6 +197,10 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
             }
 
             Log.Started(logger, (long)startup.TotalMilliseconds);
+            if (ThreadScheduling.Apply(options.ThreadScheduling) is > 0 and var threads)
+            {
+                Log.BatchScheduling(logger, threads);
+            }
         });
         app.Lifetime.ApplicationStopping.Register(() =>
         {
@@ -278,6 +285,9 @@ internal sealed partial class RuntimeServer : IAsyncDisposable
 
         [LoggerMessage(5, LogLevel.Information, "Serving Prometheus metrics on :{MetricsPort}/metrics ({Security})")]
         public static partial void ServingMetrics(ILogger logger, int metricsPort, string security);
+
+        [LoggerMessage(6, LogLevel.Information, "Threads run under SCHED_BATCH (--thread-scheduling=batch): {Threads} now, and every thread they start")]
+        public static partial void BatchScheduling(ILogger logger, int threads);
 
         [LoggerMessage(3, LogLevel.Warning, "{Note}")]
         public static partial void FlagNote(ILogger logger, string note);

@@ -175,6 +175,7 @@ internal static class ServeCommand
         CommonFlags.Logging(flags, () => logging, v => logging = v);
         CommonFlags.Observability(flags, v => o = o with { Tracing = v });
         CommonFlags.BodyMemory(flags, v => o = o with { MaxBufferedBodyBytes = v }, v => o = o with { BufferPoolRetainBytes = v });
+        CommonFlags.ThreadScheduling(flags, v => o = o with { ThreadScheduling = v });
         flags.Bool("health-checking", false, "Enables health checking.", v => o = o with { HealthCheckingOnExtProcPort = v });
         flags.Int("metrics-port", o.MetricsPort, "The metrics port exposed by EPP.", v => o = o with { MetricsPort = v });
         flags.Int("grpc-health-port", o.GrpcHealthPort, "The port used for gRPC liveness and readiness probes.", v => o = o with { GrpcHealthPort = v });

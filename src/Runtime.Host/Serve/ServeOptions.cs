@@ -159,6 +159,9 @@ internal sealed record ServeOptions
     /// <summary><c>--buffer-pool-retain-bytes</c>.</summary>
     public long BufferPoolRetainBytes { get; init; } = Runtime.Primitives.Buffers.PooledBuffers.DefaultRetainCeiling;
 
+    /// <summary><c>--thread-scheduling</c>.</summary>
+    public ThreadSchedulingPolicy ThreadScheduling { get; init; }
+
     /// <summary><c>--tracing</c>: a span per ext_proc request, exported as <c>OTEL_*</c> says (Go's default: on).</summary>
     public bool Tracing { get; init; } = true;
 

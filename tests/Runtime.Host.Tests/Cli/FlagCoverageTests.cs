@@ -160,6 +160,30 @@ public sealed partial class FlagCoverageTests
         Assert.Contains(bbrErrors, e => e.Contains($"invalid value \"{value}\" for flag {flag[1..]}", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("normal")]
+    [InlineData("batch")]
+    public void ThreadScheduling_ReachesTheOptions_OnBothCommands(string value)
+    {
+        var expected = value == "batch" ? ThreadSchedulingPolicy.Batch : ThreadSchedulingPolicy.Normal;
+        Assert.True(ServeCommand.TryParse(["--endpoints", "10.0.0.1:8000", $"--thread-scheduling={value}"], out var serve, out var errors, out _), string.Join("\n", errors));
+        Assert.Equal(expected, serve.ThreadScheduling);
+        Assert.True(BbrCommand.TryParse([$"--thread-scheduling={value}"], out var bbr, out var bbrErrors, out _, _ => null), string.Join("\n", bbrErrors));
+        Assert.Equal(expected, bbr.Options.ThreadScheduling);
+    }
+
+    [Theory]
+    [InlineData("fifo")]
+    [InlineData("BATCH")]
+    [InlineData("")]
+    public void ThreadScheduling_RejectsOtherPolicies_OnBothCommands(string value)
+    {
+        Assert.False(ServeCommand.TryParse(["--endpoints", "10.0.0.1:8000", $"--thread-scheduling={value}"], out _, out var serveErrors, out _));
+        Assert.Contains(serveErrors, e => e.Contains($"invalid value \"{value}\" for flag -thread-scheduling", StringComparison.Ordinal));
+        Assert.False(BbrCommand.TryParse([$"--thread-scheduling={value}"], out _, out var bbrErrors, out _, _ => null));
+        Assert.Contains(bbrErrors, e => e.Contains("must be normal or batch", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void MaxBufferedBodyBytes_Auto_IsAQuarterOfAvailableMemory_NotLessThan64Mi()
     {
