@@ -1,3 +1,6 @@
+using System.IO.Hashing;
+using System.Runtime.InteropServices;
+
 namespace Runtime.Telemetry.Prometheus;
 
 /// <summary>
@@ -14,6 +17,7 @@ namespace Runtime.Telemetry.Prometheus;
 /// </remarks>
 internal sealed class SeriesTable
 {
+    private static readonly long s_seed = Random.Shared.NextInt64();
     private readonly Lock _writeLock = new();
     private readonly int _bucketCount;
     private Node?[] _nodes = new Node?[16];
@@ -122,12 +126,19 @@ internal sealed class SeriesTable
 
     private static int Hash(ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {
-        // Sum of per-pair hashes: independent of order. string.GetHashCode is per-process randomised,
-        // which is all an in-process table needs.
+        // A sum over the values, so independent of order. Keys are left out: an instrument's call
+        // sites pass the same few, and Matches compares them anyway. Strings are hashed with XXH3,
+        // seeded per process: several times cheaper than string.GetHashCode (Marvin) on label-sized
+        // strings, and the picker records a dozen tag sets per request.
         var hash = 0;
         foreach (var tag in tags)
         {
-            hash += HashCode.Combine(tag.Key, tag.Value);
+            hash += tag.Value switch
+            {
+                string text => (int)XxHash3.HashToUInt64(MemoryMarshal.AsBytes(text.AsSpan()), s_seed),
+                null => 0,
+                var other => other.GetHashCode(),
+            };
         }
 
         return hash;
