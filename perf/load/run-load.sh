@@ -295,7 +295,7 @@ for run in "${runs[@]}"; do
     if [ -n "$duration" ]; then amount=(-D "$duration"); else amount=(-n "$requests"); fi
     # h2load logs every request (for the percentiles) to memory first, moved next to the report
     # afterwards: at 1 KB that is ~100,000 lines a second, and written to this VM's disk it took
-    # 20-25 % of the exchanges/s a fast server reached (perf/README, "1 KB").
+    # 20-25 % of the exchanges/s a fast server reached (perf/README, "the harness's 1 KB ceiling").
     request_log=$(mktemp -p /dev/shm h2load-requests.XXXXXX 2>/dev/null || echo "$out_dir/$label-requests.log")
     ticks_before=$(cpu_ticks "$pid")
     taskset -c "$load_cpus" h2load "${h2load_common[@]}" "${amount[@]}" --log-file "$request_log" "$url" \
