@@ -110,7 +110,6 @@ internal sealed class ExtProcService : IDisposable
         }
         finally
         {
-            requests.Release();
             stream.End(aborted);
             _processor.ReturnHandler(handler);
             stream.Reset();

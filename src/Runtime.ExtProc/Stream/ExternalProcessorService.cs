@@ -20,6 +20,8 @@ namespace Runtime.ExtProc.Stream;
 /// </summary>
 internal sealed partial class ExternalProcessorService : ExternalProcessorBase
 {
+    private const string GrpcEncodingHeader = "grpc-encoding";
+
     private readonly ILogger _logger;
     private readonly int _maxReceiveMessageSize;
 
@@ -60,8 +62,6 @@ internal sealed partial class ExternalProcessorService : ExternalProcessorBase
             throw new RpcException(new Status(StatusCode.Internal, "Internal server error."));
         }
     }
-
-    private const string GrpcEncodingHeader = "grpc-encoding";
 
     private static partial class Log
     {

@@ -72,5 +72,5 @@ internal static class CommonFlags
 
     /// <summary>Ours, on both commands: <c>--thread-scheduling</c> (see <see cref="Runtime.Host.Serve.ThreadSchedulingPolicy"/>).</summary>
     public static void ThreadScheduling(FlagSet flags, Action<Runtime.Host.Serve.ThreadSchedulingPolicy> set) =>
-        flags.String("thread-scheduling", "normal", "Linux scheduling policy of the process's threads. normal: the kernel's default. batch: SCHED_BATCH, a woken thread waits for the running one instead of preempting it; on a core of its own that takes 10-20% off the CPU per exchange at 220 KB, but on a core shared with other busy processes a woken thread may wait a scheduler tick (~4 ms): for dedicated cores", v => set(Runtime.Host.Serve.ThreadScheduling.Parse(v)));
+        flags.String("thread-scheduling", "normal", "Linux scheduling policy of the process's threads. normal: left as the process started (the kernel's default). batch: SCHED_BATCH, a woken thread waits for the running one instead of preempting it; on a core of its own that takes 10-20% off the CPU per exchange at 220 KB, but on a core shared with other busy processes a woken thread may wait a scheduler tick (~4 ms): for dedicated cores", v => set(Runtime.Host.Serve.ThreadScheduling.Parse(v)));
 }

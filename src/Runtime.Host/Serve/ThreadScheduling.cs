@@ -6,7 +6,7 @@ namespace Runtime.Host.Serve;
 /// <summary><c>--thread-scheduling</c>: the Linux scheduling policy the process's threads run under.</summary>
 internal enum ThreadSchedulingPolicy
 {
-    /// <summary>SCHED_OTHER, the kernel's default: a woken thread may preempt the running one.</summary>
+    /// <summary>Left as the process started: SCHED_OTHER, the kernel's default, where a woken thread may preempt the running one.</summary>
     Normal,
 
     /// <summary>
